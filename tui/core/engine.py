@@ -1,0 +1,359 @@
+"""llama.cpp through llama-cpp-python: load a GGUF, render and tokenize prompts, stream replies.
+
+This is the only module that imports ``llama_cpp``. Everything it produces is plain data (`Prompt`,
+`Piece`, `ReplyStats`), so the CLI, the TUI and the tests all see the same thing.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import ctypes
+import io
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import llama_cpp
+
+from tui.core import gguf_header
+from tui.core.hardware import physical_cores
+from tui.core.messages import Message
+from tui.core.prompt import Prompt, build_prompt
+from tui.core.sampling import Sampling
+from tui.core.template import ChatTemplate, fallback_template
+
+DEFAULT_CONTEXT = 4096
+StopReason = Literal["end_of_turn", "max_tokens", "context_full", "cancelled"]
+
+
+class EngineError(Exception):
+    """Loading or running the model failed; the message is meant for the user."""
+
+
+class ContextFullError(EngineError):
+    """The prompt leaves no room in the context window for a reply."""
+
+
+# --- llama.cpp's log: kept in memory, never written to the terminal ---------------------------
+
+_LOG: deque[str] = deque(maxlen=400)
+
+
+@llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+def _log_sink(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+    _LOG.append(text.decode("utf-8", errors="replace"))
+
+
+_runtime_ready = False
+
+
+def prepare_runtime() -> None:
+    """Route llama.cpp's log into memory and initialise its backends.
+
+    Call before a full-screen UI takes the terminal: llama.cpp writes straight to file descriptor 2
+    otherwise, and llama-cpp-python's ``verbose=False`` works by redirecting descriptors 1 and 2,
+    which would corrupt the screen. Safe to call more than once.
+    """
+    global _runtime_ready
+    if _runtime_ready:
+        return
+    llama_cpp.llama_log_set(_log_sink, ctypes.c_void_p(0))
+    llama_cpp.llama_backend_init()
+    _runtime_ready = True
+
+
+def llama_log() -> list[str]:
+    """The most recent lines llama.cpp logged (for error reports and `llm-tui info`)."""
+    return "".join(_LOG).splitlines()
+
+
+def gpu_offload_supported() -> bool:
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def build_info() -> dict[str, str]:
+    """Which llama.cpp this is and what it was built with."""
+    return {
+        "llama-cpp-python": llama_cpp.__version__,
+        "gpu offload": "yes" if gpu_offload_supported() else "no (CPU build)",
+        "system": llama_cpp.llama_print_system_info().decode("utf-8", errors="replace").strip(),
+    }
+
+
+# --- plain values ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to load a model; None means "choose for this machine"."""
+
+    n_ctx: int | None = None
+    n_threads: int | None = None
+    n_gpu_layers: int | None = None
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What the engine did when it loaded, for the status line and `llm-tui info`."""
+
+    path: Path
+    name: str
+    architecture: str
+    n_ctx: int
+    n_ctx_train: int | None
+    n_threads: int
+    n_layers: int | None
+    gpu_offload_supported: bool
+    gpu_layers: int
+    template_name: str
+    load_seconds: float
+    metadata: dict[str, Any] = field(repr=False)
+
+    @property
+    def device(self) -> str:
+        if self.gpu_layers <= 0:
+            return "CPU"
+        total = (self.n_layers or 0) + 1
+        return f"GPU {min(self.gpu_layers, total)}/{total} layers"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A streamed part of a reply: the token sampled and the text it completes (may be empty)."""
+
+    token: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ReplyStats:
+    prompt_tokens: int
+    reused_tokens: int
+    completion_tokens: int
+    time_to_first_token: float
+    decode_seconds: float
+    stop: StopReason
+    seed: int
+
+    @property
+    def tokens_per_second(self) -> float:
+        if self.completion_tokens < 2 or self.decode_seconds <= 0:
+            return 0.0
+        return (self.completion_tokens - 1) / self.decode_seconds
+
+
+# --- the engine -----------------------------------------------------------------------------
+
+
+class Engine:
+    """One loaded model. Generation is serialised: a ``Llama`` must not be used by two threads."""
+
+    def __init__(self, path: Path, options: LoadOptions | None = None) -> None:
+        options = options or LoadOptions()
+        prepare_runtime()
+        if not path.is_file():
+            raise EngineError(f"model file not found: {path}")
+        try:
+            meta = gguf_header.read_metadata(path)
+        except gguf_header.GGUFError as exc:
+            raise EngineError(str(exc)) from exc
+        trained = gguf_header.trained_context(meta)
+        n_ctx = options.n_ctx or min(trained or DEFAULT_CONTEXT, DEFAULT_CONTEXT)
+        n_threads = options.n_threads or physical_cores()
+        offload = gpu_offload_supported()
+        gpu_layers = options.n_gpu_layers
+        if gpu_layers is None:
+            gpu_layers = -1 if offload else 0
+        started = time.perf_counter()
+        try:
+            # verbose=True keeps llama-cpp-python from redirecting fds 1 and 2; what it prints at
+            # Python level during the load is caught here, and llama.cpp's own log goes to _LOG.
+            with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+                llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    n_gpu_layers=gpu_layers,
+                    verbose=True,
+                )
+        except (ValueError, RuntimeError) as exc:
+            detail = "; ".join(line for line in llama_log()[-3:] if line.strip())
+            raise EngineError(f"could not load {path.name}: {exc}. {detail}".strip()) from exc
+        llm.verbose = False
+        self._llm = llm
+        self._vocab = llm._model.vocab
+        self._lock = threading.Lock()
+        self._cancel: threading.Event | None = None
+        self._abort_cb = llama_cpp.ggml_abort_callback(self._should_abort)
+        bos, eos = self._token_text(llm.token_bos()), self._token_text(llm.token_eos())
+        source = meta.get("tokenizer.chat_template")
+        if isinstance(source, str) and source.strip():
+            self.template = ChatTemplate(source, "the model's own chat template", bos, eos)
+        else:
+            self.template = fallback_template(bos, eos)
+        self.info = EngineInfo(
+            path=path,
+            name=str(meta.get("general.name") or path.stem),
+            architecture=gguf_header.architecture(meta),
+            n_ctx=llm.n_ctx(),
+            n_ctx_train=trained,
+            n_threads=n_threads,
+            n_layers=gguf_header.block_count(meta),
+            gpu_offload_supported=offload,
+            gpu_layers=(gpu_layers if gpu_layers >= 0 else (gguf_header.block_count(meta) or 0) + 1)
+            if offload
+            else 0,
+            template_name=self.template.name,
+            load_seconds=time.perf_counter() - started,
+            metadata=meta,
+        )
+
+    # Tokenizer protocol (see tui.core.prompt) ---------------------------------------------
+
+    def tokenize(self, text: str) -> list[int]:
+        """Special tokens in the text are parsed; no BOS is added (the template writes its own)."""
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def piece(self, token: int) -> bytes:
+        buf = ctypes.create_string_buffer(64)
+        n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, True)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, True)
+        return buf.raw[:n]
+
+    def is_special(self, token: int) -> bool:
+        attr = llama_cpp.llama_vocab_get_attr(self._vocab, token)
+        return bool(attr & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL) or self.is_end(token)
+
+    def is_end(self, token: int) -> bool:
+        return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self.piece(token).decode("utf-8", errors="replace")
+
+    # Prompts and replies -------------------------------------------------------------------
+
+    def build_prompt(self, messages: Sequence[Message]) -> Prompt:
+        return build_prompt(self.template, messages, self)
+
+    def generate(
+        self, prompt: Prompt, sampling: Sampling, cancel: threading.Event | None = None
+    ) -> Iterator[Piece | ReplyStats]:
+        """Stream the reply to exactly ``prompt.ids``; the last item is always a `ReplyStats`.
+
+        Setting ``cancel`` stops between tokens, or inside a long prompt evaluation through
+        llama.cpp's abort callback; the engine stays usable either way.
+        """
+        sampling = sampling.resolved()
+        assert sampling.seed is not None
+        with self._lock:
+            yield from self._generate(prompt, sampling, sampling.seed, cancel or threading.Event())
+
+    def _generate(
+        self, prompt: Prompt, s: Sampling, seed: int, cancel: threading.Event
+    ) -> Iterator[Piece | ReplyStats]:
+        llm = self._llm
+        ids = prompt.ids
+        room = self.info.n_ctx - len(ids)
+        if room <= 0:
+            raise ContextFullError(
+                f"the prompt is {len(ids)} tokens, the context holds {self.info.n_ctx}"
+            )
+        reused = self._reusable_prefix(ids)
+        llm.set_seed(seed)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        stop: StopReason = "max_tokens" if s.max_tokens <= room else "context_full"
+        budget = min(s.max_tokens, room)
+        count, first, last = 0, 0.0, 0.0
+        started = time.perf_counter()
+        self._set_abort(cancel)
+        tokens = llm.generate(
+            ids,
+            top_k=s.top_k,
+            top_p=s.top_p,
+            min_p=s.min_p,
+            temp=s.temperature,
+            repeat_penalty=s.repeat_penalty,
+            reset=True,
+        )
+        try:
+            for token in tokens:
+                last = time.perf_counter()
+                if count == 0:
+                    first = last
+                    self._set_abort(None)  # per-node callbacks cost decode speed; poll instead
+                if self.is_end(token):
+                    stop = "end_of_turn"
+                    break
+                count += 1
+                yield Piece(token, decoder.decode(self.piece(token)))
+                if cancel.is_set():
+                    stop = "cancelled"
+                    break
+                if count >= budget:
+                    break
+        except RuntimeError as exc:
+            if not cancel.is_set():
+                raise EngineError(f"llama.cpp failed while generating: {exc}") from exc
+            stop = "cancelled"
+        finally:
+            tokens.close()
+            self._set_abort(None)
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield Piece(-1, tail)
+        yield ReplyStats(
+            prompt_tokens=len(ids),
+            reused_tokens=reused,
+            completion_tokens=count,
+            time_to_first_token=(first or time.perf_counter()) - started,
+            decode_seconds=max(0.0, last - first),
+            stop=stop,
+            seed=seed,
+        )
+
+    def _reusable_prefix(self, ids: Sequence[int]) -> int:
+        """How many prompt tokens llama-cpp-python will take from the KV cache (its own rule)."""
+        llm = self._llm
+        cached = llm.input_ids[: llm.n_tokens]
+        common = 0
+        for a, b in zip(cached, ids):
+            if a != b:
+                break
+            common += 1
+        if common == len(ids):
+            return common if llm.n_tokens == len(ids) and not llm._requires_eval else common - 1
+        return common
+
+    def _should_abort(self, _data: ctypes.c_void_p) -> bool:
+        cancel = self._cancel
+        return cancel is not None and cancel.is_set()
+
+    def _set_abort(self, cancel: threading.Event | None) -> None:
+        self._cancel = cancel
+        callback = self._abort_cb if cancel is not None else ctypes.cast(None, llama_cpp.ggml_abort_callback)
+        llama_cpp.llama_set_abort_callback(self._llm._ctx.ctx, callback, None)
+
+    def reset(self) -> None:
+        """Forget everything: the KV cache is cleared and no cached prefix is reused afterwards."""
+        with self._lock:
+            self._llm.reset()
+            self._llm._ctx.kv_cache_clear()
+
+    @property
+    def cached_tokens(self) -> int:
+        """How many tokens the KV cache holds now (0 right after `reset`)."""
+        return int(self._llm.n_tokens)
+
+    def close(self) -> None:
+        with self._lock:
+            self._llm.close()
