@@ -67,6 +67,13 @@ def prepare_runtime() -> None:
     _runtime_ready = True
 
 
+@contextlib.contextmanager
+def quiet_python_output() -> Iterator[None]:
+    """Swallow what llama-cpp-python prints while loading; for single-threaded callers (the CLI)."""
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
 def llama_log() -> list[str]:
     """The most recent lines llama.cpp logged (for error reports and `llm-tui info`)."""
     return "".join(_LOG).splitlines()
@@ -171,17 +178,17 @@ class Engine:
             gpu_layers = -1 if offload else 0
         started = time.perf_counter()
         try:
-            # verbose=True keeps llama-cpp-python from redirecting fds 1 and 2; what it prints at
-            # Python level during the load is caught here, and llama.cpp's own log goes to _LOG.
-            with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-                llm = llama_cpp.Llama(
-                    model_path=str(path),
-                    n_ctx=n_ctx,
-                    n_threads=n_threads,
-                    n_threads_batch=n_threads,
-                    n_gpu_layers=gpu_layers,
-                    verbose=True,
-                )
+            # verbose=True keeps llama-cpp-python from redirecting fds 1 and 2 (see
+            # prepare_runtime). Its Python-level prints during the load go to sys.stderr, which
+            # Textual captures while it runs; the CLI loads inside `quiet_python_output`.
+            llm = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                n_gpu_layers=gpu_layers,
+                verbose=True,
+            )
         except (ValueError, RuntimeError) as exc:
             detail = "; ".join(line for line in llama_log()[-3:] if line.strip())
             raise EngineError(f"could not load {path.name}: {exc}. {detail}".strip()) from exc

@@ -6,6 +6,7 @@ what the user inspects is by construction what the model receives.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -59,6 +60,20 @@ class Prompt:
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def runs(self) -> list[tuple[str, bool]]:
+        """The text cut where tokens switch between special and ordinary: (text, is_special)."""
+        runs: list[tuple[str, bool]] = []
+        buffer, special = b"", False
+        for token in self.tokens:
+            if token.special != special and buffer:
+                runs.append((buffer.decode("utf-8", errors="replace"), special))
+                buffer = b""
+            buffer += token.piece
+            special = token.special
+        if buffer:
+            runs.append((buffer.decode("utf-8", errors="replace"), special))
+        return runs
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -177,7 +192,6 @@ def _token_byte_starts(tokens: Sequence[Token]) -> list[int]:
 
 def _char_to_token(text: str, byte_starts: list[int]) -> Callable[[int], int]:
     """Map a character index to the index of the token holding its first byte."""
-    import bisect
 
     def lookup(char_index: int) -> int:
         byte_index = len(text[:char_index].encode("utf-8"))

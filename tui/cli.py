@@ -1,0 +1,249 @@
+"""The `llm-tui` command: the TUI by default, headless subcommands for scripts and curiosity."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from tui import __version__
+from tui.paths import get_paths
+
+if TYPE_CHECKING:
+    from tui.core.engine import Engine
+    from tui.core.sampling import Sampling
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """An error the user can act on: printed as one line, exit status 1."""
+
+
+def _model_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """The model options, accepted before or after the subcommand.
+
+    On subcommands they default to SUPPRESS, so a value given before the subcommand is not
+    overwritten by the subcommand's own default.
+    """
+    default = None if top else argparse.SUPPRESS
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--model", "-m", default=default,
+        help="catalog id or path to a .gguf (default: the embedded SmolLM2)",
+    )
+    system = group.add_mutually_exclusive_group()
+    system.add_argument("--system", "-s", default=default, help="the hidden system message to send")
+    system.add_argument(
+        "--no-system", action="store_true", default=False if top else argparse.SUPPRESS,
+        help="send no system message at all (the model's template decides what happens)",
+    )
+    group.add_argument("--ctx", type=int, metavar="N", default=default, help="context length in tokens")
+    group.add_argument(
+        "--threads", type=int, metavar="N", default=default,
+        help="CPU threads (default: the physical cores)",
+    )
+    group.add_argument(
+        "--gpu-layers", type=int, metavar="N", default=default,
+        help="layers to offload to the GPU (-1: all; default: all on a GPU build, else 0)",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llm-tui",
+        description="Chat with a local language model, and see exactly what it is sent.",
+    )
+    parser.add_argument("--version", action="version", version=f"llm-tui {__version__}")
+    _model_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    prompt = sub.add_parser("prompt", help="print the exact hidden prompt a message would be sent as")
+    prompt.add_argument("message")
+    shape = prompt.add_mutually_exclusive_group()
+    shape.add_argument("--tokens", action="store_true", help="list the tokens: index, id, piece")
+    shape.add_argument("--json", action="store_true", help="machine-readable: text, tokens, spans")
+    _model_options(prompt)
+
+    ask = sub.add_parser("ask", help="stream one reply to stdout (stats on stderr); a fresh session")
+    ask.add_argument("message")
+    ask.add_argument("--seed", type=int, help="sampling seed (default: a random one, printed)")
+    ask.add_argument("--temperature", "-t", type=float, help="sampling temperature (0 = greedy)")
+    ask.add_argument("--max-tokens", type=int, help="longest reply, in tokens")
+    _model_options(ask)
+
+    info = sub.add_parser("info", help="llama.cpp build, GPU offload, paths, the default model")
+    info.add_argument(
+        "--model", "-m", default=argparse.SUPPRESS,
+        help="also load this model and report what the engine did",
+    )
+
+    sub.add_parser("paths", help="print where llm-tui keeps config, data and cache")
+    for child in sub.choices.values():
+        child.add_argument("--version", action="version", version=f"llm-tui {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "paths":
+            return _cmd_paths(sys.stdout)
+        if args.command == "info":
+            return _cmd_info(args, sys.stdout)
+        if args.command == "prompt":
+            return _cmd_prompt(args, sys.stdout)
+        if args.command == "ask":
+            return _cmd_ask(args)
+        return _cmd_tui(args)
+    except CliError as exc:
+        print(f"llm-tui: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _system(args: argparse.Namespace) -> str | None:
+    return None if args.no_system else args.system
+
+
+def _load_engine(args: argparse.Namespace) -> Engine:
+    from tui.core.catalog import ModelNotFoundError, resolve_model
+    from tui.core.engine import Engine, EngineError, LoadOptions, quiet_python_output
+
+    try:
+        model = resolve_model(args.model, get_paths())
+        options = LoadOptions(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
+        with quiet_python_output():
+            return Engine(model.path, options)
+    except (ModelNotFoundError, EngineError) as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _cmd_paths(out: TextIO) -> int:
+    rows = get_paths().as_rows()
+    width = max(len(name) for name, _ in rows)
+    for name, path in rows:
+        print(f"{name:<{width}}  {path}", file=out)
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
+    from tui.core.embedded import INSTALL_HINT, embedded_model_path
+    from tui.core.engine import build_info
+
+    print(f"llm-tui {__version__}", file=out)
+    for key, value in build_info().items():
+        print(f"{key}: {value}", file=out)
+    embedded = embedded_model_path()
+    default = str(embedded) if embedded else f"not installed ({INSTALL_HINT})"
+    print(f"default model: {default}", file=out)
+    _cmd_paths(out)
+    if args.model:
+        args.ctx = args.threads = args.gpu_layers = None
+        info = _load_engine(args).info
+        print(f"model: {info.name} ({info.architecture}) from {info.path}", file=out)
+        print(f"context: {info.n_ctx} of {info.n_ctx_train} trained; threads: {info.n_threads}", file=out)
+        print(f"device: {info.device}; loaded in {info.load_seconds:.2f}s", file=out)
+        print(f"chat template: {info.template_name}", file=out)
+    return 0
+
+
+def _cmd_prompt(args: argparse.Namespace, out: TextIO) -> int:
+    from tui.core.session import Session
+    from tui.core.template import TemplateRenderError
+
+    engine = _load_engine(args)
+    messages = Session(_system(args), _sampling(args)).messages(args.message)
+    try:
+        prompt = engine.build_prompt(messages)
+    except TemplateRenderError as exc:
+        raise CliError(str(exc)) from exc
+    if args.json:
+        json.dump(prompt.to_json(), out, ensure_ascii=False, indent=2)
+        print(file=out)
+        return 0
+    color = out.isatty() and "NO_COLOR" not in os.environ
+    if args.tokens:
+        for index, token in enumerate(prompt.tokens):
+            mark = "*" if token.special else " "
+            print(f"{index:>5} {token.id:>7} {mark} {token.text!r}", file=out)
+    else:
+        out.write(_ansi_specials(prompt.runs()) if color else prompt.text)
+        if not prompt.text.endswith("\n"):
+            out.write("\n")
+    notes = [f"{len(prompt)} tokens, {engine.info.template_name}", *prompt.notes]
+    for note in notes:
+        print(f"# {note}", file=sys.stderr)
+    return 0
+
+
+def _ansi_specials(runs: list[tuple[str, bool]]) -> str:
+    """Special tokens in reverse video, so the template's own markers stand out in a terminal."""
+    return "".join(f"\x1b[7m{text}\x1b[27m" if special else text for text, special in runs)
+
+
+def _sampling(args: argparse.Namespace) -> Sampling:
+    from dataclasses import replace
+
+    from tui.core.sampling import Sampling
+
+    sampling = Sampling()
+    for field, arg in (("seed", "seed"), ("temperature", "temperature"), ("max_tokens", "max_tokens")):
+        value = getattr(args, arg, None)
+        if value is not None:
+            sampling = replace(sampling, **{field: value})
+    return sampling
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from tui.core.engine import EngineError, ReplyStats
+    from tui.core.session import Chat
+
+    engine = _load_engine(args)
+    chat = Chat(engine, _system(args), _sampling(args))
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    stats: ReplyStats | None = None
+    try:
+        for event in chat.send(args.message, cancel):
+            if isinstance(event, ReplyStats):
+                stats = event
+            else:
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+    except EngineError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    sys.stdout.write("\n")
+    if stats is not None:
+        print(
+            f"# {stats.prompt_tokens} prompt tokens, {stats.completion_tokens} generated, "
+            f"first token {stats.time_to_first_token:.2f}s, {stats.tokens_per_second:.1f} tok/s, "
+            f"stop: {stats.stop}, seed {stats.seed}",
+            file=sys.stderr,
+        )
+    return EXIT_INTERRUPTED if stats is not None and stats.stop == "cancelled" else 0
+
+
+def _cmd_tui(args: argparse.Namespace) -> int:
+    from tui.core.engine import prepare_runtime
+    from tui.ui.app import AppConfig, create_app
+
+    prepare_runtime()  # before Textual takes the terminal: llama.cpp's log must not reach it
+    config = AppConfig(
+        model=args.model,
+        system=_system(args),
+        n_ctx=args.ctx,
+        n_threads=args.threads,
+        n_gpu_layers=args.gpu_layers,
+    )
+    create_app(config).run()
+    return 0

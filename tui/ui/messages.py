@@ -1,0 +1,46 @@
+"""Messages the background workers post to the UI; the core never calls the UI directly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from tui.core.engine import ReplyStats
+from tui.core.session import ChatEngine, PreparedTurn
+
+
+@dataclass
+class EngineReady(Message):
+    engine: ChatEngine
+
+
+@dataclass
+class EngineFailed(Message):
+    error: str
+
+
+@dataclass
+class ReplyStarted(Message):
+    session: int
+    prepared: PreparedTurn
+
+
+@dataclass
+class ReplyChunk(Message):
+    session: int
+    text: str
+
+
+@dataclass
+class ReplyFinished(Message):
+    """Always posted once per reply, also after an error (then ``stats`` is None)."""
+
+    session: int
+    stats: ReplyStats | None
+    error: str | None = None
+
+
+@dataclass
+class SessionStarted(Message):
+    number: int

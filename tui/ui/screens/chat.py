@@ -1,0 +1,222 @@
+"""The chat screen: type, watch the reply stream, stop it, start a session that remembers nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from tui.core.engine import EngineError, Piece
+from tui.core.sampling import Sampling
+from tui.core.session import Chat, ChatEngine
+from tui.core.template import TemplateRenderError
+from tui.ui.messages import (
+    EngineFailed,
+    EngineReady,
+    ReplyChunk,
+    ReplyFinished,
+    ReplyStarted,
+    SessionStarted,
+)
+from tui.ui.widgets.chat_input import ChatInput
+from tui.ui.widgets.conversation import Conversation, Notice, Reply, ReplyFooter, UserMessage
+from tui.ui.widgets.status import StatusLine
+
+FLUSH_SECONDS = 1 / 30
+"""How often streamed text is handed to the UI: fast GPUs produce far more tokens than frames."""
+
+NEW_SESSION_TEXT = (
+    "Session #{number} started. The model starts from nothing: it remembers nothing of "
+    "session #{previous}. Its prompt now holds only the chat template, the system message "
+    "and what you type next."
+)
+
+
+class ChatScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "stop", "Stop reply", show=True),
+        Binding("ctrl+n", "new_session", "New session", show=True),
+    ]
+
+    def __init__(
+        self, load_engine: Callable[[], ChatEngine], system: str | None, sampling: Sampling
+    ) -> None:
+        super().__init__()
+        self._load_engine = load_engine
+        self._system = system
+        self._sampling = sampling
+        self.chat: Chat | None = None
+        self._pending: list[str] = []
+        self._cancel: threading.Event | None = None
+        self._reply: Reply | None = None
+        self._session = 1
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Conversation(id="conversation")
+        yield ChatInput(id="input")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "loading model…"
+        self.query_one(ChatInput).focus()
+        self._load()
+
+    @property
+    def busy(self) -> bool:
+        return self._cancel is not None
+
+    # Loading --------------------------------------------------------------------------------
+
+    @work(thread=True, exit_on_error=False, group="load")
+    def _load(self) -> None:
+        try:
+            engine = self._load_engine()
+        except Exception as exc:  # noqa: BLE001 - every load failure is shown, never a traceback
+            self.post_message(EngineFailed(str(exc)))
+            return
+        self.post_message(EngineReady(engine))
+
+    def on_engine_ready(self, message: EngineReady) -> None:
+        self.chat = Chat(message.engine, self._system, self._sampling)
+        info = message.engine.info
+        status = self.query_one(StatusLine)
+        status.model, status.device, status.context_size = info.name, info.device, info.n_ctx
+        self._update_title()
+        if self._pending:
+            self._start_reply(self._pending.pop(0))
+
+    async def on_engine_failed(self, message: EngineFailed) -> None:
+        self.query_one(StatusLine).model = "no model loaded"
+        self.sub_title = "no model"
+        await self._notice(f"The model could not be loaded: {message.error}", "error")
+
+    # Sending and streaming ------------------------------------------------------------------
+
+    @on(ChatInput.Submitted)
+    async def _submitted(self, event: ChatInput.Submitted) -> None:
+        if self.busy or self._pending:
+            self.notify("A reply is still coming: press escape to stop it.", severity="warning")
+            return
+        await self.query_one(Conversation).mount(UserMessage(event.text))
+        if self.chat is None:
+            self._pending.append(event.text)
+            self.notify("The model is still loading; your message will be sent when it is ready.")
+            return
+        self._start_reply(event.text)
+
+    def _start_reply(self, text: str) -> None:
+        assert self.chat is not None
+        self._cancel = threading.Event()
+        self._generate(self.chat, text, self._cancel, self._session)
+
+    @work(thread=True, exit_on_error=False, group="reply")
+    def _generate(self, chat: Chat, text: str, cancel: threading.Event, session: int) -> None:
+        try:
+            prepared = chat.prepare(text)
+        except (EngineError, TemplateRenderError) as exc:
+            self.post_message(ReplyFinished(session, None, str(exc)))
+            return
+        self.post_message(ReplyStarted(session, prepared))
+        buffer: list[str] = []
+        flushed = time.monotonic()
+        stats = None
+        try:
+            for event in chat.reply(prepared, text, cancel):
+                if not isinstance(event, Piece):
+                    stats = event
+                    continue
+                buffer.append(event.text)
+                if time.monotonic() - flushed >= FLUSH_SECONDS:
+                    self.post_message(ReplyChunk(session, "".join(buffer)))
+                    buffer.clear()
+                    flushed = time.monotonic()
+        except EngineError as exc:
+            self.post_message(ReplyChunk(session, "".join(buffer)))
+            self.post_message(ReplyFinished(session, None, str(exc)))
+            return
+        if buffer:
+            self.post_message(ReplyChunk(session, "".join(buffer)))
+        self.post_message(ReplyFinished(session, stats))
+
+    async def on_reply_started(self, message: ReplyStarted) -> None:
+        if message.session != self._session:
+            return
+        dropped = message.prepared.dropped
+        if dropped:
+            await self._notice(
+                f"{len(dropped)} earlier turn(s) no longer fit the context and were dropped: "
+                "the model does not see them any more.",
+                "dropped",
+            )
+        self.query_one(StatusLine).context_used = len(message.prepared.prompt)
+        self._reply = Reply()
+        await self.query_one(Conversation).mount(self._reply)
+
+    async def on_reply_chunk(self, message: ReplyChunk) -> None:
+        if message.session == self._session and self._reply is not None:
+            await self._reply.add(message.text)
+
+    async def on_reply_finished(self, message: ReplyFinished) -> None:
+        current = message.session == self._session
+        self._cancel = None
+        reply, self._reply = self._reply, None
+        if not current:
+            return
+        if reply is not None:
+            await reply.finish()
+        if message.error:
+            await self._notice(f"No reply: {message.error}", "error")
+        if message.stats is not None:
+            await self.query_one(Conversation).mount(ReplyFooter(message.stats))
+            status = self.query_one(StatusLine)
+            status.speed = message.stats.tokens_per_second or status.speed
+            status.context_used = message.stats.prompt_tokens + message.stats.completion_tokens
+        if self._pending:
+            self._start_reply(self._pending.pop(0))
+
+    # Actions ----------------------------------------------------------------------------------
+
+    def action_stop(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+
+    def action_new_session(self) -> None:
+        if self.chat is None:
+            return
+        if self._cancel is not None:
+            self._cancel.set()
+        self._pending.clear()
+        self._reset(self.chat)
+
+    @work(thread=True, exit_on_error=False, group="session")
+    def _reset(self, chat: Chat) -> None:
+        session = chat.new_session()  # waits for a streaming reply to stop, then clears the cache
+        self.post_message(SessionStarted(session.number))
+
+    async def on_session_started(self, message: SessionStarted) -> None:
+        previous, self._session = self._session, message.number
+        self._reply = None
+        conversation = self.query_one(Conversation)
+        await conversation.remove_children()
+        text = NEW_SESSION_TEXT.format(number=message.number, previous=previous)
+        await self._notice(text, "new-session")
+        status = self.query_one(StatusLine)
+        status.context_used = 0
+        self._update_title()
+
+    # Helpers ----------------------------------------------------------------------------------
+
+    async def _notice(self, text: str, kind: str) -> None:
+        await self.query_one(Conversation).mount(Notice(text, kind))
+
+    def _update_title(self) -> None:
+        if self.chat is not None:
+            self.sub_title = f"{self.chat.engine.info.name} · session #{self._session}"

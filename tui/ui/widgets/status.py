@@ -1,0 +1,30 @@
+"""The status line: model, device, speed of the last reply, and how full the context is."""
+
+from __future__ import annotations
+
+from textual.reactive import reactive
+from textual.widgets import Static
+
+
+class StatusLine(Static):
+    model = reactive("loading model…")
+    device = reactive("")
+    speed = reactive(0.0)
+    context_used = reactive(0)
+    context_size = reactive(0)
+
+    def render(self) -> str:
+        parts = [self.model]
+        if self.device:
+            parts.append(self.device)
+        if self.speed:
+            parts.append(f"{self.speed:.1f} tok/s")
+        if self.context_size:
+            used, size = self.context_used, self.context_size
+            parts.append(f"context {used}/{size} {_gauge(used, size)}")
+        return "  ·  ".join(parts)
+
+
+def _gauge(used: int, size: int, width: int = 10) -> str:
+    filled = min(width, round(width * used / size)) if size else 0
+    return "█" * filled + "░" * (width - filled)
