@@ -1,0 +1,7 @@
+"""`python -m tui` is the same as the `llm-tui` command."""
+
+import sys
+
+from tui.cli import main
+
+sys.exit(main())
