@@ -1,0 +1,50 @@
+"""Small helpers for Pilot tests: wait for a condition instead of sleeping a fixed time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from textual.pilot import Pilot
+
+from tui.core.engine import EngineInfo, Piece, ReplyStats
+from tui.core.messages import Message
+from tui.core.prompt import Prompt, Token
+from tui.core.sampling import Sampling
+
+
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+@dataclass
+class FakeEngine:
+    """A stand-in for UI-only behaviour (loading states, errors); never the only test of a feature."""
+
+    words: Sequence[str] = ("Hello", " from", " a", " fake", " model.")
+    info: EngineInfo = EngineInfo(
+        path=__import__("pathlib").Path("fake.gguf"), name="Fake", architecture="fake", n_ctx=512,
+        n_ctx_train=512, n_threads=1, n_layers=1, gpu_offload_supported=False, gpu_layers=0,
+        template_name="fake", load_seconds=0.0, metadata={},
+    )
+
+    def build_prompt(self, messages: Sequence[Message]) -> Prompt:
+        text = "".join(f"[{m.role}] {m.content}\n" for m in messages)
+        tokens = tuple(Token(ord(c), c.encode(), False) for c in text)
+        return Prompt(text, tokens, tuple(messages), (None,) * len(messages), "fake")
+
+    def generate(
+        self, prompt: Prompt, sampling: Sampling, cancel: threading.Event | None = None
+    ) -> Iterator[Piece | ReplyStats]:
+        for word in self.words:
+            yield Piece(0, word)
+        yield ReplyStats(len(prompt), 0, len(self.words), 0.01, 0.01, "end_of_turn", 1)
+
+    def reset(self) -> None:
+        pass

@@ -1,0 +1,135 @@
+"""The chat screen driven through Pilot: the real SmolLM2 for everything the model does."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from tests.ui.helpers import FakeEngine, wait_until
+from tui.core.engine import Engine, LoadOptions
+from tui.core.sampling import Sampling
+from tui.ui.app import AppConfig, create_app
+from tui.ui.screens.chat import ChatScreen
+from tui.ui.widgets.conversation import Notice, Reply, ReplyFooter, UserMessage
+from tui.ui.widgets.status import StatusLine
+
+
+def _real_app(model_path: Path, max_tokens: int = 24, n_ctx: int = 2048):  # type: ignore[no-untyped-def]
+    config = AppConfig(
+        sampling=Sampling(temperature=0.0, max_tokens=max_tokens, seed=11),
+        engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=n_ctx)),
+    )
+    return create_app(config)
+
+
+def _screen(app) -> ChatScreen:  # type: ignore[no-untyped-def]
+    screen = app.screen
+    assert isinstance(screen, ChatScreen)
+    return screen
+
+
+async def _send(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    for key in text:
+        await pilot.press(key if key != " " else "space")
+    await pilot.press("enter")
+
+
+async def test_send_and_stream_a_reply(model_path: Path) -> None:
+    app = _real_app(model_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = _screen(app)
+        await wait_until(pilot, lambda: screen.chat is not None)
+        await _send(pilot, "Hello")
+        await wait_until(pilot, lambda: len(screen.query(ReplyFooter)) == 1)
+        turn = screen.chat.session.turns[0]  # type: ignore[union-attr]
+        assert turn.user == "Hello" and turn.reply.strip()
+        assert screen.query_one(Reply).text == turn.reply
+        assert screen.query_one(UserMessage).render().plain == "Hello"  # type: ignore[union-attr]
+        status = screen.query_one(StatusLine)
+        assert status.speed > 0 and status.context_used > len(turn.prompt)
+        assert "session #1" in screen.sub_title
+
+
+async def test_escape_stops_a_reply_and_keeps_the_partial_text(model_path: Path) -> None:
+    app = _real_app(model_path, max_tokens=400)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = _screen(app)
+        await wait_until(pilot, lambda: screen.chat is not None)
+        await _send(pilot, "Write a very long essay about the history of ships")
+        await wait_until(pilot, lambda: bool(screen.query(Reply)) and len(screen.query_one(Reply).text) > 20)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: len(screen.query(ReplyFooter)) == 1)
+        turn = screen.chat.session.turns[0]  # type: ignore[union-attr]
+        assert turn.stats is not None and turn.stats.stop == "cancelled"
+        assert 0 < turn.stats.completion_tokens < 400
+        assert screen.query_one(Reply).text == turn.reply
+        assert screen.query_one(ReplyFooter).has_class("stopped")
+
+
+async def test_new_session_clears_everything_and_says_so(model_path: Path) -> None:
+    app = _real_app(model_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = _screen(app)
+        await wait_until(pilot, lambda: screen.chat is not None)
+        await _send(pilot, "My name is Zorblax")
+        await wait_until(pilot, lambda: len(screen.query(ReplyFooter)) == 1)
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: bool(screen.query(Notice)))
+        chat = screen.chat
+        assert chat is not None and chat.session.number == 2 and chat.session.turns == []
+        notice = screen.query_one(Notice)
+        assert notice.has_class("new-session") and "remembers nothing" in str(notice.render())
+        assert not screen.query(UserMessage) and not screen.query(Reply)
+        assert chat.engine.cached_tokens == 0  # type: ignore[attr-defined]
+        await _send(pilot, "What is my name")
+        await wait_until(pilot, lambda: len(screen.query(ReplyFooter)) == 1)
+        new_prompt = chat.session.turns[0].prompt
+        assert "Zorblax" not in new_prompt.text
+        assert chat.session.turns[0].stats.reused_tokens == 0  # type: ignore[union-attr]
+        assert "session #2" in screen.sub_title
+
+
+async def test_new_session_during_a_reply_stops_it_and_nothing_crosses_over(model_path: Path) -> None:
+    app = _real_app(model_path, max_tokens=400)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = _screen(app)
+        await wait_until(pilot, lambda: screen.chat is not None)
+        await _send(pilot, "Write a very long essay about Zorblax the dragon")
+        await wait_until(pilot, lambda: bool(screen.query(Reply)) and len(screen.query_one(Reply).text) > 10)
+        first_session = screen.chat.session  # type: ignore[union-attr]
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: bool(screen.query(Notice)) and not screen.busy)
+        chat = screen.chat
+        assert chat is not None and chat.session.turns == [] and chat.session.number == 2
+        assert first_session.turns[0].stats.stop == "cancelled"  # type: ignore[union-attr]
+        assert not screen.query(Reply) and not screen.query(ReplyFooter)
+
+
+async def test_a_message_typed_while_loading_is_sent_once_the_model_is_ready() -> None:
+    release = threading.Event()
+
+    def slow_factory() -> FakeEngine:
+        release.wait(10)
+        return FakeEngine()
+
+    app = create_app(AppConfig(engine_factory=slow_factory))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = _screen(app)
+        await _send(pilot, "early")
+        assert screen.query_one(UserMessage) and not screen.query(Reply)
+        release.set()
+        await wait_until(pilot, lambda: len(screen.query(ReplyFooter)) == 1)
+        assert screen.query_one(Reply).text == "Hello from a fake model."
+
+
+async def test_a_model_that_fails_to_load_is_a_message_not_a_crash() -> None:
+    def broken() -> FakeEngine:
+        raise RuntimeError("could not load broken.gguf: out of memory")
+
+    app = create_app(AppConfig(engine_factory=broken))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = _screen(app)
+        await wait_until(pilot, lambda: bool(screen.query(Notice)))
+        notice = screen.query_one(Notice)
+        assert notice.has_class("error") and "out of memory" in str(notice.render())
+        assert screen.query_one(StatusLine).model == "no model loaded"
