@@ -66,7 +66,12 @@ def test_info_and_paths(llm_home: Path) -> None:
 
 
 def test_version_everywhere(llm_home: Path) -> None:
-    for args in (["--version"], ["ask", "--version"], ["prompt", "--version"], ["info", "--version"]):
+    for args in (
+        ["--version"],
+        ["ask", "--version"],
+        ["prompt", "--version"],
+        ["info", "--version"],
+    ):
         done = llm_tui(*args, home=llm_home)
         assert done.returncode == 0 and done.stdout.startswith("llm-tui ")
 

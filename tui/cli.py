@@ -35,22 +35,32 @@ def _model_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
     default = None if top else argparse.SUPPRESS
     group = parser.add_argument_group("model")
     group.add_argument(
-        "--model", "-m", default=default,
+        "--model",
+        "-m",
+        default=default,
         help="catalog id or path to a .gguf (default: the embedded SmolLM2)",
     )
     system = group.add_mutually_exclusive_group()
     system.add_argument("--system", "-s", default=default, help="the hidden system message to send")
     system.add_argument(
-        "--no-system", action="store_true", default=False if top else argparse.SUPPRESS,
+        "--no-system",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
         help="send no system message at all (the model's template decides what happens)",
     )
     group.add_argument("--ctx", type=int, metavar="N", default=default, help="context length in tokens")
     group.add_argument(
-        "--threads", type=int, metavar="N", default=default,
+        "--threads",
+        type=int,
+        metavar="N",
+        default=default,
         help="CPU threads (default: the physical cores)",
     )
     group.add_argument(
-        "--gpu-layers", type=int, metavar="N", default=default,
+        "--gpu-layers",
+        type=int,
+        metavar="N",
+        default=default,
         help="layers to offload to the GPU (-1: all; default: all on a GPU build, else 0)",
     )
 
@@ -80,7 +90,9 @@ def _parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="llama.cpp build, GPU offload, paths, the default model")
     info.add_argument(
-        "--model", "-m", default=argparse.SUPPRESS,
+        "--model",
+        "-m",
+        default=argparse.SUPPRESS,
         help="also load this model and report what the engine did",
     )
 
@@ -149,7 +161,10 @@ def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
         args.ctx = args.threads = args.gpu_layers = None
         info = _load_engine(args).info
         print(f"model: {info.name} ({info.architecture}) from {info.path}", file=out)
-        print(f"context: {info.n_ctx} of {info.n_ctx_train} trained; threads: {info.n_threads}", file=out)
+        print(
+            f"context: {info.n_ctx} of {info.n_ctx_train} trained; threads: {info.n_threads}",
+            file=out,
+        )
         print(f"device: {info.device}; loaded in {info.load_seconds:.2f}s", file=out)
         print(f"chat template: {info.template_name}", file=out)
     return 0
@@ -195,7 +210,11 @@ def _sampling(args: argparse.Namespace) -> Sampling:
     from tui.core.sampling import Sampling
 
     sampling = Sampling()
-    for field, arg in (("seed", "seed"), ("temperature", "temperature"), ("max_tokens", "max_tokens")):
+    for field, arg in (
+        ("seed", "seed"),
+        ("temperature", "temperature"),
+        ("max_tokens", "max_tokens"),
+    ):
         value = getattr(args, arg, None)
         if value is not None:
             sampling = replace(sampling, **{field: value})

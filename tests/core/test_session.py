@@ -71,11 +71,27 @@ def test_a_new_session_is_byte_identical_to_a_fresh_process(model_path: Path, tm
     env = {**os.environ, "LLM_TUI_HOME": str(tmp_path / "fresh-home")}
     done = subprocess.run(
         [
-            sys.executable, "-m", "tui", "--model", str(model_path), "--ctx", "4096",
-            "ask", QUESTION, "--system", SYSTEM,
-            "--seed", str(SEED), "--temperature", "0.8", "--max-tokens", str(MAX_TOKENS),
+            sys.executable,
+            "-m",
+            "tui",
+            "--model",
+            str(model_path),
+            "--ctx",
+            "4096",
+            "ask",
+            QUESTION,
+            "--system",
+            SYSTEM,
+            "--seed",
+            str(SEED),
+            "--temperature",
+            "0.8",
+            "--max-tokens",
+            str(MAX_TOKENS),
         ],
-        capture_output=True, env=env, timeout=120,
+        capture_output=True,
+        env=env,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     fresh_process = done.stdout.decode("utf-8")

@@ -33,7 +33,7 @@ CONVERSATIONS = {
         Message("system", "Answer tersely. Ünïcödé is fine: 日本語."),
         Message("user", "  Name a prime.  "),
         Message("assistant", "Seven."),
-        Message("user", "Another one, with a \"quote\" and a {brace}?"),
+        Message("user", 'Another one, with a "quote" and a {brace}?'),
     ],
 }
 
@@ -122,7 +122,7 @@ def test_gemma_gets_the_system_message_folded_into_the_first_user_turn_visibly()
 
 def test_mistral_moves_the_system_text_and_spans_still_find_it() -> None:
     prompt = build_prompt(_template("mistral-nemo"), CONVERSATIONS["multi-turn"], _CharTokenizer())
-    for message, span in zip(prompt.messages, prompt.spans):
+    for message, span in zip(prompt.messages, prompt.spans, strict=True):
         assert span is not None
         assert prompt.text[span.start : span.end] == message.content.strip()
 

@@ -23,9 +23,7 @@ class Tmux:
         self.socket = socket
 
     def __call__(self, *args: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True
-        )
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True)
         return done.stdout
 
     def screen(self) -> str:
@@ -47,8 +45,24 @@ def tmux(llm_home: Path) -> Iterator[Tmux]:
     if shutil.which("tmux") is None:
         pytest.fail("tmux is required for the end-to-end test (`apt-get install tmux`)")
     term = Tmux(f"llm-tui-test-{uuid.uuid4().hex[:8]}")
-    term("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "100", "-y", "30",
-         "env", f"LLM_TUI_HOME={llm_home}", "PS1=$ ", "bash", "--norc", "--noprofile")
+    term(
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "main",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "env",
+        f"LLM_TUI_HOME={llm_home}",
+        "PS1=$ ",
+        "bash",
+        "--norc",
+        "--noprofile",
+    )
     try:
         yield term
     finally:

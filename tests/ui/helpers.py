@@ -29,9 +29,18 @@ class FakeEngine:
 
     words: Sequence[str] = ("Hello", " from", " a", " fake", " model.")
     info: EngineInfo = EngineInfo(
-        path=__import__("pathlib").Path("fake.gguf"), name="Fake", architecture="fake", n_ctx=512,
-        n_ctx_train=512, n_threads=1, n_layers=1, gpu_offload_supported=False, gpu_layers=0,
-        template_name="fake", load_seconds=0.0, metadata={},
+        path=__import__("pathlib").Path("fake.gguf"),
+        name="Fake",
+        architecture="fake",
+        n_ctx=512,
+        n_ctx_train=512,
+        n_threads=1,
+        n_layers=1,
+        gpu_offload_supported=False,
+        gpu_layers=0,
+        template_name="fake",
+        load_seconds=0.0,
+        metadata={},
     )
 
     def build_prompt(self, messages: Sequence[Message]) -> Prompt:

@@ -89,7 +89,9 @@ async def test_new_session_clears_everything_and_says_so(model_path: Path) -> No
         assert "session #2" in screen.sub_title
 
 
-async def test_new_session_during_a_reply_stops_it_and_nothing_crosses_over(model_path: Path) -> None:
+async def test_new_session_during_a_reply_stops_it_and_nothing_crosses_over(
+    model_path: Path,
+) -> None:
     app = _real_app(model_path, max_tokens=400)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = _screen(app)

@@ -17,7 +17,7 @@ from tui.paths import Paths, bundled_catalog_file
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 _REQUIRED: dict[str, type] = {"id": str, "name": str, "repo": str, "file": str}
 _OPTIONAL: dict[str, type] = {

@@ -272,9 +272,7 @@ class Engine:
         ids = prompt.ids
         room = self.info.n_ctx - len(ids)
         if room <= 0:
-            raise ContextFullError(
-                f"the prompt is {len(ids)} tokens, the context holds {self.info.n_ctx}"
-            )
+            raise ContextFullError(f"the prompt is {len(ids)} tokens, the context holds {self.info.n_ctx}")
         reused = self._reusable_prefix(ids)
         llm.set_seed(seed)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -333,7 +331,7 @@ class Engine:
         llm = self._llm
         cached = llm.input_ids[: llm.n_tokens]
         common = 0
-        for a, b in zip(cached, ids):
+        for a, b in zip(cached, ids, strict=False):
             if a != b:
                 break
             common += 1
@@ -347,14 +345,14 @@ class Engine:
 
     def _set_abort(self, cancel: threading.Event | None) -> None:
         self._cancel = cancel
-        callback = self._abort_cb if cancel is not None else ctypes.cast(None, llama_cpp.ggml_abort_callback)
+        callback = self._abort_cb if cancel is not None else llama_cpp.ggml_abort_callback()  # NULL
         llama_cpp.llama_set_abort_callback(self._llm._ctx.ctx, callback, None)
 
     def reset(self) -> None:
         """Forget everything: the KV cache is cleared and no cached prefix is reused afterwards."""
         with self._lock:
-            self._llm.reset()
-            self._llm._ctx.kv_cache_clear()
+            self._llm.reset()  # type: ignore[no-untyped-call]
+            self._llm._ctx.kv_cache_clear()  # type: ignore[no-untyped-call]
 
     @property
     def cached_tokens(self) -> int:

@@ -15,9 +15,7 @@ from tui.core.messages import Message
 from tui.core.template import ChatTemplate, TemplateRenderError
 
 FOLD_SEPARATOR = "\n\n"
-FOLD_NOTE = (
-    "This template has no system role: the system message was folded into the first user turn."
-)
+FOLD_NOTE = "This template has no system role: the system message was folded into the first user turn."
 
 
 @dataclass(frozen=True)

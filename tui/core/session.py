@@ -131,9 +131,7 @@ class Chat:
                 turn.reply = "".join(parts)
                 session.turns.append(turn)
 
-    def send(
-        self, user_text: str, cancel: threading.Event | None = None
-    ) -> Iterator[Piece | ReplyStats]:
+    def send(self, user_text: str, cancel: threading.Event | None = None) -> Iterator[Piece | ReplyStats]:
         return self.reply(self.prepare(user_text), user_text, cancel)
 
     def new_session(self, system: str | None | _Keep = KEEP) -> Session:

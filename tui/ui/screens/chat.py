@@ -44,9 +44,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+n", "new_session", "New session", show=True),
     ]
 
-    def __init__(
-        self, load_engine: Callable[[], ChatEngine], system: str | None, sampling: Sampling
-    ) -> None:
+    def __init__(self, load_engine: Callable[[], ChatEngine], system: str | None, sampling: Sampling) -> None:
         super().__init__()
         self._load_engine = load_engine
         self._system = system

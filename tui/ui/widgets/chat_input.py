@@ -16,7 +16,10 @@ class ChatInput(TextArea):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(
-            soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kwargs  # type: ignore[arg-type]
+            soft_wrap=True,
+            show_line_numbers=False,
+            tab_behavior="focus",
+            **kwargs,  # type: ignore[arg-type]
         )
 
     async def _on_key(self, event: events.Key) -> None:
