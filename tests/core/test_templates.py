@@ -137,3 +137,14 @@ def test_the_sandbox_refuses_python_internals() -> None:
     sneaky = ChatTemplate("{{ messages.__class__.__mro__ }}", "sneaky")
     with pytest.raises(TemplateRenderError):
         sneaky.render(CONVERSATIONS["single"])
+
+
+def test_a_model_without_a_template_falls_back_to_a_named_format() -> None:
+    from tui.core.template import fallback_template
+
+    template = fallback_template(eos_token="</s>")
+    prompt = build_prompt(template, CONVERSATIONS["system"], _CharTokenizer())
+    assert template.is_fallback and "chatml" in template.name
+    assert prompt.notes and "No chat template in the model file" in prompt.notes[0]
+    assert prompt.text.startswith("<|im_start|>system\nYou are Almo")
+    assert prompt.text.endswith("<|im_start|>assistant\n")

@@ -10,6 +10,7 @@ from tui.core.engine import Engine, LoadOptions
 from tui.core.sampling import Sampling
 from tui.ui.app import AppConfig, create_app
 from tui.ui.screens.chat import ChatScreen
+from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.conversation import Notice, Reply, ReplyFooter, UserMessage
 from tui.ui.widgets.status import StatusLine
 
@@ -29,8 +30,10 @@ def _screen(app) -> ChatScreen:  # type: ignore[no-untyped-def]
 
 
 async def _send(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    for key in text:
+    """Type the first characters as keys (the real path), paste the rest, press enter."""
+    for key in text[:5]:
         await pilot.press(key if key != " " else "space")
+    pilot.app.screen.query_one(ChatInput).insert(text[5:])
     await pilot.press("enter")
 
 
@@ -135,3 +138,35 @@ async def test_a_model_that_fails_to_load_is_a_message_not_a_crash() -> None:
         notice = screen.query_one(Notice)
         assert notice.has_class("error") and "out of memory" in str(notice.render())
         assert screen.query_one(StatusLine).model == "no model loaded"
+
+
+async def test_dropped_turns_are_shown_in_the_conversation(model_path: Path) -> None:
+    app = _real_app(model_path, max_tokens=16, n_ctx=256)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = _screen(app)
+        await wait_until(pilot, lambda: screen.chat is not None)
+        long = "tell me about the sea and the wind and the long grey waves " * 5
+        for n in range(4):
+            await _send(pilot, f"{n} {long}")
+            await wait_until(pilot, lambda n=n: len(screen.query(ReplyFooter)) == n + 1)
+        notices = [n for n in screen.query(Notice) if n.has_class("dropped")]
+        assert notices and "no longer fit the context" in str(notices[0].render())
+        assert screen.chat is not None and screen.chat.session.first_kept > 0
+
+
+async def test_a_template_error_is_a_message_in_the_conversation() -> None:
+    from tui.core.template import TemplateRenderError
+
+    class Refusing(FakeEngine):
+        def build_prompt(self, messages):  # type: ignore[no-untyped-def]
+            raise TemplateRenderError("the model's own chat template", "System role not supported")
+
+    app = create_app(AppConfig(engine_factory=Refusing))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = _screen(app)
+        await wait_until(pilot, lambda: screen.chat is not None)
+        await _send(pilot, "hi")
+        await wait_until(pilot, lambda: bool(screen.query(Notice)))
+        notice = screen.query_one(Notice)
+        assert notice.has_class("error") and "System role not supported" in str(notice.render())
+        assert not screen.busy
