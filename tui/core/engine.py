@@ -160,7 +160,8 @@ class ReplyStats:
 class Engine:
     """One loaded model. Generation is serialised: a ``Llama`` must not be used by two threads."""
 
-    def __init__(self, path: Path, options: LoadOptions | None = None) -> None:
+    def __init__(self, path: Path, options: LoadOptions | None = None, name: str | None = None) -> None:
+        """Load ``path``; ``name`` is how to call the model (default: the GGUF's own name)."""
         options = options or LoadOptions()
         prepare_runtime()
         if not path.is_file():
@@ -206,7 +207,7 @@ class Engine:
             self.template = fallback_template(bos, eos)
         self.info = EngineInfo(
             path=path,
-            name=str(meta.get("general.name") or path.stem),
+            name=name or str(meta.get("general.name") or path.stem),
             architecture=gguf_header.architecture(meta),
             n_ctx=llm.n_ctx(),
             n_ctx_train=trained,

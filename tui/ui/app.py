@@ -47,7 +47,7 @@ def load_engine(config: AppConfig) -> ChatEngine:
 
     model = resolve_model(config.model, get_paths())
     options = LoadOptions(config.n_ctx, config.n_threads, config.n_gpu_layers)
-    return Engine(model.path, options)
+    return Engine(model.path, options, name=model.label)
 
 
 def create_app(config: AppConfig | None = None) -> LlmTuiApp:

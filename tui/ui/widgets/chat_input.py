@@ -19,6 +19,7 @@ class ChatInput(TextArea):
             soft_wrap=True,
             show_line_numbers=False,
             tab_behavior="focus",
+            placeholder="Message the model: enter sends, shift+enter or ctrl+j adds a line",
             **kwargs,  # type: ignore[arg-type]
         )
 
