@@ -71,23 +71,20 @@ def main() -> None:
     with quiet_python_output():
         engine = Engine(path, LoadOptions(n_ctx=2048))
     prompt = engine.build_prompt([Message("user", PROMPT)])
-    bare = llama_cpp.Llama(
-        str(path),
-        n_ctx=2048,
-        n_threads=threads,
-        n_threads_batch=threads,
-        n_gpu_layers=engine.info.gpu_layers,
-        verbose=False,
-    )
+
+    def bare_llama() -> llama_cpp.Llama:
+        """Loaded with the engine's settings, so only the loop around it differs."""
+        return llama_cpp.Llama(
+            str(path),
+            n_ctx=engine.info.n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_gpu_layers=engine.info.gpu_layers,
+            verbose=False,
+        )
+
+    bare, with_abort = bare_llama(), bare_llama()
     abort_cb = llama_cpp.ggml_abort_callback(lambda _data: False)
-    with_abort = llama_cpp.Llama(
-        str(path),
-        n_ctx=2048,
-        n_threads=threads,
-        n_threads_batch=threads,
-        n_gpu_layers=engine.info.gpu_layers,
-        verbose=False,
-    )
     llama_cpp.llama_set_abort_callback(with_abort._ctx.ctx, abort_cb, ctypes.c_void_p(0))
 
     runs: dict[str, Callable[[], tuple[int, float]]] = {

@@ -125,8 +125,7 @@ class EngineInfo:
     def device(self) -> str:
         if self.gpu_layers <= 0:
             return "CPU"
-        total = (self.n_layers or 0) + 1
-        return f"GPU {min(self.gpu_layers, total)}/{total} layers"
+        return f"GPU {self.gpu_layers}/{(self.n_layers or 0) + 1} layers"
 
 
 @dataclass(frozen=True)
@@ -152,6 +151,12 @@ class ReplyStats:
         if self.completion_tokens < 2 or self.decode_seconds <= 0:
             return 0.0
         return (self.completion_tokens - 1) / self.decode_seconds
+
+
+def _offloaded_layers(requested: int, blocks: int | None) -> int:
+    """Layers llama.cpp puts on the GPU: the repeating blocks plus the output layer."""
+    total = (blocks or 0) + 1
+    return total if requested < 0 else min(requested, total)
 
 
 # --- the engine -----------------------------------------------------------------------------
@@ -214,9 +219,7 @@ class Engine:
             n_threads=n_threads,
             n_layers=gguf_header.block_count(meta),
             gpu_offload_supported=offload,
-            gpu_layers=(gpu_layers if gpu_layers >= 0 else (gguf_header.block_count(meta) or 0) + 1)
-            if offload
-            else 0,
+            gpu_layers=_offloaded_layers(gpu_layers, gguf_header.block_count(meta)) if offload else 0,
             template_name=self.template.name,
             load_seconds=time.perf_counter() - started,
             metadata=meta,
