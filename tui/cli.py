@@ -11,11 +11,12 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from tui import __version__
+from tui import __version__, cli_personas
 from tui.paths import get_paths
 
 if TYPE_CHECKING:
     from tui.core.engine import Engine
+    from tui.core.personas import Persona
     from tui.core.sampling import Sampling
 
 EXIT_ERROR = 1
@@ -39,6 +40,13 @@ def _model_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
         "-m",
         default=default,
         help="catalog id or path to a .gguf (default: the embedded SmolLM2)",
+    )
+    group.add_argument(
+        "--persona",
+        "-p",
+        default=default,
+        metavar="ID",
+        help="use a persona: its system message and sampling settings (see `llm-tui personas list`)",
     )
     system = group.add_mutually_exclusive_group()
     system.add_argument("--system", "-s", default=default, help="the hidden system message to send")
@@ -97,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("paths", help="print where llm-tui keeps config, data and cache")
+    cli_personas.add_parser(sub)
     for child in sub.choices.values():
         child.add_argument("--version", action="version", version=f"llm-tui {__version__}")
     return parser
@@ -113,24 +122,47 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_prompt(args, sys.stdout)
         if args.command == "ask":
             return _cmd_ask(args)
+        if args.command == "personas":
+            return cli_personas.run(args, sys.stdout, sys.stderr)
         return _cmd_tui(args)
-    except CliError as exc:
+    except (CliError, cli_personas.PersonaCommandError) as exc:
         print(f"llm-tui: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 
 
-def _system(args: argparse.Namespace) -> str | None:
-    return None if args.no_system else args.system
+def _persona(args: argparse.Namespace) -> Persona | None:
+    """The persona named by --persona, or None; a clear error if it is unknown or broken."""
+    if not args.persona:
+        return None
+    from tui.core.persona_store import PersonaStore
+
+    found = PersonaStore(get_paths()).load()
+    persona = found.get(args.persona)
+    if persona is not None:
+        return persona
+    for broken in found.broken:
+        if broken.id == args.persona:
+            raise CliError(f"persona `{args.persona}` cannot be used: {broken.errors[0]}")
+    raise CliError(f"no persona `{args.persona}`; known: {', '.join(sorted(found.personas))}")
 
 
-def _load_engine(args: argparse.Namespace) -> Engine:
+def _system(args: argparse.Namespace, persona: Persona | None) -> str | None:
+    """--system and --no-system win over the persona's system message."""
+    if args.no_system:
+        return None
+    if args.system is not None:
+        return str(args.system)
+    return persona.system if persona else None
+
+
+def _load_engine(args: argparse.Namespace, persona: Persona | None = None) -> Engine:
     from tui.core.catalog import ModelNotFoundError, resolve_model
     from tui.core.engine import Engine, EngineError, LoadOptions, quiet_python_output
 
     try:
-        model = resolve_model(args.model, get_paths())
+        model = resolve_model(args.model or (persona.model if persona else None), get_paths())
         options = LoadOptions(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
         with quiet_python_output():
             return Engine(model.path, options, name=model.label)
@@ -174,8 +206,9 @@ def _cmd_prompt(args: argparse.Namespace, out: TextIO) -> int:
     from tui.core.session import Session
     from tui.core.template import TemplateRenderError
 
-    engine = _load_engine(args)
-    messages = Session(_system(args), _sampling(args)).messages(args.message)
+    persona = _persona(args)
+    engine = _load_engine(args, persona)
+    messages = Session(_system(args, persona), _sampling(args, persona)).messages(args.message)
     try:
         prompt = engine.build_prompt(messages)
     except TemplateRenderError as exc:
@@ -204,12 +237,13 @@ def _ansi_specials(runs: list[tuple[str, bool]]) -> str:
     return "".join(f"\x1b[7m{text}\x1b[27m" if special else text for text, special in runs)
 
 
-def _sampling(args: argparse.Namespace) -> Sampling:
+def _sampling(args: argparse.Namespace, persona: Persona | None) -> Sampling:
+    """Defaults, then the persona's settings, then what was given on the command line."""
     from dataclasses import replace
 
     from tui.core.sampling import Sampling
 
-    sampling = Sampling()
+    sampling = persona.apply(Sampling()) if persona else Sampling()
     for field, arg in (
         ("seed", "seed"),
         ("temperature", "temperature"),
@@ -225,8 +259,9 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     from tui.core.engine import EngineError, ReplyStats
     from tui.core.session import Chat
 
-    engine = _load_engine(args)
-    chat = Chat(engine, _system(args), _sampling(args))
+    persona = _persona(args)
+    engine = _load_engine(args, persona)
+    chat = Chat(engine, _system(args, persona), _sampling(args, persona))
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     stats: ReplyStats | None = None
@@ -259,7 +294,9 @@ def _cmd_tui(args: argparse.Namespace) -> int:
     prepare_runtime()  # before Textual takes the terminal: llama.cpp's log must not reach it
     config = AppConfig(
         model=args.model,
-        system=_system(args),
+        persona=args.persona,
+        system=args.system,
+        no_system=args.no_system,
         n_ctx=args.ctx,
         n_threads=args.threads,
         n_gpu_layers=args.gpu_layers,

@@ -134,14 +134,14 @@ class Chat:
     def send(self, user_text: str, cancel: threading.Event | None = None) -> Iterator[Piece | ReplyStats]:
         return self.reply(self.prepare(user_text), user_text, cancel)
 
-    def new_session(self, system: str | None | _Keep = KEEP) -> Session:
+    def new_session(self, system: str | None | _Keep = KEEP, sampling: Sampling | None = None) -> Session:
         """Start from nothing: empty transcript, KV cache cleared, no cached prefix.
 
-        ``system`` replaces the system message (None: no system message at all); by default the
-        current one is kept.
+        ``system`` replaces the system message (None: no system message at all) and ``sampling``
+        the settings; by default both are kept.
         """
         self.engine.reset()
         old = self.session
         new_system = old.system if isinstance(system, _Keep) else system
-        self.session = Session(new_system, old.sampling, number=old.number + 1)
+        self.session = Session(new_system, sampling or old.sampling, number=old.number + 1)
         return self.session

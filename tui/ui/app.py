@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
+from tui.core.persona_store import PersonaSet, PersonaStore
 from tui.core.sampling import Sampling
 from tui.core.session import ChatEngine
+from tui.paths import get_paths
+from tui.ui.messages import PersonasChanged
 from tui.ui.screens.chat import ChatScreen
+
+WATCH_SECONDS = 1.0
+"""How often the persona folders are checked for files edited outside the app."""
 
 
 @dataclass
 class AppConfig:
     model: str | None = None
+    persona: str | None = None
+    """Persona id to start with (default: `no-system`)."""
     system: str | None = None
+    """--system: replaces the persona's system message until another persona is picked."""
+    no_system: bool = False
     n_ctx: int | None = None
     n_threads: int | None = None
     n_gpu_layers: int | None = None
@@ -33,17 +44,42 @@ class LlmTuiApp(App[None]):
     def __init__(self, config: AppConfig) -> None:
         super().__init__()
         self.config = config
+        self.store = PersonaStore(get_paths())
+        self.personas = PersonaSet()
+        self._snapshot = self.store.snapshot()
 
     def on_mount(self) -> None:
+        self.personas = self.store.load()
+        self.set_interval(WATCH_SECONDS, self.check_persona_files)
         factory = self.config.engine_factory or (lambda: load_engine(self.config))
-        self.push_screen(ChatScreen(factory, self.config.system, self.config.sampling))
+        self.push_screen(ChatScreen(factory, self.config))
+
+    def check_persona_files(self) -> None:
+        """Reload the personas when a file changed on disk, and tell every open screen."""
+        snapshot = self.store.snapshot()
+        if snapshot == self._snapshot:
+            return
+        self._snapshot = snapshot
+        self.personas = self.store.load()
+        for screen in self.screen_stack:
+            screen.post_message(PersonasChanged())
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's own commands, then every shown key binding of the current screen."""
+        yield from super().get_system_commands(screen)
+        for binding in screen.BINDINGS:
+            if isinstance(binding, Binding) and binding.show and binding.action != "dismiss(None)":
+                yield SystemCommand(
+                    binding.description,
+                    f"{binding.description} ({binding.key})",
+                    lambda action=binding.action: screen.run_action(action),
+                )
 
 
 def load_engine(config: AppConfig) -> ChatEngine:
     """Resolve the model and load it (runs in a worker thread)."""
     from tui.core.catalog import resolve_model
     from tui.core.engine import Engine, LoadOptions
-    from tui.paths import get_paths
 
     model = resolve_model(config.model, get_paths())
     options = LoadOptions(config.n_ctx, config.n_threads, config.n_gpu_layers)

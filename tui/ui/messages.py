@@ -44,3 +44,8 @@ class ReplyFinished(Message):
 @dataclass
 class SessionStarted(Message):
     number: int
+    reason: str = ""
+
+
+class PersonasChanged(Message):
+    """Persona files changed on disk; `app.personas` holds the reloaded set."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,18 +13,25 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from tui.core.engine import EngineError, Piece
+if TYPE_CHECKING:
+    from tui.ui.app import AppConfig, LlmTuiApp
+
+from tui.core.engine import ContextFullError, EngineError, Piece
+from tui.core.persona_store import DEFAULT_PERSONA
+from tui.core.personas import Persona
 from tui.core.sampling import Sampling
-from tui.core.session import Chat, ChatEngine
+from tui.core.session import Chat, ChatEngine, Session
 from tui.core.template import TemplateRenderError
 from tui.ui.messages import (
     EngineFailed,
     EngineReady,
+    PersonasChanged,
     ReplyChunk,
     ReplyFinished,
     ReplyStarted,
     SessionStarted,
 )
+from tui.ui.screens import persona_flow
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.conversation import Conversation, Notice, Reply, ReplyFooter, UserMessage
 from tui.ui.widgets.status import StatusLine
@@ -32,7 +40,7 @@ FLUSH_SECONDS = 1 / 30
 """How often streamed text is handed to the UI: fast GPUs produce far more tokens than frames."""
 
 NEW_SESSION_TEXT = (
-    "Session #{number} started. The model starts from nothing: it remembers nothing of "
+    "{reason}Session #{number} started. The model starts from nothing: it remembers nothing of "
     "session #{previous}. Its prompt now holds only the chat template, the system message "
     "and what you type next."
 )
@@ -42,13 +50,16 @@ class ChatScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "stop", "Stop reply", show=True),
         Binding("ctrl+n", "new_session", "New session", show=True),
+        Binding("f3", "personas", "Personas", show=True),
     ]
 
-    def __init__(self, load_engine: Callable[[], ChatEngine], system: str | None, sampling: Sampling) -> None:
+    def __init__(self, load_engine: Callable[[], ChatEngine], config: AppConfig) -> None:
         super().__init__()
         self._load_engine = load_engine
-        self._system = system
-        self._sampling = sampling
+        self._config = config
+        self._persona_id = config.persona or DEFAULT_PERSONA
+        self._override = config.no_system or config.system is not None
+        """--system/--no-system win until the user picks a persona here."""
         self.chat: Chat | None = None
         self._pending: list[str] = []
         self._cancel: threading.Event | None = None
@@ -71,6 +82,35 @@ class ChatScreen(Screen[None]):
     def busy(self) -> bool:
         return self._cancel is not None
 
+    @property
+    def llm_app(self) -> LlmTuiApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def persona(self) -> Persona | None:
+        """The current persona as it is on disk now (edits apply from the next session)."""
+        return self.llm_app.personas.get(self._persona_id)
+
+    def settings(self) -> tuple[str | None, Sampling]:
+        """The system message and sampling a new session starts with."""
+        persona, config = self.persona, self._config
+        sampling = persona.apply(config.sampling) if persona else config.sampling
+        if self._override:
+            return (None if config.no_system else config.system), sampling
+        return (persona.system if persona else None), sampling
+
+    def unusable(self, persona: Persona) -> str | None:
+        """Why ``persona`` cannot be used with the loaded model (its system message is too long)."""
+        if self.chat is None:
+            return None
+        try:
+            Session(persona.system, persona.apply(self._config.sampling)).prepare(self.chat.engine, "")
+        except ContextFullError as exc:
+            return str(exc)
+        except TemplateRenderError:
+            return None
+        return None
+
     # Loading --------------------------------------------------------------------------------
 
     @work(thread=True, exit_on_error=False, group="load")
@@ -83,7 +123,9 @@ class ChatScreen(Screen[None]):
         self.post_message(EngineReady(engine))
 
     def on_engine_ready(self, message: EngineReady) -> None:
-        self.chat = Chat(message.engine, self._system, self._sampling)
+        if self.persona is None and self._persona_id != DEFAULT_PERSONA:
+            self.notify(f"No usable persona `{self._persona_id}`: starting without one.", severity="warning")
+        self.chat = Chat(message.engine, *self.settings())
         info = message.engine.info
         status = self.query_one(StatusLine)
         status.model, status.device, status.context_size = info.name, info.device, info.n_ctx
@@ -186,28 +228,55 @@ class ChatScreen(Screen[None]):
         if self._cancel is not None:
             self._cancel.set()
 
-    def action_new_session(self) -> None:
+    def action_new_session(self, reason: str = "") -> None:
         if self.chat is None:
             return
         if self._cancel is not None:
             self._cancel.set()
         self._pending.clear()
-        self._reset(self.chat)
+        system, sampling = self.settings()
+        self._reset(self.chat, system, sampling, reason)
 
     @work(thread=True, exit_on_error=False, group="session")
-    def _reset(self, chat: Chat) -> None:
-        session = chat.new_session()  # waits for a streaming reply to stop, then clears the cache
-        self.post_message(SessionStarted(session.number))
+    def _reset(self, chat: Chat, system: str | None, sampling: Sampling, reason: str) -> None:
+        session = chat.new_session(system, sampling)  # waits for a streaming reply to stop
+        self.post_message(SessionStarted(session.number, reason))
 
     async def on_session_started(self, message: SessionStarted) -> None:
         previous, self._session = self._session, message.number
         self._reply = None
         conversation = self.query_one(Conversation)
         await conversation.remove_children()
-        text = NEW_SESSION_TEXT.format(number=message.number, previous=previous)
+        reason = f"{message.reason} " if message.reason else ""
+        text = NEW_SESSION_TEXT.format(reason=reason, number=message.number, previous=previous)
         await self._notice(text, "new-session")
         status = self.query_one(StatusLine)
         status.context_used = 0
+        self._update_title()
+
+    # Personas -----------------------------------------------------------------------------------
+
+    def action_personas(self) -> None:
+        persona_flow.open_picker(self, self._persona_id)
+
+    def use_persona(self, persona_id: str) -> None:
+        """Switch persona: always a new session, so nothing of the old one comes along."""
+        self._persona_id, self._override = persona_id, False
+        persona = self.persona
+        name = persona.name if persona else persona_id
+        if self.chat is None:
+            self.notify(f"Persona {name} will be used once the model has loaded.")
+            return
+        self.action_new_session(reason=f"Persona “{name}” chosen.")
+
+    def on_personas_changed(self, _message: PersonasChanged) -> None:
+        if self._persona_id in (p.id for p in self.llm_app.personas.personas.values()) and self.chat:
+            system, _ = self.settings()
+            if not self._override and system != self.chat.session.system:
+                self.notify(
+                    "The current persona changed on disk: press ctrl+n to start a session with it.",
+                    timeout=6,
+                )
         self._update_title()
 
     # Helpers ----------------------------------------------------------------------------------
@@ -216,5 +285,7 @@ class ChatScreen(Screen[None]):
         await self.query_one(Conversation).mount(Notice(text, kind))
 
     def _update_title(self) -> None:
+        persona = self.persona
+        who = "custom system message" if self._override else (persona.name if persona else "no persona")
         if self.chat is not None:
-            self.sub_title = f"{self.chat.engine.info.name} · session #{self._session}"
+            self.sub_title = f"{self.chat.engine.info.name} · {who} · session #{self._session}"

@@ -1,0 +1,135 @@
+"""`llm-tui personas …`: list, show, create, edit and validate persona files from the shell."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TextIO
+
+from tui.core.persona_store import SUFFIX, BrokenPersona, PersonaIdError, PersonaStore, read_persona_file
+from tui.core.personas import Persona, template_text
+from tui.external_editor import EditorError, run_editor
+from tui.paths import get_paths
+
+
+class PersonaCommandError(Exception):
+    """Printed as one line by the CLI, exit status 1."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    personas = sub.add_parser("personas", help="list, show, create, edit and validate personas")
+    verbs = personas.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs.add_parser("list", help="every persona, with broken files and their errors")
+    show = verbs.add_parser("show", help="a persona's file path and content")
+    show.add_argument("id")
+    new = verbs.add_parser("new", help="write a commented template for a new persona and print its path")
+    new.add_argument("id")
+    edit = verbs.add_parser(
+        "edit", help="open a persona in $VISUAL or $EDITOR (bundled ones are copied first)"
+    )
+    edit.add_argument("id")
+    validate = verbs.add_parser("validate", help="check persona files; exit status 1 on any error")
+    validate.add_argument("paths", nargs="*", type=Path, help="files to check (default: every persona)")
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    store = PersonaStore(get_paths())
+    try:
+        if args.verb == "list":
+            return _list(store, out)
+        if args.verb == "show":
+            return _show(store, args.id, out)
+        if args.verb == "new":
+            return _new(store, args.id, out)
+        if args.verb == "edit":
+            return _edit(store, args.id, out)
+        return _validate(store, args.paths, out, err)
+    except (PersonaIdError, EditorError) as exc:
+        raise PersonaCommandError(str(exc)) from exc
+
+
+def _list(store: PersonaStore, out: TextIO) -> int:
+    found = store.load()
+    rows = [
+        (p.id, p.name, p.origin, p.description) for p in sorted(found.personas.values(), key=lambda p: p.id)
+    ]
+    width = max((len(r[0]) for r in rows), default=2)
+    for persona_id, name, origin, description in rows:
+        print(f"{persona_id:<{width}}  {origin:<10}  {name}: {description}", file=out)
+    if found.broken:
+        print(f"\n{len(found.broken)} broken file(s), not usable until fixed:", file=out)
+        for broken in found.broken:
+            _print_broken(broken, out)
+    return 0
+
+
+def _print_broken(broken: BrokenPersona, out: TextIO) -> None:
+    for error in broken.errors:
+        print(f"  {error}", file=out)
+
+
+def _find(store: PersonaStore, persona_id: str) -> Persona:
+    found = store.load()
+    persona = found.get(persona_id)
+    if persona is None:
+        for broken in found.broken:
+            if broken.id == persona_id:
+                raise PersonaCommandError(f"persona `{persona_id}` is broken: {broken.errors[0]}")
+        known = ", ".join(sorted(found.personas))
+        raise PersonaCommandError(f"no persona `{persona_id}`; known: {known}")
+    return persona
+
+
+def _show(store: PersonaStore, persona_id: str, out: TextIO) -> int:
+    persona = _find(store, persona_id)
+    assert persona.path is not None
+    print(f"# {persona.path} ({persona.origin})", file=out)
+    out.write(persona.path.read_text(encoding="utf-8"))
+    return 0
+
+
+def _new(store: PersonaStore, persona_id: str, out: TextIO) -> int:
+    path = store.user_path(persona_id)
+    if path.exists():
+        raise PersonaCommandError(f"{path} already exists; edit it with `llm-tui personas edit {persona_id}`")
+    store.save(persona_id, template_text(persona_id))
+    print(path, file=out)
+    return 0
+
+
+def _edit(store: PersonaStore, persona_id: str, out: TextIO) -> int:
+    path = store.user_path(persona_id)
+    if not path.exists():
+        bundled = store.bundled_path(persona_id)
+        if bundled is None:
+            raise PersonaCommandError(
+                f"no persona `{persona_id}` to edit; create it with `llm-tui personas new {persona_id}`"
+            )
+        store.save(persona_id, bundled.read_text(encoding="utf-8"))  # the bundled file is never edited
+        print(f"copied the bundled persona to {path}", file=out)
+    run_editor(path)
+    return _validate(store, [path], out, out)
+
+
+def _validate(store: PersonaStore, paths: list[Path], out: TextIO, err: TextIO) -> int:
+    if not paths:
+        found = store.load()
+        for broken in found.broken:
+            _print_broken(broken, err)
+        print(f"{len(found.personas)} valid, {len(found.broken)} broken", file=out)
+        return 1 if found.broken else 0
+    failures = 0
+    for path in paths:
+        errors = _check_file(path)
+        for error in errors:
+            print(f"  {error}", file=err)
+        failures += bool(errors)
+        print(f"{path}: {'ok' if not errors else f'{len(errors)} error(s)'}", file=out)
+    return 1 if failures else 0
+
+
+def _check_file(path: Path) -> list[str]:
+    if path.suffix != SUFFIX:
+        return [f"{path}: persona files end in {SUFFIX}"]
+    parsed = read_persona_file(path.stem.lower(), path)
+    return [] if isinstance(parsed, Persona) else [str(e) for e in parsed]

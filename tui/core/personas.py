@@ -1,0 +1,224 @@
+"""Personas: a hidden system message plus the settings that go with it, one TOML file each.
+
+The file name (a slug) is the persona's id. Errors name the file, the line, the key, what was
+expected, and the nearest valid key, so a typo in a hand-edited file is quick to fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from tui.core.sampling import Sampling
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]|\.(?!\.))*$")
+MAX_ID_LENGTH = 64
+
+_TOP: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "name": (str, "a string"),
+    "description": (str, "a string"),
+    "system": (str, "a string (empty or absent: no system message at all)"),
+    "model": (str, "a catalog id (a string)"),
+    "tags": (list, "a list of strings"),
+    "sampling": (dict, "a table: [sampling]"),
+}
+_SAMPLING: dict[str, tuple[type | tuple[type, ...], str, float | None, float | None]] = {
+    "temperature": ((int, float), "a number from 0 to 5", 0, 5),
+    "top_p": ((int, float), "a number from 0 to 1", 0, 1),
+    "top_k": (int, "a whole number, 0 or more", 0, None),
+    "min_p": ((int, float), "a number from 0 to 1", 0, 1),
+    "repeat_penalty": ((int, float), "a number from 0 to 5", 0, 5),
+    "seed": (int, "a whole number, 0 or more", 0, 2**32 - 1),
+    "max_tokens": (int, "a whole number, 1 or more", 1, None),
+}
+
+
+@dataclass(frozen=True)
+class PersonaError:
+    """One problem in one persona file."""
+
+    path: Path
+    message: str
+    line: int | None = None
+    key: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Persona:
+    id: str
+    name: str
+    description: str = ""
+    system: str | None = None
+    sampling: dict[str, Any] = field(default_factory=dict)
+    model: str | None = None
+    tags: tuple[str, ...] = ()
+    path: Path | None = None
+    origin: str = "bundled"
+    """"bundled", "user", or "overridden" (a user file replacing a bundled persona of the same id)."""
+
+    def apply(self, base: Sampling) -> Sampling:
+        """The persona's sampling settings laid over ``base``."""
+        known = {f.name for f in fields(Sampling)}
+        return replace(base, **{k: v for k, v in self.sampling.items() if k in known})
+
+
+def is_slug(text: str) -> bool:
+    return bool(SLUG.match(text)) and len(text) <= MAX_ID_LENGTH
+
+
+def slugify(text: str) -> str:
+    """A safe id from any text: ``../../x`` becomes ``x``, ``My Persona`` becomes ``my-persona``."""
+    slug = re.sub(r"[^a-z0-9._-]+", "-", text.lower())
+    slug = re.sub(r"\.{2,}", ".", slug).strip("-._")
+    return slug[:MAX_ID_LENGTH].rstrip("-._")
+
+
+def parse_persona(persona_id: str, text: str, path: Path) -> Persona | list[PersonaError]:
+    """A `Persona`, or every error found in the file."""
+    if not text.strip():
+        return [PersonaError(path, "the file is empty: a persona needs at least a name")]
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return [_decode_error(path, exc)]
+    errors = _check(data, text, path)
+    if errors:
+        return errors
+    sampling = dict(data.get("sampling", {}))
+    system = data.get("system")
+    return Persona(
+        id=persona_id,
+        name=data.get("name", persona_id),
+        description=data.get("description", ""),
+        system=system.strip() if system and system.strip() else None,
+        sampling=sampling,
+        model=data.get("model"),
+        tags=tuple(data.get("tags", ())),
+        path=path,
+    )
+
+
+def _decode_error(path: Path, exc: tomllib.TOMLDecodeError) -> PersonaError:
+    message = str(exc)
+    match = re.search(r"\(at line (\d+), column \d+\)", message)
+    line = int(match.group(1)) if match else getattr(exc, "lineno", None)
+    message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+    return PersonaError(path, f"not valid TOML: {message}", line)
+
+
+def _check(data: dict[str, Any], text: str, path: Path) -> list[PersonaError]:
+    errors: list[PersonaError] = []
+    for key, value in data.items():
+        if key not in _TOP:
+            errors.append(_unknown(path, text, key, _TOP, None))
+            continue
+        kind, expected = _TOP[key]
+        if not isinstance(value, kind):
+            errors.append(_wrong(path, text, key, expected, value, None))
+        elif key == "tags" and not all(isinstance(t, str) for t in data["tags"]):
+            errors.append(_wrong(path, text, key, expected, value, None))
+        elif key == "sampling":
+            errors += _check_sampling(data["sampling"], text, path)
+    return errors
+
+
+def _check_sampling(table: dict[str, Any], text: str, path: Path) -> list[PersonaError]:
+    errors: list[PersonaError] = []
+    for key, value in table.items():
+        if key not in _SAMPLING:
+            errors.append(_unknown(path, text, key, _SAMPLING, "sampling"))
+            continue
+        kind, expected, low, high = _SAMPLING[key]
+        ok = isinstance(value, kind) and not isinstance(value, bool)
+        if ok and ((low is not None and value < low) or (high is not None and value > high)):
+            ok = False
+        if not ok:
+            errors.append(_wrong(path, text, key, expected, value, "sampling"))
+    return errors
+
+
+def _unknown(path: Path, text: str, key: str, valid: dict[str, Any], table: str | None) -> PersonaError:
+    near = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    hint = f"; did you mean `{near[0]}`?" if near else f"; expected one of: {', '.join(valid)}"
+    where = f" in [{table}]" if table else ""
+    return PersonaError(path, f"unknown key `{key}`{where}{hint}", _line_of(text, key, table), key)
+
+
+def _wrong(path: Path, text: str, key: str, expected: str, value: Any, table: str | None) -> PersonaError:
+    shown = (
+        f"{type(value).__name__} {value!r}" if not isinstance(value, (dict, list)) else type(value).__name__
+    )
+    full = f"{table}.{key}" if table else key
+    return PersonaError(path, f"`{full}` must be {expected}, not {shown}", _line_of(text, key, table), key)
+
+
+def _line_of(text: str, key: str, table: str | None) -> int | None:
+    """The line where ``key`` is set (inside ``[table]``, or as ``table.key``); None if not found."""
+    current: str | None = None
+    plain = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    dotted = re.compile(rf"^\s*{re.escape(table or '')}\.{re.escape(key)}\s*=") if table else None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.match(r"^\s*\[([^\]]+)\]\s*(#.*)?$", line)
+        if header:
+            current = header.group(1).strip()
+        elif (current == table and plain.match(line)) or (
+            current is None and dotted is not None and dotted.match(line)
+        ):
+            return number
+    return None
+
+
+def template_text(persona_id: str) -> str:
+    """A commented starting point for a new persona file (what `llm-tui personas new` writes)."""
+    return f'''# A persona for llm-tui: the hidden system message and the settings that go with it.
+# The file name is the persona's id ("{persona_id}"). Keys other than these are errors.
+
+name = "{persona_id.replace("-", " ").title()}"
+description = "One line: what this persona is for, or what it shows."
+
+# The system message, sent before every conversation and never shown in the chat itself.
+# Leave it out (or empty) to send no system message at all: the model then falls back on
+# what it was trained with, and on whatever its chat template inserts by itself.
+system = """
+You are a helpful assistant.
+"""
+
+# Optional: a preferred model (a catalog id, see `llm-tui info`) and tags for the picker.
+# model = "smollm2-135m-instruct"
+# tags = ["everyday"]
+
+# Optional sampling settings; anything left out uses llm-tui's defaults.
+[sampling]
+temperature = 0.7
+# top_p = 0.95
+# top_k = 40
+# min_p = 0.05
+# repeat_penalty = 1.1
+# seed = 42
+# max_tokens = 512
+'''
+
+
+def text_from_fields(name: str, description: str, system: str | None, sampling: dict[str, Any]) -> str:
+    """A persona file made from form fields, serialised by tomli-w (nothing hand-written to keep)."""
+    data: dict[str, Any] = {"name": name, "description": description}
+    if system:
+        data["system"] = system
+    if sampling:
+        data["sampling"] = sampling
+    return tomli_w.dumps(data, multiline_strings=True)

@@ -1,0 +1,29 @@
+"""The user's own editor ($VISUAL, then $EDITOR), for the CLI and the TUI alike."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+
+class EditorError(Exception):
+    """No editor is configured, or it could not be started."""
+
+
+def editor_command() -> list[str]:
+    """$VISUAL, else $EDITOR, split as a shell would split it."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        raise EditorError("set $VISUAL or $EDITOR to the editor you want (for example `export EDITOR=nano`)")
+    return shlex.split(editor)
+
+
+def run_editor(path: Path) -> None:
+    """Run the editor on ``path`` and wait for it to exit."""
+    command = [*editor_command(), str(path)]
+    try:
+        subprocess.run(command, check=False)
+    except OSError as exc:
+        raise EditorError(f"cannot start the editor `{command[0]}`: {exc.strerror or exc}") from exc

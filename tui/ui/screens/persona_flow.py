@@ -1,0 +1,68 @@
+"""From the persona picker to what follows: use, edit, duplicate, or create a persona."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tui.core.persona_store import PersonaIdError
+from tui.ui.dialogs.common import AskText
+from tui.ui.dialogs.new_persona import NewPersonaForm
+from tui.ui.screens.persona_editor import PersonaEditor
+from tui.ui.screens.persona_picker import PersonaPicker, PickerChoice
+
+if TYPE_CHECKING:
+    from tui.ui.screens.chat import ChatScreen
+
+
+def open_picker(chat: ChatScreen, current: str) -> None:
+    app = chat.llm_app
+
+    def chosen(choice: PickerChoice | None) -> None:
+        if choice is None:
+            return
+        if choice.action == "use" and choice.persona_id:
+            chat.use_persona(choice.persona_id)
+        elif choice.action == "edit" and choice.persona_id is not None and choice.path is not None:
+            open_editor(chat, choice.persona_id, choice.path)
+        elif choice.action == "duplicate" and choice.persona_id and choice.path is not None:
+            duplicate(chat, choice.persona_id, choice.path)
+        elif choice.action == "new":
+            app.push_screen(NewPersonaForm(app.store), lambda new_id: _edit_new(chat, new_id))
+
+    app.push_screen(PersonaPicker(app.personas, current, chat.unusable), chosen)
+
+
+def open_editor(chat: ChatScreen, persona_id: str, path: object) -> None:
+    from pathlib import Path
+
+    app = chat.llm_app
+    user = app.store.user_dir / f"{persona_id}.toml"
+    source = user if user.exists() else Path(str(path))
+    app.push_screen(PersonaEditor(app.store, persona_id, source))
+
+
+def duplicate(chat: ChatScreen, persona_id: str, path: object) -> None:
+    from pathlib import Path
+
+    app = chat.llm_app
+
+    def check(answer: str) -> str | None:
+        try:
+            target = app.store.user_path(answer)
+        except PersonaIdError as exc:
+            return str(exc)
+        return "that id is taken" if target.exists() or app.store.bundled_path(answer) else None
+
+    def copy(new_id: str | None) -> None:
+        if new_id:
+            app.store.save(new_id, Path(str(path)).read_text(encoding="utf-8"))
+            app.check_persona_files()
+            _edit_new(chat, new_id)
+
+    app.push_screen(AskText("Duplicate as a new persona with the id:", f"{persona_id}-copy", check), copy)
+
+
+def _edit_new(chat: ChatScreen, new_id: str | None) -> None:
+    if new_id:
+        chat.llm_app.check_persona_files()
+        open_editor(chat, new_id, chat.llm_app.store.user_path(new_id))
