@@ -41,28 +41,15 @@ class Tmux:
 
 
 @pytest.fixture
-def tmux(llm_home: Path) -> Iterator[Tmux]:
+def tmux(llm_home: Path, tmp_path: Path) -> Iterator[Tmux]:
     if shutil.which("tmux") is None:
         pytest.fail("tmux is required for the end-to-end test (`apt-get install tmux`)")
+    editor = tmp_path / "fake-editor"
+    editor.write_text('#!/bin/sh\nsed -i "s/Almo/Bilbo/" "$1"\n')
+    editor.chmod(0o755)
     term = Tmux(f"llm-tui-test-{uuid.uuid4().hex[:8]}")
-    term(
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        "main",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "env",
-        f"LLM_TUI_HOME={llm_home}",
-        "PS1=$ ",
-        "bash",
-        "--norc",
-        "--noprofile",
-    )
+    shell = ["env", f"LLM_TUI_HOME={llm_home}", f"VISUAL={editor}", "PS1=$ ", "bash", "--norc", "--noprofile"]
+    term("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "110", "-y", "32", *shell)
     try:
         yield term
     finally:
@@ -87,3 +74,21 @@ def test_chat_new_session_and_quit_in_a_real_terminal(tmux: Tmux) -> None:
     assert tmux("display-message", "-p", "-t", "main", "#{alternate_on}").strip() == "0"
     tmux("send-keys", "-t", "main", "echo restored-$((40+2))", "Enter")
     tmux.wait_for(lambda s: "restored-42" in s, timeout=10)
+
+
+def test_edit_a_persona_in_the_users_own_editor(tmux: Tmux, llm_home: Path) -> None:
+    tmux("send-keys", "-t", "main", shlex.quote(str(COMMAND)), "Enter")
+    tmux.wait_for(lambda s: "context 0/" in s)
+    tmux("send-keys", "-t", "main", "F3")
+    tmux.wait_for(lambda s: "Personas: the hidden system message" in s)
+    tmux("send-keys", "-t", "main", "Home")
+    tmux("send-keys", "-t", "main", "e")
+    tmux.wait_for(lambda s: "saving writes your own copy" in s and "✓ valid" in s)
+    tmux("send-keys", "-t", "main", "C-o")  # suspends the app, runs $VISUAL, comes back
+    screen = tmux.wait_for(lambda s: "You are Bilbo, a model developed by Allen AI" in s)
+    assert "✓ valid" in screen
+    user_copy = llm_home / "config" / "personas" / "almo.toml"
+    assert "Bilbo" in user_copy.read_text()
+    tmux("send-keys", "-t", "main", "Escape")
+    tmux("send-keys", "-t", "main", "C-q")
+    tmux.wait_for(lambda s: s.rstrip().endswith("$"), timeout=20)

@@ -57,3 +57,12 @@ class FakeEngine:
 
     def reset(self) -> None:
         pass
+
+
+async def click(pilot: Pilot[None], selector: str, timeout: float = 10.0) -> None:
+    """Click once the widget is laid out: a dialog that was just pushed may not be yet."""
+    deadline = time.monotonic() + timeout
+    while not await pilot.click(selector):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"could not click {selector}")
+        await pilot.pause(0.05)

@@ -19,6 +19,7 @@ from tui.core.persona_store import PersonaIdError, PersonaStore
 from tui.core.personas import Persona, parse_persona
 from tui.external_editor import EditorError, editor_command
 from tui.ui.dialogs.common import AskText, Choose, Confirm
+from tui.ui.messages import PersonasChanged
 from tui.ui.widgets.toml_editor import TomlEditor
 
 
@@ -38,6 +39,7 @@ class PersonaEditor(Screen[None]):
         self.source = source
         self.saved_text = source.read_text(encoding="utf-8")
         self.errors: list[str] = []
+        self._asking = False
 
     @property
     def target(self) -> Path:
@@ -138,8 +140,11 @@ class PersonaEditor(Screen[None]):
         self.editor.load_text(text)
         self._validate()
 
+    def on_personas_changed(self, _message: PersonasChanged) -> None:
+        self.disk_changed()
+
     def disk_changed(self) -> None:
-        """Called when the persona files change on disk while this editor is open."""
+        """The persona files changed on disk while this editor is open: reload, or ask."""
         on_disk = self._disk_text(self.target)
         if on_disk is None or on_disk == self.saved_text:
             return
@@ -147,6 +152,9 @@ class PersonaEditor(Screen[None]):
             self.load_from_disk()
             self.notify(f"{self.target.name} changed on disk: reloaded.")
             return
+        if self._asking:
+            return  # one question at a time; the answer reads the disk as it is then
+        self._asking = True
         self.app.push_screen(
             Choose(
                 f"{self.target.name} changed on disk, and you have unsaved edits here.",
@@ -160,13 +168,12 @@ class PersonaEditor(Screen[None]):
         )
 
     def _resolve_outside_change(self, choice: str | None) -> None:
+        self._asking = False
         if choice == "reload":
             self.load_from_disk()
         elif choice == "overwrite":
             self._write()
-        else:  # keep: later saves will ask again before overwriting
-            self.saved_text = self._disk_text(self.target) or self.saved_text
-            self._validate()
+        # "keep": nothing changes here; saving will ask again, since the disk differs from what we loaded
 
     def action_save_as_new(self) -> None:
         def check(answer: str) -> str | None:

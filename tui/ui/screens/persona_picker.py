@@ -62,7 +62,7 @@ class PersonaPicker(ModalScreen[PickerChoice | None]):
 
     def _options(self) -> list[Option]:
         options = []
-        for persona in sorted(self.personas.personas.values(), key=lambda p: p.name.lower()):
+        for persona in sorted(self.personas.personas.values(), key=lambda p: p.name.strip('"“').lower()):
             line = Text.assemble(
                 ("● " if persona.id == self.current else "  ", "bold"),
                 (persona.name, "bold"),
