@@ -225,3 +225,31 @@ async def test_a_broken_file_is_listed_and_can_be_opened_to_fix_it() -> None:
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(app.screen, PersonaEditor))
         assert app.screen.query_one(TomlEditor).error_line == 2
+
+
+async def test_persona_option_and_palette_commands() -> None:
+    app = create_app(AppConfig(persona="almo", engine_factory=FakeEngine))
+    async with app.run_test(size=(110, 32)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        assert chat.chat is not None and "You are Almo" in (chat.chat.session.system or "")
+        titles = [command.title for command in app.get_system_commands(chat)]
+        for expected in ("Personas", "New session", "Stop reply"):
+            assert expected in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Personas")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, PersonaPicker))
+
+
+async def test_system_override_wins_until_a_persona_is_picked() -> None:
+    app = create_app(AppConfig(persona="almo", system="You are Zed.", engine_factory=FakeEngine))
+    async with app.run_test(size=(110, 32)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        assert chat.chat is not None and chat.chat.session.system == "You are Zed."
+        assert "custom system message" in chat.sub_title
+        await pick(pilot, app, "pirate")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "pirate" in (chat.chat.session.system or ""))  # type: ignore[union-attr]
