@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from tui import __version__, cli_personas
+from tui import __version__, cli_models, cli_personas
 from tui.paths import get_paths
 
 if TYPE_CHECKING:
@@ -79,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Chat with a local language model, and see exactly what it is sent.",
     )
     parser.add_argument("--version", action="version", version=f"llm-tui {__version__}")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="never touch the network (also HF_HUB_OFFLINE=1): downloaded and local models only",
+    )
     _model_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -106,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("paths", help="print where llm-tui keeps config, data and cache")
     cli_personas.add_parser(sub)
+    cli_models.add_parser(sub)
     for child in sub.choices.values():
         child.add_argument("--version", action="version", version=f"llm-tui {__version__}")
     return parser
@@ -124,8 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_ask(args)
         if args.command == "personas":
             return cli_personas.run(args, sys.stdout, sys.stderr)
+        if args.command == "models":
+            return cli_models.run(args, sys.stdout, sys.stderr)
         return _cmd_tui(args)
-    except (CliError, cli_personas.PersonaCommandError) as exc:
+    except (CliError, cli_personas.PersonaCommandError, cli_models.ModelCommandError) as exc:
         print(f"llm-tui: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

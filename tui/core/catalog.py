@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
+from tui.core.app_state import load_state
+from tui.core.atomic import write_text_atomic
 from tui.core.embedded import DISTRIBUTION, INSTALL_HINT, embedded_model_path
 from tui.paths import Paths, bundled_catalog_file
 
@@ -142,8 +146,17 @@ class ResolvedModel:
 
 
 def resolve_model(spec: str | None, paths: Paths) -> ResolvedModel:
-    """Turn ``--model`` (a catalog id or a path to a .gguf; None for the default) into a file."""
+    """Turn ``--model`` (a catalog id or a path to a .gguf; None for the default) into a file.
+
+    The default is the one set in the model browser if it is on this machine, else the embedded one.
+    """
     if spec is None:
+        chosen = load_state(paths).default_model
+        if chosen:
+            try:
+                return resolve_model(chosen, paths)
+            except ModelNotFoundError:
+                pass
         embedded = embedded_model_path()
         if embedded is None:
             raise ModelNotFoundError(
@@ -172,3 +185,20 @@ def resolve_model(spec: str | None, paths: Paths) -> ResolvedModel:
             f"It lives at {entry.repo}/{entry.file} on the Hugging Face hub."
         )
     return ResolvedModel(path, entry.name, entry)
+
+
+def add_user_entry(paths: Paths, values: dict[str, Any]) -> Path:
+    """Append one ``[[model]]`` to the user's catalog, keeping everything already written there."""
+    path = paths.user_catalog
+    try:
+        existing = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        existing = (
+            "# Your own models for llm-tui: entries here add to the bundled catalog or override it by id.\n"
+        )
+    block = tomli_w.dumps({"model": [values]})
+    separator = (
+        "" if existing.endswith("\n\n") or not existing else ("\n" if existing.endswith("\n") else "\n\n")
+    )
+    write_text_atomic(path, existing + separator + block)
+    return path

@@ -26,14 +26,19 @@ _SCALARS: dict[int, str] = {
 }
 _STRING, _ARRAY = 8, 9
 ARRAY_KEEP_LIMIT = 64
+TOKENS = "tokenizer.ggml.tokens"
+SPECIAL_IDS = ("bos", "eos", "eot", "eom", "unknown", "padding", "sep")
 
 
 class GGUFError(Exception):
     """The file is not a GGUF we can read; the message says what was wrong and where."""
 
 
-def read_metadata(path: Path) -> dict[str, Any]:
-    """All key/value metadata; arrays longer than ``ARRAY_KEEP_LIMIT`` become their length."""
+def read_metadata(path: Path, pick_tokens: set[int] | None = None) -> dict[str, Any]:
+    """All key/value metadata; arrays longer than ``ARRAY_KEEP_LIMIT`` become their length.
+
+    With ``pick_tokens``, the vocabulary becomes a dict of just those token ids and their text.
+    """
     try:
         with path.open("rb") as f:
             if f.read(4) != MAGIC:
@@ -46,7 +51,10 @@ def read_metadata(path: Path) -> dict[str, Any]:
             for _ in range(n_kv):
                 key = _read_string(f)
                 (kind,) = _unpack(f, "<I")
-                meta[key] = _read_value(f, kind)
+                if key == TOKENS and pick_tokens and kind == _ARRAY:
+                    meta[key] = _pick_strings(f, pick_tokens)
+                else:
+                    meta[key] = _read_value(f, kind)
             return meta
     except (struct.error, UnicodeDecodeError) as exc:
         raise GGUFError(f"{path}: truncated or corrupt GGUF header ({exc})") from exc
@@ -108,3 +116,27 @@ def trained_context(meta: dict[str, Any]) -> int | None:
 def block_count(meta: dict[str, Any]) -> int | None:
     value = meta.get(f"{architecture(meta)}.block_count")
     return int(value) if isinstance(value, int) else None
+
+
+def _pick_strings(f: BinaryIO, wanted: set[int]) -> dict[int, str]:
+    item_kind, count = _unpack(f, "<IQ")
+    if item_kind != _STRING:
+        _skip_array(f, item_kind, count)
+        return {}
+    picked: dict[int, str] = {}
+    for index in range(count):
+        if index in wanted:
+            picked[index] = _read_string(f)
+        else:
+            (length,) = _unpack(f, "<Q")
+            f.seek(length, 1)
+    return picked
+
+
+def special_tokens(path: Path) -> dict[str, tuple[int, str]]:
+    """The model's special tokens (bos, eos, …) as id and text, read from the header alone."""
+    meta = read_metadata(path)
+    ids = {name: meta.get(f"tokenizer.ggml.{name}_token_id") for name in SPECIAL_IDS}
+    wanted = {v for v in ids.values() if isinstance(v, int)}
+    texts = read_metadata(path, pick_tokens=wanted).get(TOKENS, {}) if wanted else {}
+    return {name: (v, texts.get(v, "?")) for name, v in ids.items() if isinstance(v, int)}

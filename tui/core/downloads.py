@@ -1,0 +1,217 @@
+"""Downloading a GGUF: progress, cancel, resume across restarts, sha256 verified before use.
+
+huggingface_hub 2.x does not resume an interrupted download across attempts, so resuming is ours:
+the bytes so far stay in ``<file>.part``, a small JSON note says which remote file they belong to,
+and the next attempt asks for the rest with an HTTP Range request. Requests go through
+huggingface_hub's own HTTP session and headers (endpoint, token, user agent).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+from huggingface_hub import get_session, hf_raise_for_status
+from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+
+from tui.core.hub import HubError, RemoteFile, explain
+
+CHUNK = 1 << 20
+DISK_MARGIN = 64 << 20
+"""Free space kept beyond the file itself, so a download never fills the disk to the last byte."""
+PROGRESS_SECONDS = 0.1
+
+
+class DownloadError(Exception):
+    """The download stopped; the message says why and whether running it again resumes it."""
+
+
+class DownloadCancelled(DownloadError):
+    pass
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    resumed_from: int
+    bytes_per_second: float
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if self.bytes_per_second <= 0:
+            return None
+        return (self.total - self.done) / self.bytes_per_second
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def part_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".part")
+
+
+def _note_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".part.json")
+
+
+def quarantine_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".corrupt")
+
+
+def download(
+    remote: RemoteFile,
+    dest: Path,
+    *,
+    expected_sha256: str | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Fetch ``remote`` to ``dest``, continuing a partial download if one matches it."""
+    if dest.is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    want = (expected_sha256 or remote.sha256 or "").lower() or None
+    part, note = part_path(dest), _note_path(dest)
+    identity = {"repo": remote.repo, "file": remote.file, "size": remote.size, "sha256": want}
+    start = _resumable_bytes(part, note, identity)
+    if start == 0:
+        part.unlink(missing_ok=True)
+        note.write_text(json.dumps(identity))
+    _check_space(dest.parent, remote.size - start)
+    hasher = _hash_file(part) if start else hashlib.sha256()
+    done = _fetch(remote, part, start, hasher, progress, cancel or threading.Event())
+    if done != remote.size:
+        raise DownloadError(
+            f"{remote.file}: got {done} of {remote.size} bytes; run it again to resume from there"
+        )
+    digest = hasher.hexdigest()
+    if want and digest != want:
+        bad = quarantine_path(dest)
+        os.replace(part, bad)
+        note.unlink(missing_ok=True)
+        raise DownloadError(
+            f"{remote.file} failed verification: sha256 {digest}, expected {want}. "
+            f"It was moved to {bad} and will not be loaded."
+        )
+    os.replace(part, dest)
+    note.unlink(missing_ok=True)
+    return dest
+
+
+def _resumable_bytes(part: Path, note: Path, identity: dict[str, object]) -> int:
+    """Bytes already on disk that belong to this very file (same name, size and hash), else 0."""
+    try:
+        if json.loads(note.read_text()) != identity:
+            return 0
+        size = part.stat().st_size
+    except (OSError, ValueError):
+        return 0
+    return size if size <= int(str(identity["size"])) else 0
+
+
+def _check_space(folder: Path, needed: int) -> None:
+    free = shutil.disk_usage(folder).free
+    if free < needed + DISK_MARGIN:
+        raise DownloadError(
+            f"not enough disk space in {folder}: the download needs {human_bytes(needed)} "
+            f"(plus {human_bytes(DISK_MARGIN)} to spare), {human_bytes(free)} is free"
+        )
+
+
+def _hash_file(path: Path) -> hashlib._Hash:
+    hasher = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(CHUNK):
+            hasher.update(block)
+    return hasher
+
+
+def _fetch(
+    remote: RemoteFile,
+    part: Path,
+    start: int,
+    hasher: hashlib._Hash,
+    progress: ProgressCallback | None,
+    cancel: threading.Event,
+) -> int:
+    headers = build_hf_headers()
+    headers["Accept-Encoding"] = "identity"
+    if start:
+        headers["Range"] = f"bytes={start}-"
+    done = start
+    began, reported = time.monotonic(), 0.0
+    try:
+        with get_session().stream("GET", remote.url, headers=headers, follow_redirects=True) as response:
+            if response.status_code >= 400:
+                response.read()
+                hf_raise_for_status(response)
+            if start and response.status_code != 206:  # the server ignored the range: start over
+                start = done = 0
+                hasher = hashlib.sha256()
+            with part.open("ab" if start else "wb") as f:
+                for block in response.iter_bytes():
+                    if cancel.is_set():
+                        raise DownloadCancelled(f"{remote.file}: cancelled; run it again to resume")
+                    f.write(block)
+                    hasher.update(block)
+                    done += len(block)
+                    now = time.monotonic()
+                    if progress and (now - reported >= PROGRESS_SECONDS or done == remote.size):
+                        reported = now
+                        rate = (done - start) / max(now - began, 1e-6)
+                        progress(Progress(done, remote.size, start, rate))
+    except DownloadError:
+        raise
+    except httpx2.TransportError as exc:
+        raise DownloadError(
+            f"{remote.file}: the connection broke after {human_bytes(done)} of {human_bytes(remote.size)}; "
+            "run it again to resume from there"
+        ) from exc
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise DownloadError(f"the disk is full while writing {part}; free some space and resume") from exc
+        raise DownloadError(f"cannot write {part}: {exc.strerror or exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - HTTP errors from the hub, made readable
+        error: HubError = explain(exc, remote.repo, remote.file)
+        raise DownloadError(str(error)) from exc
+    return done
+
+
+def human_bytes(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(count) < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.1f} GB"
+
+
+def describe(progress: Progress) -> str:
+    """``45.2%  44.5 MB of 98.4 MB  12.1 MB/s  ETA 4s`` for progress lines and bars."""
+    eta = progress.eta_seconds
+    eta_text = f"ETA {eta:.0f}s" if eta is not None else "ETA ?"
+    return (
+        f"{progress.fraction * 100:5.1f}%  {human_bytes(progress.done)} of {human_bytes(progress.total)}  "
+        f"{human_bytes(progress.bytes_per_second)}/s  {eta_text}"
+    )
+
+
+def pending_download(dest: Path) -> int:
+    """Bytes of an unfinished download of ``dest`` on disk (0 if none)."""
+    try:
+        return part_path(dest).stat().st_size
+    except OSError:
+        return 0

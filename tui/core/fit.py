@@ -1,0 +1,60 @@
+"""Will a model fit? The file itself plus the KV cache at the chosen context, against free memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tui.core import gguf_header
+from tui.core.hardware import available_memory_bytes, gpu_free_memory_bytes
+
+KV_BYTES = 2  # llama.cpp keeps K and V as f16 by default
+ESTIMATED_KV_SHARE = 0.15
+"""Without the header, the KV cache at 4096 tokens is guessed as this share of the file size."""
+
+
+@dataclass(frozen=True)
+class Fit:
+    needed: int
+    available: int | None
+    exact: bool
+    where: str
+
+    @property
+    def fits(self) -> bool | None:
+        return None if self.available is None else self.needed <= self.available
+
+    def label(self) -> str:
+        verdict = {True: "yes", False: "no", None: "?"}[self.fits]
+        return verdict if self.exact or self.fits is None else f"{verdict}*"
+
+
+def kv_cache_bytes(meta: dict[str, Any], n_ctx: int) -> int | None:
+    """Exact KV cache size from the header: layers x context x (K + V widths) x 2 bytes."""
+    arch = gguf_header.architecture(meta)
+    values = [
+        meta.get(f"{arch}.{key}") for key in ("block_count", "attention.head_count", "embedding_length")
+    ]
+    if not all(isinstance(v, int) and v > 0 for v in values):
+        return None
+    layers, heads, width = (int(v) for v in values)  # type: ignore[arg-type]
+    kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads))
+    key = int(meta.get(f"{arch}.attention.key_length", width // heads))
+    value = int(meta.get(f"{arch}.attention.value_length", width // heads))
+    return layers * n_ctx * kv_heads * (key + value) * KV_BYTES
+
+
+def estimate(size: int, n_ctx: int, path: Path | None, gpu: bool = False) -> Fit:
+    """Memory needed for a model of ``size`` bytes at ``n_ctx``; exact when the file is on disk."""
+    kv = None
+    if path is not None and path.is_file():
+        try:
+            kv = kv_cache_bytes(gguf_header.read_metadata(path), n_ctx)
+        except gguf_header.GGUFError:
+            kv = None
+    exact = kv is not None
+    if kv is None:
+        kv = int(size * ESTIMATED_KV_SHARE * n_ctx / 4096)
+    available = gpu_free_memory_bytes() if gpu else available_memory_bytes()
+    return Fit(size + kv, available, exact, "GPU" if gpu else "RAM")
