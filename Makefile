@@ -31,8 +31,9 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check tui tests bench
 	$(BIN)/mypy
 
-bench: $(VENV)/.run-installed
+bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/decode.py
+	$(BIN)/python bench/download.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

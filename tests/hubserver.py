@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,10 @@ class FakeHub:
     drop_after: int | None = None
     """Bytes to send on the next GET of a file before the connection is cut (once)."""
     corrupt: bool = False
+    rate_limit: float | None = None
+    """Bytes per second to serve at (a network link of that speed); None: as fast as possible."""
+    chunk_delay: float = 0.0
+    """Seconds to wait after each MiB, to make a download slow enough to watch or cancel."""
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
     url: str = ""
 
@@ -132,7 +137,7 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
 
         def _send_file(self, hosted: Hosted, start: int) -> None:
             limit, hub.drop_after = hub.drop_after, None
-            sent = 0
+            sent, began = 0, time.monotonic()
             with hosted.path.open("rb") as f:
                 f.seek(start)
                 while block := f.read(CHUNK):
@@ -144,8 +149,15 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                         self.close_connection = True
                         self.connection.shutdown(2)
                         return
-                    self.wfile.write(block)
+                    try:
+                        self.wfile.write(block)
+                    except OSError:
+                        return  # the client went away (cancelled)
                     sent += len(block)
+                    if hub.chunk_delay:
+                        time.sleep(hub.chunk_delay)
+                    if hub.rate_limit:
+                        time.sleep(max(0.0, sent / hub.rate_limit - (time.monotonic() - began)))
 
     return Handler
 

@@ -119,6 +119,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"  # huggingface_hub itself refuses too
     try:
         if args.command == "paths":
             return _cmd_paths(sys.stdout)

@@ -58,6 +58,9 @@ class FakeEngine:
     def reset(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
 
 async def click(pilot: Pilot[None], selector: str, timeout: float = 10.0) -> None:
     """Click once the widget is laid out: a dialog that was just pushed may not be yet."""

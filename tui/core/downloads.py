@@ -92,13 +92,11 @@ def download(
         part.unlink(missing_ok=True)
         note.write_text(json.dumps(identity))
     _check_space(dest.parent, remote.size - start)
-    hasher = _hash_file(part) if start else hashlib.sha256()
-    done = _fetch(remote, part, start, hasher, progress, cancel or threading.Event())
+    done, digest = _fetch(remote, part, start, progress, cancel or threading.Event())
     if done != remote.size:
         raise DownloadError(
             f"{remote.file}: got {done} of {remote.size} bytes; run it again to resume from there"
         )
-    digest = hasher.hexdigest()
     if want and digest != want:
         bad = quarantine_path(dest)
         os.replace(part, bad)
@@ -144,10 +142,10 @@ def _fetch(
     remote: RemoteFile,
     part: Path,
     start: int,
-    hasher: hashlib._Hash,
     progress: ProgressCallback | None,
     cancel: threading.Event,
-) -> int:
+) -> tuple[int, str]:
+    """Stream the file (from ``start``) into ``part``; the byte count and sha256 of the whole part."""
     headers = build_hf_headers()
     headers["Accept-Encoding"] = "identity"
     if start:
@@ -161,7 +159,7 @@ def _fetch(
                 hf_raise_for_status(response)
             if start and response.status_code != 206:  # the server ignored the range: start over
                 start = done = 0
-                hasher = hashlib.sha256()
+            hasher = _hash_file(part) if start else hashlib.sha256()
             with part.open("ab" if start else "wb") as f:
                 for block in response.iter_bytes():
                     if cancel.is_set():
@@ -188,7 +186,7 @@ def _fetch(
     except Exception as exc:  # noqa: BLE001 - HTTP errors from the hub, made readable
         error: HubError = explain(exc, remote.repo, remote.file)
         raise DownloadError(str(error)) from exc
-    return done
+    return done, hasher.hexdigest()
 
 
 def human_bytes(count: float) -> str:

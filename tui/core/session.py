@@ -39,6 +39,8 @@ class ChatEngine(Protocol):
 
     def reset(self) -> None: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass
 class Turn:

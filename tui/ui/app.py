@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -15,6 +15,7 @@ from tui.core.session import ChatEngine
 from tui.paths import get_paths
 from tui.ui.messages import PersonasChanged
 from tui.ui.screens.chat import ChatScreen
+from tui.ui.screens.models import ModelBrowser
 
 WATCH_SECONDS = 1.0
 """How often the persona folders are checked for files edited outside the app."""
@@ -51,8 +52,16 @@ class LlmTuiApp(App[None]):
     def on_mount(self) -> None:
         self.personas = self.store.load()
         self.set_interval(WATCH_SECONDS, self.check_persona_files)
-        factory = self.config.engine_factory or (lambda: load_engine(self.config))
-        self.push_screen(ChatScreen(factory, self.config))
+        self.install_screen(ModelBrowser(), "models")
+        self.push_screen(ChatScreen(self.engine_factory, self.config))
+
+    def engine_factory(self, model: str | None = None) -> ChatEngine:
+        """Load ``model`` (default: the configured one); runs in a worker thread."""
+        if self.config.engine_factory is not None:
+            return self.config.engine_factory()
+        if model is None:
+            return load_engine(self.config)
+        return load_engine(replace(self.config, model=model, n_ctx=None, n_threads=None, n_gpu_layers=None))
 
     def check_persona_files(self) -> None:
         """Reload the personas when a file changed on disk, and tell every open screen."""
@@ -78,11 +87,18 @@ class LlmTuiApp(App[None]):
 
 def load_engine(config: AppConfig) -> ChatEngine:
     """Resolve the model and load it (runs in a worker thread)."""
+    from tui.core.app_state import load_state
     from tui.core.catalog import resolve_model
     from tui.core.engine import Engine, LoadOptions
 
-    model = resolve_model(config.model, get_paths())
-    options = LoadOptions(config.n_ctx, config.n_threads, config.n_gpu_layers)
+    paths = get_paths()
+    model = resolve_model(config.model, paths)
+    saved = load_state(paths).models.get(model.entry.id, {}) if model.entry else {}
+    options = LoadOptions(
+        config.n_ctx or saved.get("n_ctx"),
+        config.n_threads or saved.get("n_threads"),
+        config.n_gpu_layers if config.n_gpu_layers is not None else saved.get("n_gpu_layers"),
+    )
     return Engine(model.path, options, name=model.label)
 
 

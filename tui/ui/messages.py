@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from tui.core.downloads import Progress
 from tui.core.engine import ReplyStats
 from tui.core.session import ChatEngine, PreparedTurn
 
@@ -13,11 +14,14 @@ from tui.core.session import ChatEngine, PreparedTurn
 @dataclass
 class EngineReady(Message):
     engine: ChatEngine
+    model: str | None = None
 
 
 @dataclass
 class EngineFailed(Message):
     error: str
+    no_model: bool = False
+    """True when there is no model at all to load (not even the embedded one)."""
 
 
 @dataclass
@@ -49,3 +53,22 @@ class SessionStarted(Message):
 
 class PersonasChanged(Message):
     """Persona files changed on disk; `app.personas` holds the reloaded set."""
+
+
+@dataclass
+class DownloadProgress(Message):
+    model_id: str
+    progress: Progress
+
+
+@dataclass
+class DownloadFinished(Message):
+    model_id: str
+    error: str | None
+
+
+@dataclass
+class SwitchModel(Message):
+    """Load this catalog model (or path) and start a new session with it."""
+
+    model: str

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Header
 if TYPE_CHECKING:
     from tui.ui.app import AppConfig, LlmTuiApp
 
+from tui.core.catalog import ModelNotFoundError
 from tui.core.engine import ContextFullError, EngineError, Piece
 from tui.core.persona_store import DEFAULT_PERSONA
 from tui.core.personas import Persona
@@ -30,8 +31,10 @@ from tui.ui.messages import (
     ReplyFinished,
     ReplyStarted,
     SessionStarted,
+    SwitchModel,
 )
 from tui.ui.screens import persona_flow
+from tui.ui.screens.models import ModelBrowser
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.conversation import Conversation, Notice, Reply, ReplyFooter, UserMessage
 from tui.ui.widgets.status import StatusLine
@@ -51,9 +54,10 @@ class ChatScreen(Screen[None]):
         Binding("escape", "stop", "Stop reply", show=True),
         Binding("ctrl+n", "new_session", "New session", show=True),
         Binding("f3", "personas", "Personas", show=True),
+        Binding("f4", "models", "Models", show=True),
     ]
 
-    def __init__(self, load_engine: Callable[[], ChatEngine], config: AppConfig) -> None:
+    def __init__(self, load_engine: Callable[..., ChatEngine], config: AppConfig) -> None:
         super().__init__()
         self._load_engine = load_engine
         self._config = config
@@ -113,30 +117,63 @@ class ChatScreen(Screen[None]):
 
     # Loading --------------------------------------------------------------------------------
 
-    @work(thread=True, exit_on_error=False, group="load")
-    def _load(self) -> None:
+    @work(thread=True, exit_on_error=False, group="load", exclusive=True)
+    def _load(self, model: str | None = None) -> None:
         try:
-            engine = self._load_engine()
+            engine = self._load_engine(model) if model else self._load_engine()
+        except ModelNotFoundError as exc:
+            self.post_message(EngineFailed(str(exc), no_model=True))
+            return
         except Exception as exc:  # noqa: BLE001 - every load failure is shown, never a traceback
             self.post_message(EngineFailed(str(exc)))
             return
-        self.post_message(EngineReady(engine))
+        self.post_message(EngineReady(engine, model))
 
     def on_engine_ready(self, message: EngineReady) -> None:
         if self.persona is None and self._persona_id != DEFAULT_PERSONA:
             self.notify(f"No usable persona `{self._persona_id}`: starting without one.", severity="warning")
-        self.chat = Chat(message.engine, *self.settings())
+        previous, self.chat = self.chat, Chat(message.engine, *self.settings())
         info = message.engine.info
         status = self.query_one(StatusLine)
         status.model, status.device, status.context_size = info.name, info.device, info.n_ctx
+        browser = self.app.get_screen("models")
+        if isinstance(browser, ModelBrowser) and message.model:
+            browser.current_model = message.model
+        if previous is not None:
+            self.chat.session.number = previous.session.number + 1
+            self._close_engine(previous.engine)
+            self.post_message(SessionStarted(self.chat.session.number, f"Model “{info.name}” loaded."))
         self._update_title()
         if self._pending:
             self._start_reply(self._pending.pop(0))
 
+    @work(thread=True, exit_on_error=False, group="close")
+    def _close_engine(self, engine: ChatEngine) -> None:
+        engine.close()  # waits for a reply still streaming on it to stop
+
     async def on_engine_failed(self, message: EngineFailed) -> None:
+        if self.chat is not None:  # a switch failed: the model loaded before stays
+            await self._notice(f"The model could not be loaded: {message.error}", "error")
+            return
         self.query_one(StatusLine).model = "no model loaded"
         self.sub_title = "no model"
-        await self._notice(f"The model could not be loaded: {message.error}", "error")
+        if message.no_model:
+            await self._notice(
+                f"{message.error}. Pick a model to download in the model browser (f4).", "error"
+            )
+            self.call_after_refresh(self.action_models)
+        else:
+            await self._notice(f"The model could not be loaded: {message.error}", "error")
+
+    def action_models(self) -> None:
+        self.app.push_screen("models")
+
+    def on_switch_model(self, message: SwitchModel) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+        self._pending.clear()
+        self.query_one(StatusLine).model = f"loading {message.model}…"
+        self._load(message.model)
 
     # Sending and streaming ------------------------------------------------------------------
 

