@@ -23,6 +23,17 @@ CORE_MODULES = [
     "tui.core.sampling",
     "tui.core.session",
     "tui.core.template",
+    "tui.core.atomic",
+    "tui.core.personas",
+    "tui.core.persona_store",
+    "tui.core.app_state",
+    "tui.core.hub",
+    "tui.core.downloads",
+    "tui.core.fit",
+    "tui.core.model_files",
+    "tui.external_editor",
+    "tui.cli_personas",
+    "tui.cli_models",
     "tui.cli",
 ]
 
