@@ -12,7 +12,7 @@ from typing import TextIO
 
 from tui.core import gguf_header, hub
 from tui.core.catalog import Catalog, CatalogEntry, add_user_entry, load_catalog
-from tui.core.downloads import DownloadError, Progress, describe, human_bytes, pending_download
+from tui.core.downloads import DownloadError, Progress, describe, files_of, human_bytes, pending_download
 from tui.core.fit import estimate
 from tui.core.model_files import MODEL_STATUS_EMBEDDED, model_status, pull
 from tui.core.personas import slugify
@@ -225,11 +225,7 @@ def _rm(paths: Paths, entry: CatalogEntry, yes: bool, out: TextIO) -> int:
             "uninstall that package instead"
         )
     dest = entry.local_path(paths)
-    parts = [
-        p
-        for p in (dest, dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.json"))
-        if p.exists()
-    ]
+    parts = files_of(dest)
     if not parts:
         raise ModelCommandError(f"{entry.id} is not on this machine")
     if not yes:

@@ -68,6 +68,11 @@ def _note_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part.json")
 
 
+def files_of(dest: Path) -> list[Path]:
+    """Everything on disk for ``dest``: the file, or an unfinished download of it."""
+    return [p for p in (dest, part_path(dest), _note_path(dest)) if p.exists()]
+
+
 def quarantine_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".corrupt")
 

