@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from tui import __version__, cli_models, cli_personas
+from tui import __version__, cli_models, cli_personas, cli_sessions
 from tui.paths import get_paths
 
 if TYPE_CHECKING:
@@ -112,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("paths", help="print where llm-tui keeps config, data and cache")
     cli_personas.add_parser(sub)
     cli_models.add_parser(sub)
+    cli_sessions.add_parser(sub)
     for child in sub.choices.values():
         child.add_argument("--version", action="version", version=f"llm-tui {__version__}")
     return parser
@@ -134,8 +135,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_personas.run(args, sys.stdout, sys.stderr)
         if args.command == "models":
             return cli_models.run(args, sys.stdout, sys.stderr)
+        if args.command == "sessions":
+            return cli_sessions.run(args, sys.stdout, sys.stderr)
         return _cmd_tui(args)
-    except (CliError, cli_personas.PersonaCommandError, cli_models.ModelCommandError) as exc:
+    except (
+        CliError,
+        cli_personas.PersonaCommandError,
+        cli_models.ModelCommandError,
+        cli_sessions.SessionCommandError,
+    ) as exc:
         print(f"llm-tui: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

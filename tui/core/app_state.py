@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-HEADER = "# Written by llm-tui (default model, per-model settings). Your own settings go in config.toml.\n"
+HEADER = "# Written by llm-tui (default model, theme, per-model settings). Yours go in config.toml.\n"
 MODEL_KEYS = ("n_ctx", "n_threads", "n_gpu_layers")
 
 
@@ -29,6 +29,7 @@ MODEL_KEYS = ("n_ctx", "n_threads", "n_gpu_layers")
 class AppState:
     default_model: str | None = None
     models: dict[str, dict[str, int]] = field(default_factory=dict)
+    theme: str | None = None
     problem: str | None = None
     """Why the file could not be used, if it could not."""
 
@@ -48,6 +49,8 @@ def load_state(paths: Paths) -> AppState:
     state = AppState()
     default = data.get("default_model")
     state.default_model = default if isinstance(default, str) else None
+    theme = data.get("theme")
+    state.theme = theme if isinstance(theme, str) else None
     models = data.get("models", {})
     if isinstance(models, dict):
         for model_id, values in models.items():
@@ -61,6 +64,8 @@ def save_state(paths: Paths, state: AppState) -> None:
     data: dict[str, Any] = {}
     if state.default_model:
         data["default_model"] = state.default_model
+    if state.theme:
+        data["theme"] = state.theme
     if state.models:
         data["models"] = {k: v for k, v in state.models.items() if v}
     write_text_atomic(state_file(paths), HEADER + tomli_w.dumps(data))

@@ -8,6 +8,7 @@ clears that cache as well, so nothing of the old session can reach the model.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -67,6 +68,7 @@ class Session:
     turns: list[Turn] = field(default_factory=list)
     first_kept: int = 0
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
     def messages(self, user_text: str, first_turn: int | None = None) -> list[Message]:
         """System message (if any), the kept turns, then the new user message."""
@@ -111,7 +113,11 @@ class Chat:
         return self.session.prepare(self.engine, user_text)
 
     def reply(
-        self, prepared: PreparedTurn, user_text: str, cancel: threading.Event | None = None
+        self,
+        prepared: PreparedTurn,
+        user_text: str,
+        cancel: threading.Event | None = None,
+        sampling: Sampling | None = None,
     ) -> Iterator[Piece | ReplyStats]:
         """Stream the reply to a prepared turn and record it (a stopped reply is kept as it is).
 
@@ -122,7 +128,7 @@ class Chat:
         turn = Turn(user_text, prepared.prompt)
         parts: list[str] = []
         try:
-            for event in self.engine.generate(prepared.prompt, session.sampling, cancel):
+            for event in self.engine.generate(prepared.prompt, sampling or session.sampling, cancel):
                 if isinstance(event, Piece):
                     parts.append(event.text)
                 else:
@@ -135,6 +141,15 @@ class Chat:
 
     def send(self, user_text: str, cancel: threading.Event | None = None) -> Iterator[Piece | ReplyStats]:
         return self.reply(self.prepare(user_text), user_text, cancel)
+
+    def retract_last(self) -> Turn | None:
+        """Take back the last turn (to regenerate its reply, or to edit and resend the message)."""
+        session = self.session
+        if not session.turns:
+            return None
+        turn = session.turns.pop()
+        session.first_kept = min(session.first_kept, len(session.turns))
+        return turn
 
     def new_session(self, system: str | None | _Keep = KEEP, sampling: Sampling | None = None) -> Session:
         """Start from nothing: empty transcript, KV cache cleared, no cached prefix.

@@ -9,6 +9,8 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from tui.core.app_state import load_state, save_state
+from tui.core.config import load_config
 from tui.core.persona_store import PersonaSet, PersonaStore
 from tui.core.sampling import Sampling
 from tui.core.session import ChatEngine
@@ -40,7 +42,7 @@ class AppConfig:
 class LlmTuiApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "llm-tui"
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit")]
 
     def __init__(self, config: AppConfig) -> None:
         super().__init__()
@@ -50,6 +52,16 @@ class LlmTuiApp(App[None]):
         self._snapshot = self.store.snapshot()
 
     def on_mount(self) -> None:
+        paths = get_paths()
+        state = load_state(paths)
+        if state.theme in self.available_themes:
+            self.theme = state.theme
+        self.watch(self, "theme", self._remember_theme, init=False)
+        config = load_config(paths, binding_ids())
+        if config.keymap:
+            self.set_keymap(config.keymap)
+        for problem in [*config.problems, *([state.problem] if state.problem else [])]:
+            self.notify(problem, severity="warning", timeout=15)
         self.personas = self.store.load()
         self.set_interval(WATCH_SECONDS, self.check_persona_files)
         self.install_screen(ModelBrowser(), "models")
@@ -63,6 +75,11 @@ class LlmTuiApp(App[None]):
             return load_engine(self.config)
         return load_engine(replace(self.config, model=model, n_ctx=None, n_threads=None, n_gpu_layers=None))
 
+    def _remember_theme(self, theme: str) -> None:
+        state = load_state(get_paths())
+        state.theme = theme
+        save_state(get_paths(), state)
+
     def check_persona_files(self) -> None:
         """Reload the personas when a file changed on disk, and tell every open screen."""
         snapshot = self.store.snapshot()
@@ -74,15 +91,26 @@ class LlmTuiApp(App[None]):
             screen.post_message(PersonasChanged())
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """Textual's own commands, then every shown key binding of the current screen."""
+        """Textual's own commands, then every key binding of the current screen."""
         yield from super().get_system_commands(screen)
         for binding in screen.BINDINGS:
-            if isinstance(binding, Binding) and binding.show and binding.action != "dismiss(None)":
+            if isinstance(binding, Binding) and binding.description and binding.action != "dismiss(None)":
                 yield SystemCommand(
                     binding.description,
                     f"{binding.description} ({binding.key})",
                     lambda action=binding.action: screen.run_action(action),
                 )
+
+
+def binding_ids() -> set[str]:
+    """Every binding id a `[keymap]` in config.toml may rebind."""
+    from tui.ui.screens.persona_editor import PersonaEditor
+    from tui.ui.screens.sessions import SessionsView
+
+    ids = set()
+    for owner in (LlmTuiApp, ChatScreen, ModelBrowser, PersonaEditor, SessionsView):
+        ids |= {b.id for b in owner.BINDINGS if isinstance(b, Binding) and b.id}
+    return ids
 
 
 def load_engine(config: AppConfig) -> ChatEngine:

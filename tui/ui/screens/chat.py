@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -16,13 +16,15 @@ from textual.widgets import Footer, Header
 if TYPE_CHECKING:
     from tui.ui.app import AppConfig, LlmTuiApp
 
+from tui.core import transcripts
 from tui.core.catalog import ModelNotFoundError
-from tui.core.engine import ContextFullError, EngineError, Piece
+from tui.core.engine import ContextFullError
 from tui.core.persona_store import DEFAULT_PERSONA
 from tui.core.personas import Persona
 from tui.core.sampling import Sampling
 from tui.core.session import Chat, ChatEngine, Session
 from tui.core.template import TemplateRenderError
+from tui.paths import get_paths
 from tui.ui.messages import (
     EngineFailed,
     EngineReady,
@@ -33,14 +35,14 @@ from tui.ui.messages import (
     SessionStarted,
     SwitchModel,
 )
+from tui.ui.reply_stream import stream_reply
 from tui.ui.screens import persona_flow
+from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.models import ModelBrowser
+from tui.ui.screens.sessions import SessionsView
 from tui.ui.widgets.chat_input import ChatInput
-from tui.ui.widgets.conversation import Conversation, Notice, Reply, ReplyFooter, UserMessage
+from tui.ui.widgets.conversation import Conversation, TurnView, code_blocks, copy_to_clipboard
 from tui.ui.widgets.status import StatusLine
-
-FLUSH_SECONDS = 1 / 30
-"""How often streamed text is handed to the UI: fast GPUs produce far more tokens than frames."""
 
 NEW_SESSION_TEXT = (
     "{reason}Session #{number} started. The model starts from nothing: it remembers nothing of "
@@ -52,10 +54,16 @@ NEW_SESSION_TEXT = (
 class ChatScreen(Screen[None]):
     SUB_TITLE = "loading the model…"
     BINDINGS = [
-        Binding("escape", "stop", "Stop reply", show=True),
-        Binding("ctrl+n", "new_session", "New session", show=True),
-        Binding("f3", "personas", "Personas", show=True),
-        Binding("f4", "models", "Models", show=True),
+        Binding("f1", "help", "Help", show=True, id="chat.help"),
+        Binding("escape", "stop", "Stop reply", show=True, id="chat.stop"),
+        Binding("ctrl+n", "new_session", "New session", show=True, id="chat.new_session"),
+        Binding("f3", "personas", "Personas", show=True, id="chat.personas"),
+        Binding("f4", "models", "Models", show=True, id="chat.models"),
+        Binding("f5", "sessions", "Saved sessions", show=False, id="chat.sessions"),
+        Binding("ctrl+r", "regenerate", "Regenerate", show=True, id="chat.regenerate"),
+        Binding("ctrl+l", "edit_last", "Edit last message", show=False, id="chat.edit_last"),
+        Binding("ctrl+y", "copy_reply", "Copy reply", show=False, id="chat.copy_reply"),
+        Binding("ctrl+g", "copy_code", "Copy code", show=False, id="chat.copy_code"),
     ]
 
     def __init__(self, load_engine: Callable[..., ChatEngine], config: AppConfig) -> None:
@@ -68,7 +76,7 @@ class ChatScreen(Screen[None]):
         self.chat: Chat | None = None
         self._pending: list[str] = []
         self._cancel: threading.Event | None = None
-        self._reply: Reply | None = None
+        self._turn: TurnView | None = None
         self._session = 1
 
     def compose(self) -> ComposeResult:
@@ -80,6 +88,7 @@ class ChatScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(ChatInput).focus()
+        self.set_interval(30, self._update_title)
         self._load()
 
     @property
@@ -167,6 +176,12 @@ class ChatScreen(Screen[None]):
     def action_models(self) -> None:
         self.app.push_screen("models")
 
+    def action_sessions(self) -> None:
+        self.app.push_screen(SessionsView())
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self))
+
     def on_switch_model(self, message: SwitchModel) -> None:
         if self._cancel is not None:
             self._cancel.set()
@@ -181,88 +196,118 @@ class ChatScreen(Screen[None]):
         if self.busy or self._pending:
             self.notify("A reply is still coming: press escape to stop it.", severity="warning")
             return
-        await self.query_one(Conversation).mount(UserMessage(event.text))
+        await self._send(event.text)
+
+    async def _send(self, text: str, new_seed: bool = False) -> None:
+        self._turn = await self.query_one(Conversation).start_turn(text)
         if self.chat is None:
-            self._pending.append(event.text)
+            self._pending.append(text)
             self.notify("The model is still loading; your message will be sent when it is ready.")
             return
-        self._start_reply(event.text)
+        self._start_reply(text, new_seed)
 
-    def _start_reply(self, text: str) -> None:
+    def _start_reply(self, text: str, new_seed: bool = False) -> None:
         assert self.chat is not None
         self._cancel = threading.Event()
-        self._generate(self.chat, text, self._cancel, self._session)
+        sampling = self.chat.session.sampling.with_seed(None) if new_seed else None
+        self._generate(self.chat, text, self._cancel, self._session, sampling)
 
     @work(thread=True, exit_on_error=False, group="reply")
-    def _generate(self, chat: Chat, text: str, cancel: threading.Event, session: int) -> None:
-        try:
-            prepared = chat.prepare(text)
-        except (EngineError, TemplateRenderError) as exc:
-            self.post_message(ReplyFinished(session, None, str(exc)))
-            return
-        self.post_message(ReplyStarted(session, prepared))
-        buffer: list[str] = []
-        flushed = time.monotonic()
-        stats = None
-        try:
-            for event in chat.reply(prepared, text, cancel):
-                if not isinstance(event, Piece):
-                    stats = event
-                    continue
-                buffer.append(event.text)
-                if time.monotonic() - flushed >= FLUSH_SECONDS:
-                    self.post_message(ReplyChunk(session, "".join(buffer)))
-                    buffer.clear()
-                    flushed = time.monotonic()
-        except EngineError as exc:
-            self.post_message(ReplyChunk(session, "".join(buffer)))
-            self.post_message(ReplyFinished(session, None, str(exc)))
-            return
-        if buffer:
-            self.post_message(ReplyChunk(session, "".join(buffer)))
-        self.post_message(ReplyFinished(session, stats))
+    def _generate(
+        self, chat: Chat, text: str, cancel: threading.Event, session: int, sampling: Sampling | None
+    ) -> None:
+        stream_reply(self, chat, text, cancel, session, sampling)
 
     async def on_reply_started(self, message: ReplyStarted) -> None:
-        if message.session != self._session:
+        if message.session != self._session or self._turn is None or self.chat is None:
             return
-        dropped = message.prepared.dropped
-        if dropped:
-            await self._notice(
-                f"{len(dropped)} earlier turn(s) no longer fit the context and were dropped: "
-                "the model does not see them any more.",
-                "dropped",
-            )
+        if message.prepared.dropped:
+            await self.query_one(Conversation).mark_dropped(self.chat.session.first_kept)
         self.query_one(StatusLine).context_used = len(message.prepared.prompt)
-        self._reply = Reply()
-        await self.query_one(Conversation).mount(self._reply)
+        await self._turn.start_reply()
 
     async def on_reply_chunk(self, message: ReplyChunk) -> None:
-        if message.session == self._session and self._reply is not None:
-            await self._reply.add(message.text)
+        turn = self._turn
+        if message.session == self._session and turn is not None and turn.reply is not None:
+            await turn.reply.add(message.text)
 
     async def on_reply_finished(self, message: ReplyFinished) -> None:
-        current = message.session == self._session
         self._cancel = None
-        reply, self._reply = self._reply, None
-        if not current:
+        turn, self._turn = self._turn, None
+        if message.session != self._session:
             return
-        if reply is not None:
-            await reply.finish()
-        if message.error:
-            await self._notice(f"No reply: {message.error}", "error")
+        if turn is not None:
+            await turn.finish(message.stats, message.error)
         if message.stats is not None:
-            await self.query_one(Conversation).mount(ReplyFooter(message.stats))
             status = self.query_one(StatusLine)
             status.speed = message.stats.tokens_per_second or status.speed
             status.context_used = message.stats.prompt_tokens + message.stats.completion_tokens
+            self._save_transcript()
         if self._pending:
             self._start_reply(self._pending.pop(0))
+
+    def _save_transcript(self) -> None:
+        """Keep the session for the user (never for the model), after every turn."""
+        if self.chat is None:
+            return
+        persona = None if self._override else self._persona_id
+        try:
+            transcripts.save(get_paths(), self.chat.session, self.chat.engine.info, persona)
+        except OSError as exc:
+            self.notify(f"Could not save the session transcript: {exc}", severity="warning")
 
     # Actions ----------------------------------------------------------------------------------
 
     def action_stop(self) -> None:
         if self._cancel is not None:
             self._cancel.set()
+
+    async def _retract(self) -> str | None:
+        """Take back the last turn, from the session and from the screen; its message, or None."""
+        if self.chat is None or self.busy or self._pending:
+            self.notify("Wait for the reply to finish, or stop it with escape.", severity="warning")
+            return None
+        turn = self.chat.retract_last()
+        if turn is None:
+            self.notify("Nothing to take back yet.", severity="warning")
+            return None
+        await self.query_one(Conversation).remove_last_turn()
+        self._save_transcript()
+        return turn.user
+
+    async def action_regenerate(self) -> None:
+        """The last message again, with a new seed: a different sample from the same prompt."""
+        text = await self._retract()
+        if text is not None:
+            await self._send(text, new_seed=True)
+
+    async def action_edit_last(self) -> None:
+        text = await self._retract()
+        if text is not None:
+            box = self.query_one(ChatInput)
+            box.load_text(text)
+            box.focus()
+
+    def _last_reply_text(self) -> str | None:
+        if self.chat is None or not self.chat.session.turns:
+            self.notify("No reply to copy yet.", severity="warning")
+            return None
+        return self.chat.session.turns[-1].reply
+
+    def action_copy_reply(self) -> None:
+        text = self._last_reply_text()
+        if text is not None:
+            copy_to_clipboard(self.query_one(Conversation), text, "last reply")
+
+    def action_copy_code(self) -> None:
+        text = self._last_reply_text()
+        if text is None:
+            return
+        blocks = code_blocks(text)
+        if not blocks:
+            self.notify("The last reply has no code block.", severity="warning")
+            return
+        copy_to_clipboard(self.query_one(Conversation), blocks[-1], "code block")
 
     def action_new_session(self, reason: str = "") -> None:
         if self.chat is None:
@@ -280,12 +325,12 @@ class ChatScreen(Screen[None]):
 
     async def on_session_started(self, message: SessionStarted) -> None:
         previous, self._session = self._session, message.number
-        self._reply = None
+        self._turn = None
         conversation = self.query_one(Conversation)
         await conversation.remove_children()
         reason = f"{message.reason} " if message.reason else ""
         text = NEW_SESSION_TEXT.format(reason=reason, number=message.number, previous=previous)
-        await self._notice(text, "new-session")
+        await conversation.notice(text, "new-session")
         status = self.query_one(StatusLine)
         status.context_used = 0
         self._update_title()
@@ -318,10 +363,12 @@ class ChatScreen(Screen[None]):
     # Helpers ----------------------------------------------------------------------------------
 
     async def _notice(self, text: str, kind: str) -> None:
-        await self.query_one(Conversation).mount(Notice(text, kind))
+        await self.query_one(Conversation).notice(text, kind)
 
     def _update_title(self) -> None:
         persona = self.persona
         who = "custom system message" if self._override else (persona.name if persona else "no persona")
         if self.chat is not None:
-            self.sub_title = f"{self.chat.engine.info.name} · {who} · session #{self._session}"
+            minutes = int((datetime.now(timezone.utc) - self.chat.session.started_at).total_seconds() // 60)
+            age = "just started" if minutes < 1 else f"{minutes} min"
+            self.sub_title = f"{self.chat.engine.info.name} · {who} · session #{self._session}, {age}"

@@ -50,14 +50,14 @@ class ModelBrowser(Screen[None]):
     SUB_TITLE = "models"
 
     BINDINGS = [
-        Binding("enter", "use", "Use model"),
-        Binding("p", "download", "Download"),
-        Binding("c", "cancel", "Cancel download"),
-        Binding("x", "delete", "Delete…"),
-        Binding("f", "set_default", "Set default"),
-        Binding("i", "details", "Details"),
-        Binding("s", "settings", "Load settings"),
-        Binding("escape", "close", "Close"),
+        Binding("enter", "use", "Use model", id="models.use"),
+        Binding("p", "download", "Download", id="models.download"),
+        Binding("c", "cancel", "Cancel download", id="models.cancel"),
+        Binding("x", "delete", "Delete…", id="models.delete"),
+        Binding("f", "set_default", "Set default", id="models.set_default"),
+        Binding("i", "details", "Details", id="models.details"),
+        Binding("s", "settings", "Load settings", id="models.settings"),
+        Binding("escape", "close", "Close", id="models.close"),
     ]
 
     def __init__(self) -> None:

@@ -25,11 +25,11 @@ from tui.ui.widgets.toml_editor import TomlEditor
 
 class PersonaEditor(Screen[None]):
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save"),
-        Binding("ctrl+n", "save_as_new", "Save as new…"),
-        Binding("ctrl+o", "external_editor", "Open in $EDITOR"),
-        Binding("ctrl+r", "remove", "Delete / reset…"),
-        Binding("escape", "close", "Close"),
+        Binding("ctrl+s", "save", "Save", id="persona_editor.save"),
+        Binding("ctrl+n", "save_as_new", "Save as new…", id="persona_editor.save_as_new"),
+        Binding("ctrl+o", "external_editor", "Open in $EDITOR", id="persona_editor.external_editor"),
+        Binding("ctrl+r", "remove", "Delete / reset…", id="persona_editor.remove"),
+        Binding("escape", "close", "Close", id="persona_editor.close"),
     ]
 
     def __init__(self, store: PersonaStore, persona_id: str, source: Path) -> None:

@@ -1,8 +1,13 @@
-"""The conversation: user messages, streamed replies, and notices (new session, errors, drops)."""
+"""The conversation: one container per turn (message, streamed reply, its stats), plus notices."""
 
 from __future__ import annotations
 
-from textual.containers import VerticalScroll
+import re
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
@@ -14,16 +19,57 @@ STOP_LABELS = {
     "context_full": "context full",
     "cancelled": "stopped",
 }
+CODE_BLOCK = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+DROPPED_TEXT = (
+    "↑ {count} earlier turn(s) no longer fit the context: the model does not see them any more. "
+    "Everything below is still sent with every message."
+)
 
 
-class UserMessage(Static):
+def code_blocks(text: str) -> list[str]:
+    return [block.rstrip("\n") for block in CODE_BLOCK.findall(text)]
+
+
+class Copyable:
+    """Messages the user can focus (tab) and copy with ``c``, or copy their code with ``k``."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "copy", "Copy message"),
+        Binding("k", "copy_code", "Copy code"),
+    ]
+
+    def copy_text(self) -> str:
+        raise NotImplementedError
+
+    def action_copy(self) -> None:
+        copy_to_clipboard(self, self.copy_text(), "message")  # type: ignore[arg-type]
+
+    def action_copy_code(self) -> None:
+        blocks = code_blocks(self.copy_text())
+        if not blocks:
+            self.app.notify("No code block in this message.", severity="warning")  # type: ignore[attr-defined]
+            return
+        copy_to_clipboard(self, blocks[-1], "code block")  # type: ignore[arg-type]
+
+
+def copy_to_clipboard(widget: Widget, text: str, what: str) -> None:
+    """Through the terminal (OSC 52), with feedback: many terminals honour it, some ignore it."""
+    widget.app.copy_to_clipboard(text)
+    widget.app.notify(f"Copied the {what} ({len(text)} characters) to the clipboard.")
+
+
+class UserMessage(Copyable, Static, can_focus=True):
     """What the user typed, shown as typed (no Markdown: nothing of it is reinterpreted)."""
 
     def __init__(self, text: str) -> None:
         super().__init__(text, markup=False)
+        self.text = text
+
+    def copy_text(self) -> str:
+        return self.text
 
 
-class Reply(Markdown):
+class Reply(Copyable, Markdown, can_focus=True):
     """One reply, streamed through Textual's Markdown stream and rendered whole once finished."""
 
     def __init__(self) -> None:
@@ -34,6 +80,9 @@ class Reply(Markdown):
     @property
     def text(self) -> str:
         return "".join(self._parts)
+
+    def copy_text(self) -> str:
+        return self.text
 
     async def add(self, fragment: str) -> None:
         if self._stream is None:
@@ -61,6 +110,8 @@ class ReplyFooter(Static):
         if stats.tokens_per_second:
             parts.append(f"{stats.tokens_per_second:.1f} tok/s")
         parts.append(f"seed {stats.seed}")
+        if stats.reused_tokens:
+            parts.append(f"{stats.reused_tokens} of {stats.prompt_tokens} prompt tokens from cache")
         classes = "stopped" if stats.stop == "cancelled" else ""
         super().__init__(" · ".join(parts), markup=False, classes=classes)
 
@@ -72,8 +123,61 @@ class Notice(Static):
         super().__init__(text, markup=False, classes=kind)
 
 
+class TurnView(Vertical):
+    """One exchange: the user's message, then the reply and its footer as they come."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(classes="turn")
+        self.user_text = text
+        self.reply: Reply | None = None
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield UserMessage(self.user_text)
+
+    async def start_reply(self) -> Reply:
+        self.reply = Reply()
+        await self.mount(self.reply)
+        return self.reply
+
+    async def finish(self, stats: ReplyStats | None, error: str | None) -> None:
+        if self.reply is not None:
+            await self.reply.finish()
+        if error:
+            await self.mount(Notice(f"No reply: {error}", "error"))
+        if stats is not None:
+            await self.mount(ReplyFooter(stats))
+
+
 class Conversation(VerticalScroll):
     """Follows the newest text unless the user has scrolled up (Textual's anchor)."""
 
     def on_mount(self) -> None:
         self.anchor()
+
+    @property
+    def turns(self) -> list[TurnView]:
+        return list(self.query_children(TurnView))
+
+    async def start_turn(self, text: str) -> TurnView:
+        turn = TurnView(text)
+        await self.mount(turn)
+        return turn
+
+    async def remove_last_turn(self) -> None:
+        turns = self.turns
+        if turns:
+            await turns[-1].remove()
+
+    async def mark_dropped(self, first_kept: int) -> None:
+        """Dim the turns the model no longer sees and say so right below them, in place."""
+        await self.query_children(".dropped-marker").remove()
+        turns = self.turns
+        for index, turn in enumerate(turns):
+            turn.set_class(index < first_kept, "dropped")
+        if 0 < first_kept <= len(turns):
+            marker = Notice(DROPPED_TEXT.format(count=first_kept), "dropped")
+            marker.add_class("dropped-marker")
+            await self.mount(marker, after=turns[first_kept - 1])
+
+    async def notice(self, text: str, kind: str) -> None:
+        await self.mount(Notice(text, kind))

@@ -1,0 +1,59 @@
+"""`llm-tui sessions …`: the saved transcripts, for the user (the model never sees them)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TextIO
+
+from tui.core import transcripts
+from tui.core.atomic import write_text_atomic
+from tui.paths import get_paths
+
+
+class SessionCommandError(Exception):
+    """Printed as one line by the CLI, exit status 1."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sessions = sub.add_parser("sessions", help="saved session transcripts: list, show, export")
+    verbs = sessions.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs.add_parser("list", help="saved sessions, newest first")
+    show = verbs.add_parser("show", help="one session as Markdown, with the exact prompt of each turn")
+    show.add_argument("id")
+    export = verbs.add_parser("export", help="write one session as Markdown or JSON")
+    export.add_argument("id")
+    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    paths = get_paths()
+    if args.verb == "list":
+        saved, problems = transcripts.list_saved(paths)
+        for problem in problems:
+            print(f"warning: {problem}", file=err)
+        if not saved:
+            print("no saved sessions yet", file=err)
+        for item in saved:
+            first = item.first_message.replace("\n", " ")
+            first = first if len(first) <= 50 else first[:49] + "…"
+            print(f"{item.id}  {item.started}  {item.turns:>3} turns  {item.model}  {first}", file=out)
+        return 0
+    path = transcripts.find(paths, args.id)
+    if path is None:
+        raise SessionCommandError(f"no saved session `{args.id}`; see `llm-tui sessions list`")
+    try:
+        data = transcripts.load(path)
+        text = transcripts.to_markdown(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SessionCommandError(f"{path}: not a readable session ({exc})") from exc
+    if args.verb == "export" and args.format == "json":
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if args.verb == "export" and args.output:
+        write_text_atomic(args.output, text)
+        print(f"wrote {args.output}", file=err)
+    else:
+        out.write(text)
+    return 0

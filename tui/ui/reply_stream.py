@@ -1,0 +1,57 @@
+"""Streaming one reply off the UI thread, handing text to the UI in batches.
+
+The model runs in a worker thread; this posts what it produces as messages. Text is batched by
+time: a fast GPU makes far more tokens per second than the screen has frames.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from textual.message_pump import MessagePump
+
+from tui.core.engine import EngineError, Piece, ReplyStats
+from tui.core.sampling import Sampling
+from tui.core.session import Chat
+from tui.core.template import TemplateRenderError
+from tui.ui.messages import ReplyChunk, ReplyFinished, ReplyStarted
+
+FLUSH_SECONDS = 1 / 30
+
+
+def stream_reply(
+    target: MessagePump,
+    chat: Chat,
+    text: str,
+    cancel: threading.Event,
+    session: int,
+    sampling: Sampling | None = None,
+) -> None:
+    """Prepare, generate and report one turn; always ends with exactly one `ReplyFinished`."""
+    try:
+        prepared = chat.prepare(text)
+    except (EngineError, TemplateRenderError) as exc:
+        target.post_message(ReplyFinished(session, None, str(exc)))
+        return
+    target.post_message(ReplyStarted(session, prepared))
+    buffer: list[str] = []
+    flushed = time.monotonic()
+    stats: ReplyStats | None = None
+    try:
+        for event in chat.reply(prepared, text, cancel, sampling):
+            if not isinstance(event, Piece):
+                stats = event
+                continue
+            buffer.append(event.text)
+            if time.monotonic() - flushed >= FLUSH_SECONDS:
+                target.post_message(ReplyChunk(session, "".join(buffer)))
+                buffer.clear()
+                flushed = time.monotonic()
+    except EngineError as exc:
+        target.post_message(ReplyChunk(session, "".join(buffer)))
+        target.post_message(ReplyFinished(session, None, str(exc)))
+        return
+    if buffer:
+        target.post_message(ReplyChunk(session, "".join(buffer)))
+    target.post_message(ReplyFinished(session, stats))

@@ -1,0 +1,83 @@
+"""Saved sessions, read-only: a record kept for the user that the model cannot see."""
+
+from __future__ import annotations
+
+import json
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Markdown, Static
+
+from tui.core import transcripts
+from tui.core.atomic import write_text_atomic
+from tui.paths import get_paths
+
+BANNER = (
+    "Kept for you, read-only. The model cannot see any of this: every session starts from nothing, "
+    "and only the current session's messages are ever sent to it."
+)
+
+
+class SessionsView(Screen[None]):
+    SUB_TITLE = "saved sessions"
+    BINDINGS = [
+        Binding("m", "export('md')", "Export Markdown", id="sessions.export_md"),
+        Binding("j", "export('json')", "Export JSON", id="sessions.export_json"),
+        Binding("escape", "close", "Close", id="sessions.close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(BANNER, id="sessions-banner")
+        with Horizontal():
+            table: DataTable[str] = DataTable(id="sessions-table", cursor_type="row")
+            table.add_columns("Started", "Turns", "Model", "First message")
+            yield table
+            with VerticalScroll(id="session-preview-box"):
+                yield Markdown("", id="session-preview")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        saved, problems = transcripts.list_saved(get_paths())
+        self.saved = {item.id: item for item in saved}
+        table: DataTable[str] = self.query_one(DataTable)
+        for item in saved:
+            first = item.first_message.replace("\n", " ")
+            table.add_row(item.started, str(item.turns), item.model, first[:40], key=item.id)
+        for problem in problems:
+            self.notify(problem, severity="warning")
+        if not saved:
+            self.query_one("#session-preview", Markdown).update("No saved sessions yet.")
+        table.focus()
+
+    def _current(self) -> transcripts.Saved | None:
+        table: DataTable[str] = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.saved.get(key or "")
+
+    @on(DataTable.RowHighlighted)
+    async def _preview(self) -> None:
+        item = self._current()
+        if item is not None:
+            text = transcripts.to_markdown(transcripts.load(item.path))
+            await self.query_one("#session-preview", Markdown).update(text)
+
+    def action_export(self, kind: str) -> None:
+        item = self._current()
+        if item is None:
+            return
+        data = transcripts.load(item.path)
+        target = get_paths().data / "exports" / f"{item.path.stem}.{kind}"
+        if kind == "md":
+            write_text_atomic(target, transcripts.to_markdown(data))
+        else:
+            write_text_atomic(target, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        self.notify(f"Exported to {target}")
+
+    def action_close(self) -> None:
+        self.app.pop_screen()
