@@ -62,7 +62,7 @@ class ChatScreen(Screen[None]):
         Binding("f5", "sessions", "Saved sessions", show=False, id="chat.sessions"),
         Binding("ctrl+r", "regenerate", "Regenerate", show=True, id="chat.regenerate"),
         Binding("ctrl+l", "edit_last", "Edit last message", show=False, id="chat.edit_last"),
-        Binding("ctrl+y", "copy_reply", "Copy reply", show=False, id="chat.copy_reply"),
+        Binding("ctrl+o", "copy_reply", "Copy reply", show=False, id="chat.copy_reply"),
         Binding("ctrl+g", "copy_code", "Copy code", show=False, id="chat.copy_code"),
     ]
 

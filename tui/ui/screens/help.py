@@ -25,14 +25,11 @@ from a hidden *system message* put in front of your words.
 
 
 def _keys_table(screen: Screen[Any]) -> str:
+    """The keys as they are now (after any `[keymap]` in config.toml), for the screen below."""
     rows = ["| key | does |", "|---|---|"]
-    seen = set()
-    for source in (screen, screen.app):
-        for binding in source.BINDINGS:
-            if isinstance(binding, Binding) and binding.description and binding.key not in seen:
-                seen.add(binding.key)
-                key = screen.app.get_key_display(binding)
-                rows.append(f"| `{key}` | {binding.description} |")
+    for key, active in screen.active_bindings.items():
+        if active.node in (screen, screen.app) and active.binding.description:
+            rows.append(f"| `{key}` | {active.binding.description} |")
     rows += [
         "| `enter` | send the message |",
         "| `shift+enter`, `ctrl+j` | new line in the message |",

@@ -30,13 +30,14 @@ def code_blocks(text: str) -> list[str]:
     return [block.rstrip("\n") for block in CODE_BLOCK.findall(text)]
 
 
+COPY_BINDINGS: list[BindingType] = [
+    Binding("c", "copy", "Copy message"),
+    Binding("k", "copy_code", "Copy code"),
+]
+
+
 class Copyable:
     """Messages the user can focus (tab) and copy with ``c``, or copy their code with ``k``."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "copy", "Copy message"),
-        Binding("k", "copy_code", "Copy code"),
-    ]
 
     def copy_text(self) -> str:
         raise NotImplementedError
@@ -61,6 +62,8 @@ def copy_to_clipboard(widget: Widget, text: str, what: str) -> None:
 class UserMessage(Copyable, Static, can_focus=True):
     """What the user typed, shown as typed (no Markdown: nothing of it is reinterpreted)."""
 
+    BINDINGS: ClassVar[list[BindingType]] = COPY_BINDINGS
+
     def __init__(self, text: str) -> None:
         super().__init__(text, markup=False)
         self.text = text
@@ -71,6 +74,8 @@ class UserMessage(Copyable, Static, can_focus=True):
 
 class Reply(Copyable, Markdown, can_focus=True):
     """One reply, streamed through Textual's Markdown stream and rendered whole once finished."""
+
+    BINDINGS: ClassVar[list[BindingType]] = COPY_BINDINGS
 
     def __init__(self) -> None:
         super().__init__("")

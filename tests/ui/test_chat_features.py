@@ -1,0 +1,161 @@
+"""Regenerate, edit and resend, copy, saved transcripts, help, theme and keymap: through Pilot."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.ui.helpers import FakeEngine, wait_until
+from tui.core.app_state import load_state
+from tui.core.engine import Engine, LoadOptions
+from tui.core.sampling import Sampling
+from tui.paths import get_paths
+from tui.ui.app import AppConfig, LlmTuiApp, create_app
+from tui.ui.screens.chat import ChatScreen
+from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.sessions import SessionsView
+from tui.ui.widgets.chat_input import ChatInput
+from tui.ui.widgets.conversation import Reply, ReplyFooter, TurnView, UserMessage
+
+
+def chat_of(app: LlmTuiApp) -> ChatScreen:
+    screen = app.screen_stack[1]
+    assert isinstance(screen, ChatScreen)
+    return screen
+
+
+async def send(pilot, chat: ChatScreen, text: str, replies: int) -> None:  # type: ignore[no-untyped-def]
+    chat.query_one(ChatInput).insert(text)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: len(chat.query(ReplyFooter)) == replies)
+
+
+def real_app(model_path: Path) -> LlmTuiApp:
+    return create_app(
+        AppConfig(
+            sampling=Sampling(temperature=1.0, max_tokens=12, seed=5),
+            engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=1024)),
+        )
+    )
+
+
+async def test_regenerate_samples_again_with_a_new_seed_in_the_same_place(model_path: Path) -> None:
+    app = real_app(model_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        await send(pilot, chat, "Tell me a fun fact", 1)
+        assert chat.chat is not None
+        first = chat.chat.session.turns[0]
+        assert first.stats is not None and first.stats.seed == 5
+        await pilot.press("ctrl+r")
+        await wait_until(
+            pilot,
+            lambda: len(chat.query(ReplyFooter)) == 1 and not chat.busy and len(chat.chat.session.turns) == 1,
+        )  # type: ignore[union-attr]
+        again = chat.chat.session.turns[0]
+        assert again.user == "Tell me a fun fact" and again.stats is not None and again.stats.seed != 5
+        assert len(chat.query(TurnView)) == 1
+        assert chat.query_one(Reply).text == again.reply
+
+
+async def test_edit_last_puts_the_message_back_and_takes_the_turn_back() -> None:
+    app = create_app(AppConfig(engine_factory=FakeEngine))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        await send(pilot, chat, "first", 1)
+        await send(pilot, chat, "secnod with a typo", 2)
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert chat.query_one(ChatInput).text == "secnod with a typo"
+        assert chat.chat is not None and [t.user for t in chat.chat.session.turns] == ["first"]
+        assert len(chat.query(TurnView)) == 1
+
+
+async def test_copy_the_reply_a_code_block_and_a_focused_message() -> None:
+    words = ("Here:\n\n```python\nprint('hi')\n```\n", "Done.")
+    app = create_app(AppConfig(engine_factory=lambda: FakeEngine(words=words)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        await send(pilot, chat, "code please", 1)
+        await pilot.press("ctrl+o")
+        assert app.clipboard == "Here:\n\n```python\nprint('hi')\n```\nDone."
+        await pilot.press("ctrl+g")
+        assert app.clipboard == "print('hi')"
+        chat.query_one(UserMessage).focus()
+        await pilot.press("c")
+        assert app.clipboard == "code please"
+
+
+async def test_every_session_is_saved_for_the_user_and_shown_read_only(model_path: Path) -> None:
+    app = real_app(model_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        await send(pilot, chat, "Hello there", 1)
+        assert chat.chat is not None
+        prompt = chat.chat.session.turns[0].prompt.text
+        files = list(get_paths().sessions.glob("*.json"))
+        assert len(files) == 1
+        data = json.loads(files[0].read_text())
+        assert data["turns"][0]["prompt"] == prompt and data["turns"][0]["seed"] == 5
+        assert data["persona"] == "no-system" and data["model"]["context"] == 1024
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionsView))
+        view = app.screen
+        assert "The model cannot see any of this" in str(view.query_one("#sessions-banner").render())
+        await wait_until(pilot, lambda: "Hello there" in view.query_one("#session-preview").source)  # type: ignore[attr-defined]
+        await pilot.press("m")
+        exported = get_paths().data / "exports" / f"{files[0].stem}.md"
+        assert exported.is_file() and "The exact prompt" in exported.read_text()
+
+    env = {**os.environ, "LLM_TUI_HOME": str(get_paths().config.parent)}
+    listed = subprocess.run(
+        [sys.executable, "-m", "tui", "sessions", "list"], capture_output=True, text=True, env=env
+    )
+    assert data["id"] in listed.stdout and "Hello there" in listed.stdout
+    shown = subprocess.run(
+        [sys.executable, "-m", "tui", "sessions", "show", data["id"]], capture_output=True, text=True, env=env
+    )
+    assert "**You:**" in shown.stdout and "<|im_start|>user" in shown.stdout
+    as_json = subprocess.run(
+        [sys.executable, "-m", "tui", "sessions", "export", data["id"], "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert json.loads(as_json.stdout)["turns"][0]["prompt"] == prompt
+
+
+async def test_help_theme_and_keymap() -> None:
+    config = get_paths().config_file
+    config.parent.mkdir(parents=True)
+    config.write_text('[keymap]\n"chat.new_session" = "ctrl+t"\n"chat.new_sesion" = "ctrl+u"\n[colours]\n')
+    app = create_app(AppConfig(engine_factory=FakeEngine))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        messages = [n.message for n in app._notifications]
+        assert any(
+            "unknown binding `chat.new_sesion`; did you mean `chat.new_session`?" in m for m in messages
+        )
+        assert any("unknown section `colours`" in m for m in messages)
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number == 2)
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = app.screen.query_one("Markdown").source  # type: ignore[attr-defined]
+        assert "no self and no memory" in text and "New session" in text and "ctrl+t" in text
+        await pilot.press("escape")
+        app.theme = "nord"
+        await pilot.pause()
+    assert load_state(get_paths()).theme == "nord"
+    again = create_app(AppConfig(engine_factory=FakeEngine))
+    async with again.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert again.theme == "nord"
