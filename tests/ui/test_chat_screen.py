@@ -181,3 +181,17 @@ async def test_ctrl_j_adds_a_line_and_enter_sends_both_lines() -> None:
         await wait_until(pilot, lambda: len(screen.query(ReplyFooter)) == 1)
         assert screen.chat is not None and screen.chat.session.turns[0].user == "a\nb"
         assert screen.query_one(ChatInput).text == ""
+
+
+async def test_typing_stays_responsive_while_a_reply_streams(model_path: Path) -> None:
+    app = _real_app(model_path, max_tokens=300)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = _screen(app)
+        await wait_until(pilot, lambda: screen.chat is not None)
+        await _send(pilot, "Write a long story about a lighthouse")
+        await wait_until(pilot, lambda: bool(screen.query(Reply)) and len(screen.query_one(Reply).text) > 5)
+        await pilot.press(*"next")
+        assert screen.busy  # the reply is still streaming
+        assert screen.query_one(ChatInput).text == "next"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not screen.busy)

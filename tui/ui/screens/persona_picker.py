@@ -119,7 +119,8 @@ class PersonaPicker(ModalScreen[PickerChoice | None]):
             parts.append(Text(f"\nSampling: {settings}", "dim"))
         if persona.model:
             parts.append(Text(f"Preferred model: {persona.model}", "dim"))
-        parts.append(Text(f"\n{persona.path}", "dim"))
+        where = "bundled" if persona.origin == "bundled" else "your persona folder"
+        parts.append(Text(f"\n{persona.path.name if persona.path else ''} ({where})", "dim"))
         preview.update(Text("\n").join(parts))
 
     def _persona_at(self, index: int | None) -> Persona | None:

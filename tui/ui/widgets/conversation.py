@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from rich.markdown import Markdown as RichMarkdown
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
@@ -72,15 +73,31 @@ class UserMessage(Copyable, Static, can_focus=True):
         return self.text
 
 
-class Reply(Copyable, Markdown, can_focus=True):
-    """One reply, streamed through Textual's Markdown stream and rendered whole once finished."""
+class Reply(Copyable, Vertical, can_focus=True):
+    """One reply, streamed through Textual's Markdown stream.
+
+    Only the tail of a long reply stays a live `Markdown` widget. Completed blocks further up are
+    handed to one `Static` each (rendered once, height cached), because Textual lays out every
+    widget on every refresh: a reply that stayed one growing Markdown tree would cost more per
+    token the longer it got.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = COPY_BINDINGS
 
     def __init__(self) -> None:
-        super().__init__("")
+        super().__init__()
         self._parts: list[str] = []
+        self._frozen = 0
+        """Characters of the text already handed to frozen segments."""
+        self._live_text = ""
         self._stream: MarkdownStream | None = None
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Markdown("", classes="live")
+
+    @property
+    def live(self) -> Markdown:
+        return self.query_one(".live", Markdown)
 
     @property
     def text(self) -> str:
@@ -90,17 +107,49 @@ class Reply(Copyable, Markdown, can_focus=True):
         return self.text
 
     async def add(self, fragment: str) -> None:
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self)
         self._parts.append(fragment)
+        self._live_text += fragment
+        if len(self._live_text) >= FREEZE_CHARS:
+            cut = safe_cut(self._live_text)
+            if cut > 0:
+                await self._freeze(cut)
+                return
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self.live)
         await self._stream.write(fragment)
 
-    async def finish(self) -> None:
-        """Stop the stream and render the whole text once: a stream cut mid-fence renders wrong."""
+    async def _freeze(self, cut: int) -> None:
+        """Move the first ``cut`` characters of the live text into a frozen segment."""
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
-        await self.update(self.text)
+        done, self._live_text = self._live_text[:cut], self._live_text[cut:]
+        self._frozen += cut
+        segment = Static(RichMarkdown(done), classes="frozen")
+        segment.source = done  # type: ignore[attr-defined]
+        await self.mount(segment, before=self.live)
+        await self.live.update(self._live_text)
+
+    async def finish(self) -> None:
+        """Stop the stream and render the live tail whole once: a stream cut mid-fence renders wrong."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        await self.live.update(self._live_text)
+
+
+FREEZE_CHARS = 1500
+"""Live Markdown text kept before completed blocks are frozen."""
+
+
+def safe_cut(text: str) -> int:
+    """The end of the last complete block outside a code fence (a blank line), or 0."""
+    cut = text.rfind("\n\n")
+    while cut > 0:
+        if text.count("```", 0, cut) % 2 == 0:
+            return cut + 2
+        cut = text.rfind("\n\n", 0, cut)
+    return 0
 
 
 class ReplyFooter(Static):

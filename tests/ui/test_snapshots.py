@@ -1,0 +1,79 @@
+"""Snapshots of the main screens at 100x30, with the fake engine so every pixel is deterministic.
+
+Update them on purpose with `make snap-update` after a deliberate change to the look.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.ui.helpers import FakeEngine, wait_until
+from tui.core import fit
+from tui.ui.app import AppConfig, create_app
+from tui.ui.screens.chat import ChatScreen
+from tui.ui.widgets.conversation import ReplyFooter
+
+SIZE = (100, 30)
+REPLY = ("Hello! Here is a list:\n\n", "- one\n", "- two\n\n", "```python\nprint('hi')\n```\n")
+
+
+def app_with_reply() -> Any:
+    return create_app(AppConfig(engine_factory=lambda: FakeEngine(words=REPLY)))
+
+
+async def chatted(pilot: Pilot[None]) -> ChatScreen:
+    chat = pilot.app.screen_stack[1]
+    assert isinstance(chat, ChatScreen)
+    await wait_until(pilot, lambda: chat.chat is not None)
+    chat.query_one("#input").insert("Show me a list")  # type: ignore[attr-defined]
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: bool(chat.query(ReplyFooter)))
+    return chat
+
+
+@pytest.fixture(autouse=True)
+def fixed_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fit, "available_memory_bytes", lambda: 16_000_000_000)
+
+
+def test_chat_screen(snap_compare: Any) -> None:
+    assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=chatted)
+
+
+def test_new_session_marker(snap_compare: Any) -> None:
+    async def new_session(pilot: Pilot[None]) -> None:
+        await chatted(pilot)
+        await pilot.press("ctrl+n")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=new_session)
+
+
+def test_persona_picker(snap_compare: Any) -> None:
+    async def open_picker(pilot: Pilot[None]) -> None:
+        await chatted(pilot)
+        await pilot.press("f3")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=open_picker)
+
+
+def test_model_browser(snap_compare: Any) -> None:
+    async def open_browser(pilot: Pilot[None]) -> None:
+        await chatted(pilot)
+        await pilot.press("f4")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=open_browser)
+
+
+def test_help(snap_compare: Any) -> None:
+    async def open_help(pilot: Pilot[None]) -> None:
+        await chatted(pilot)
+        await pilot.press("f1")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=open_help)
