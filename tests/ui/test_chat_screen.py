@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from tests.ui.helpers import FakeEngine, wait_until
-from tui.core.engine import Engine, LoadOptions
+from tui.core.engine import Engine, LoadOptions, Piece, ReplyStats
 from tui.core.sampling import Sampling
 from tui.ui.app import AppConfig, create_app
 from tui.ui.screens.chat import ChatScreen
@@ -183,15 +184,26 @@ async def test_ctrl_j_adds_a_line_and_enter_sends_both_lines() -> None:
         assert screen.query_one(ChatInput).text == ""
 
 
-async def test_typing_stays_responsive_while_a_reply_streams(model_path: Path) -> None:
-    app = _real_app(model_path, max_tokens=300)
+async def test_typing_stays_responsive_while_a_reply_streams() -> None:
+    class Slow(FakeEngine):
+        """Generates in the worker thread at 20 tokens a second: long enough to type meanwhile."""
+
+        def generate(self, prompt, sampling, cancel=None):  # type: ignore[no-untyped-def]
+            for n in range(200):
+                if cancel is not None and cancel.is_set():
+                    break
+                time.sleep(0.05)
+                yield Piece(n, f"word{n} ")
+            yield ReplyStats(len(prompt), 0, n, 0.05, 1.0, "cancelled", 1)
+
+    app = create_app(AppConfig(engine_factory=Slow))
     async with app.run_test(size=(100, 30)) as pilot:
         screen = _screen(app)
         await wait_until(pilot, lambda: screen.chat is not None)
-        await _send(pilot, "Write a long story about a lighthouse")
+        await _send(pilot, "Write a long story")
         await wait_until(pilot, lambda: bool(screen.query(Reply)) and len(screen.query_one(Reply).text) > 5)
         await pilot.press(*"next")
-        assert screen.busy  # the reply is still streaming
+        assert screen.busy
         assert screen.query_one(ChatInput).text == "next"
         await pilot.press("escape")
         await wait_until(pilot, lambda: not screen.busy)
