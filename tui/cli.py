@@ -208,7 +208,6 @@ def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     print(f"default model: {default}", file=out)
     _cmd_paths(out)
     if args.model:
-        args.ctx = args.threads = args.gpu_layers = None
         info = _load_engine(args).info
         print(f"model: {info.name} ({info.architecture}) from {info.path}", file=out)
         print(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -55,7 +57,9 @@ class AskText(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, question: str, value: str = "", check: object = None) -> None:
+    def __init__(
+        self, question: str, value: str = "", check: Callable[[str], str | None] | None = None
+    ) -> None:
         super().__init__(classes="dialog")
         self._question, self._value = question, value
         self._check = check
@@ -69,7 +73,7 @@ class AskText(ModalScreen[str | None]):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         answer = event.value.strip()
-        problem = self._check(answer) if callable(self._check) else None
+        problem = self._check(answer) if self._check is not None else None
         if problem:
             self.query_one("#problem", Label).update(str(problem))
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.core.persona_store import PersonaIdError
@@ -32,18 +33,15 @@ def open_picker(chat: ChatScreen, current: str) -> None:
     app.push_screen(PersonaPicker(app.personas, current, chat.unusable), chosen)
 
 
-def open_editor(chat: ChatScreen, persona_id: str, path: object) -> None:
-    from pathlib import Path
-
+def open_editor(chat: ChatScreen, persona_id: str, path: Path) -> None:
+    """Edit the user's copy if there is one, else the file shown (bundled, or a broken one)."""
     app = chat.llm_app
     user = app.store.user_dir / f"{persona_id}.toml"
-    source = user if user.exists() else Path(str(path))
+    source = user if user.exists() else path
     app.push_screen(PersonaEditor(app.store, persona_id, source))
 
 
-def duplicate(chat: ChatScreen, persona_id: str, path: object) -> None:
-    from pathlib import Path
-
+def duplicate(chat: ChatScreen, persona_id: str, path: Path) -> None:
     app = chat.llm_app
 
     def check(answer: str) -> str | None:
@@ -55,7 +53,7 @@ def duplicate(chat: ChatScreen, persona_id: str, path: object) -> None:
 
     def copy(new_id: str | None) -> None:
         if new_id:
-            app.store.save(new_id, Path(str(path)).read_text(encoding="utf-8"))
+            app.store.save(new_id, path.read_text(encoding="utf-8"))
             app.check_persona_files()
             _edit_new(chat, new_id)
 
