@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from tui import __version__, cli_models, cli_personas, cli_sessions
+from tui import __version__, cli_inspect, cli_models, cli_personas, cli_sessions
 from tui.paths import get_paths
 
 if TYPE_CHECKING:
@@ -92,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     shape = prompt.add_mutually_exclusive_group()
     shape.add_argument("--tokens", action="store_true", help="list the tokens: index, id, piece")
     shape.add_argument("--json", action="store_true", help="machine-readable: text, tokens, spans")
+    shape.add_argument("--parts", action="store_true", help="tokens per part: system, template, history, …")
+    shape.add_argument(
+        "--diff",
+        metavar="SESSION",
+        help="as the next turn of a saved session, marking what is new since its last prompt",
+    )
     _model_options(prompt)
 
     ask = sub.add_parser("ask", help="stream one reply to stdout (stats on stderr); a fresh session")
@@ -113,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_personas.add_parser(sub)
     cli_models.add_parser(sub)
     cli_sessions.add_parser(sub)
+    cli_inspect.add_probe_parser(sub)
     for child in sub.choices.values():
         child.add_argument("--version", action="version", version=f"llm-tui {__version__}")
     return parser
@@ -137,12 +144,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_models.run(args, sys.stdout, sys.stderr)
         if args.command == "sessions":
             return cli_sessions.run(args, sys.stdout, sys.stderr)
+        if args.command == "probe":
+            return cli_inspect.run_probe(args, _load_engine(args), _sampling(args, None), sys.stdout)
         return _cmd_tui(args)
     except (
         CliError,
         cli_personas.PersonaCommandError,
         cli_models.ModelCommandError,
         cli_sessions.SessionCommandError,
+        cli_inspect.InspectError,
     ) as exc:
         print(f"llm-tui: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -226,10 +236,19 @@ def _cmd_prompt(args: argparse.Namespace, out: TextIO) -> int:
     persona = _persona(args)
     engine = _load_engine(args, persona)
     messages = Session(_system(args, persona), _sampling(args, persona)).messages(args.message)
+    previous = None
+    if args.diff:
+        messages, previous = cli_inspect.diff_messages(args.diff, args.message)
     try:
         prompt = engine.build_prompt(messages)
     except TemplateRenderError as exc:
         raise CliError(str(exc)) from exc
+    if previous is not None:
+        cli_inspect.print_diff(previous, prompt, out, sys.stderr)
+        return 0
+    if args.parts:
+        cli_inspect.print_parts(prompt, engine.info.n_ctx, out)
+        return 0
     if args.json:
         json.dump(prompt.to_json(), out, ensure_ascii=False, indent=2)
         print(file=out)

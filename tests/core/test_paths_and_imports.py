@@ -34,6 +34,11 @@ CORE_MODULES = [
     "tui.external_editor",
     "tui.cli_personas",
     "tui.cli_models",
+    "tui.cli_sessions",
+    "tui.cli_inspect",
+    "tui.core.prompt_parts",
+    "tui.core.transcripts",
+    "tui.core.config",
     "tui.cli",
 ]
 

@@ -51,6 +51,8 @@ class Prompt:
     spans: tuple[Span | None, ...]
     template_name: str
     notes: tuple[str, ...] = field(default=())
+    generation_start: int | None = None
+    """Where the text the template adds to cue the reply (``add_generation_prompt``) begins."""
 
     @property
     def ids(self) -> list[int]:
@@ -115,18 +117,25 @@ def build_prompt(
     notes: list[str] = []
     if template.is_fallback:
         notes.append(f"No chat template in the model file; using the {template.name}.")
+    rendered = list(messages)
     try:
-        text = template.render(messages, add_generation_prompt)
+        text = template.render(rendered, add_generation_prompt)
     except TemplateRenderError:
         folded = fold_system(messages)
         if folded is None:
             raise
-        text = template.render(folded, add_generation_prompt)
+        rendered = folded
+        text = template.render(rendered, add_generation_prompt)
         notes.append(FOLD_NOTE)
+    generation_start = None
+    if add_generation_prompt:
+        without = template.render(rendered, add_generation_prompt=False)
+        if text.startswith(without) and len(text) > len(without):
+            generation_start = len(without)
     ids = tokenizer.tokenize(text)
     tokens = tuple(Token(i, tokenizer.piece(i), tokenizer.is_special(i)) for i in ids)
     spans = _locate(text, messages, tokens)
-    return Prompt(text, tokens, tuple(messages), spans, template.name, tuple(notes))
+    return Prompt(text, tokens, tuple(messages), spans, template.name, tuple(notes), generation_start)
 
 
 def fold_system(messages: Sequence[Message]) -> list[Message] | None:

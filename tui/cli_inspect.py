@@ -1,0 +1,123 @@
+"""Seeing the machinery from the shell: prompt parts, the diff from the last turn, the identity probe."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+from tui.core import transcripts
+from tui.core.messages import Message
+from tui.core.prompt import Prompt
+from tui.core.prompt_parts import appended_from, parts
+from tui.paths import get_paths
+
+if TYPE_CHECKING:
+    from tui.core.engine import Engine
+    from tui.core.personas import Persona
+    from tui.core.sampling import Sampling
+
+PROBE_QUESTION = "Who are you? Who made you?"
+DIM, BRIGHT, RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
+
+
+class InspectError(Exception):
+    """Printed as one line by the CLI, exit status 1."""
+
+
+def print_parts(prompt: Prompt, n_ctx: int, out: TextIO) -> None:
+    """Per-part token counts, against the context size."""
+    rows = parts(prompt)
+    width = max(len(p.label) for p in rows)
+    for part in rows:
+        print(f"{part.label:<{width}}  {part.tokens:>6} tokens  {part.chars:>7} chars", file=out)
+    total = sum(p.tokens for p in rows)
+    print(
+        f"{'total':<{width}}  {total:>6} tokens of a {n_ctx}-token context ({100 * total / n_ctx:.1f}%)",
+        file=out,
+    )
+
+
+def diff_messages(session_id: str, message: str) -> tuple[list[Message], str]:
+    """The next turn's messages of a saved session, and the exact prompt its last turn was sent as."""
+    path = transcripts.find(get_paths(), session_id)
+    if path is None:
+        raise InspectError(f"no saved session `{session_id}`; see `llm-tui sessions list`")
+    data = transcripts.load(path)
+    if not data["turns"]:
+        raise InspectError(f"session `{session_id}` has no turn to compare with")
+    messages = [Message("system", data["system"])] if data.get("system") else []
+    for turn in data["turns"]:
+        messages += [Message("user", turn["user"]), Message("assistant", turn["reply"])]
+    return [*messages, Message("user", message)], str(data["turns"][-1]["prompt"])
+
+
+def print_diff(previous: str, prompt: Prompt, out: TextIO, err: TextIO) -> None:
+    """The whole prompt; what was already sent last turn dimmed, what is appended bright."""
+    kept = appended_from(previous, prompt.text)
+    if out.isatty() and "NO_COLOR" not in os.environ:
+        out.write(f"{DIM}{prompt.text[:kept]}{RESET}{BRIGHT}{prompt.text[kept:]}{RESET}\n")
+    else:
+        out.write(prompt.text if prompt.text.endswith("\n") else prompt.text + "\n")
+    if kept == len(previous):
+        print(
+            f"# the previous turn's prompt ({kept} characters) is re-sent whole; "
+            f"{len(prompt.text) - kept} characters are appended: the model holds nothing between turns",
+            file=err,
+        )
+    else:
+        print(f"# only the first {kept} of the previous {len(previous)} characters are unchanged", file=err)
+
+
+def add_probe_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    probe = sub.add_parser("probe", help="ask who the model is: with no system message and under personas")
+    probe.add_argument("question", nargs="?", default=PROBE_QUESTION)
+    probe.add_argument(
+        "--persona",
+        "-p",
+        action="append",
+        dest="probe_personas",
+        metavar="ID",
+        help="persona to ask under (repeatable; default: none, then every persona tagged `identity`)",
+    )
+    probe.add_argument("--seed", type=int, default=42, help="the same seed for every answer (default 42)")
+    probe.add_argument("--max-tokens", type=int, default=60)
+    probe.add_argument("--prompts", action="store_true", help="also print each hidden prompt")
+    probe.add_argument("--model", "-m", default=argparse.SUPPRESS, help="catalog id or path to a .gguf")
+
+
+def run_probe(args: argparse.Namespace, engine: Engine, base: Sampling, out: TextIO) -> int:
+    """Each answer in a fresh session with the same seed: only the hidden prompt differs."""
+    from dataclasses import replace
+
+    from tui.core.engine import Piece
+    from tui.core.persona_store import PersonaStore
+    from tui.core.session import Chat
+
+    found = PersonaStore(get_paths()).load()
+    chosen: list[Persona | None]
+    if args.probe_personas:
+        chosen = []
+        for persona_id in args.probe_personas:
+            persona = found.get(persona_id)
+            if persona is None:
+                raise InspectError(f"no persona `{persona_id}`; known: {', '.join(sorted(found.personas))}")
+            chosen.append(persona)
+    else:
+        chosen = [
+            None,
+            *sorted((p for p in found.personas.values() if "identity" in p.tags), key=lambda p: p.id),
+        ]
+    sampling = replace(base, seed=args.seed, max_tokens=args.max_tokens)
+    for persona in chosen:
+        chat = Chat(engine, persona.system if persona else None, sampling)
+        chat.new_session()  # nothing from the previous answer: empty cache, fresh transcript
+        answer = "".join(e.text for e in chat.send(args.question) if isinstance(e, Piece)).strip()
+        label = persona.id if persona else "(no system message)"
+        system = persona.system if persona and persona.system else "none: the template decides"
+        print(f"== {label}\nsystem: {system}\nanswer: {answer}\n", file=out)
+        if args.prompts:
+            print(chat.session.turns[0].prompt.text, file=out)
+    print(f"# seed {args.seed} for every answer, each in a fresh session", file=sys.stderr)
+    return 0

@@ -1,0 +1,107 @@
+"""What a prompt is made of: the system message, the template's own text, the history, the new
+message and the generation prompt, each with its share of the tokens.
+
+Every token belongs to exactly one part (the part holding its first byte), so the counts always add
+up to the prompt's length.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tui.core.prompt import Prompt
+
+KINDS = ("system", "template", "history", "message", "generation")
+LABELS = {
+    "system": "system message",
+    "template": "template's own text",
+    "history": "earlier turns",
+    "message": "the new message",
+    "generation": "generation prompt",
+}
+
+
+@dataclass(frozen=True)
+class Part:
+    kind: str
+    chars: int
+    tokens: int
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.kind]
+
+
+def char_kinds(prompt: Prompt) -> list[tuple[int, int, str]]:
+    """Non-overlapping (start, end, kind) ranges covering the whole text, in order."""
+    marks: list[tuple[int, int, str]] = []
+    last_user = max((i for i, m in enumerate(prompt.messages) if m.role == "user"), default=-1)
+    for span in prompt.spans:
+        if span is None:
+            continue
+        if span.role == "system":
+            kind = "system"
+        elif span.message == last_user:
+            kind = "message"
+        else:
+            kind = "history"
+        marks.append((span.start, span.end, kind))
+    if prompt.generation_start is not None:
+        marks.append((prompt.generation_start, len(prompt.text), "generation"))
+    marks.sort()
+    ranges: list[tuple[int, int, str]] = []
+    cursor = 0
+    for start, end, kind in marks:
+        start = max(start, cursor)
+        if start > cursor:
+            ranges.append((cursor, start, "template"))
+        if end > start:
+            ranges.append((start, end, kind))
+            cursor = end
+    if cursor < len(prompt.text):
+        ranges.append((cursor, len(prompt.text), "template"))
+    return ranges
+
+
+def parts(prompt: Prompt) -> list[Part]:
+    """One entry per kind present, with its token count; the counts add up to ``len(prompt)``."""
+    ranges = char_kinds(prompt)
+    starts = [r[0] for r in ranges]
+    counts = dict.fromkeys(KINDS, 0)
+    chars = dict.fromkeys(KINDS, 0)
+    for start, end, kind in ranges:
+        chars[kind] += end - start
+    byte_offset = 0
+    char_of_byte = _byte_to_char(prompt.text)
+    for token in prompt.tokens:
+        char = char_of_byte(byte_offset)
+        kind = ranges[max(0, bisect.bisect_right(starts, char) - 1)][2] if ranges else "template"
+        counts[kind] += 1
+        byte_offset += len(token.piece)
+    return [Part(k, chars[k], counts[k]) for k in KINDS if counts[k] or chars[k]]
+
+
+def _byte_to_char(text: str) -> Callable[[int], int]:
+    """Map a UTF-8 byte offset of ``text`` to a character index."""
+    boundaries = []
+    offset = 0
+    for char in text:
+        boundaries.append(offset)
+        offset += len(char.encode("utf-8"))
+
+    def lookup(byte_offset: int) -> int:
+        return max(0, bisect.bisect_right(boundaries, byte_offset) - 1)
+
+    return lookup
+
+
+def appended_from(previous: str, current: str) -> int:
+    """How much of ``current`` was already there in ``previous`` (the common prefix, in characters)."""
+    length = 0
+    for a, b in zip(previous, current, strict=False):
+        if a != b:
+            break
+        length += 1
+    return length
