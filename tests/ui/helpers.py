@@ -11,8 +11,9 @@ from textual.pilot import Pilot
 
 from tui.core.engine import EngineInfo, Piece, ReplyStats
 from tui.core.messages import Message
-from tui.core.prompt import Prompt, Token
+from tui.core.prompt import Prompt, build_prompt
 from tui.core.sampling import Sampling
+from tui.core.template import fallback_template
 
 
 async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -44,9 +45,8 @@ class FakeEngine:
     )
 
     def build_prompt(self, messages: Sequence[Message]) -> Prompt:
-        text = "".join(f"[{m.role}] {m.content}\n" for m in messages)
-        tokens = tuple(Token(ord(c), c.encode(), False) for c in text)
-        return Prompt(text, tokens, tuple(messages), (None,) * len(messages), "fake")
+        """ChatML, one token per character: real spans and parts, no model needed."""
+        return build_prompt(fallback_template(), messages, _CharTokenizer())
 
     def generate(
         self, prompt: Prompt, sampling: Sampling, cancel: threading.Event | None = None
@@ -69,3 +69,14 @@ async def click(pilot: Pilot[None], selector: str, timeout: float = 10.0) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"could not click {selector}")
         await pilot.pause(0.05)
+
+
+class _CharTokenizer:
+    def tokenize(self, text: str) -> list[int]:
+        return [ord(c) for c in text]
+
+    def piece(self, token: int) -> bytes:
+        return chr(token).encode()
+
+    def is_special(self, token: int) -> bool:
+        return False

@@ -77,3 +77,13 @@ def test_help(snap_compare: Any) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=open_help)
+
+
+def test_inspector(snap_compare: Any) -> None:
+    async def open_inspector(pilot: Pilot[None]) -> None:
+        chat = await chatted(pilot)
+        await pilot.press("f2")
+        chat.query_one("#input").insert("And now?")  # type: ignore[attr-defined]
+        await pilot.pause(0.5)
+
+    assert snap_compare(app_with_reply(), terminal_size=(140, 36), run_before=open_inspector)

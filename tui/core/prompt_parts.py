@@ -105,3 +105,51 @@ def appended_from(previous: str, current: str) -> int:
             break
         length += 1
     return length
+
+
+INJECTED_MIN_WORDS = 3
+
+
+def token_char_ranges(prompt: Prompt) -> list[tuple[int, int]]:
+    """Each token's (start, end) in characters of the text (a token cut inside a character gets
+    the whole character, the next one an empty range)."""
+    to_char = _byte_to_char(prompt.text)
+    ranges, offset = [], 0
+    starts = []
+    for token in prompt.tokens:
+        starts.append(to_char(offset))
+        offset += len(token.piece)
+    ends = starts[1:] + [len(prompt.text)]
+    for start, end in zip(starts, ends, strict=True):
+        ranges.append((start, max(start, end)))
+    return ranges
+
+
+def injected_ranges(prompt: Prompt) -> list[tuple[int, int]]:
+    """Text the template wrote on its own, beyond markers and role names: a default system
+    message, a knowledge cutoff, today's date. These are the parts nobody typed."""
+    special = [r for r, t in zip(token_char_ranges(prompt), prompt.tokens, strict=True) if t.special]
+    found = []
+    for start, end, kind in char_kinds(prompt):
+        if kind != "template":
+            continue
+        cursor = start
+        for s, e in [*[r for r in special if start <= r[0] < end], (end, end)]:
+            found += _wordy_lines(prompt.text, cursor, s)
+            cursor = max(cursor, e)
+    return found
+
+
+def _wordy_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The stretch from the first to the last line of ``text[start:end]`` that reads like prose
+    (role names and blank lines around it are markers, not injected text)."""
+    lines, offset = [], start
+    for line in text[start:end].splitlines(keepends=True):
+        if len(line.split()) >= INJECTED_MIN_WORDS:
+            lines.append((offset, offset + len(line.rstrip())))
+        offset += len(line)
+    return [(lines[0][0] + _lead(text, lines[0][0]), lines[-1][1])] if lines else []
+
+
+def _lead(text: str, index: int) -> int:
+    return len(text[index:]) - len(text[index:].lstrip(" \t"))

@@ -79,9 +79,10 @@ class Session:
         messages.append(Message("user", user_text))
         return messages
 
-    def prepare(self, engine: ChatEngine, user_text: str) -> PreparedTurn:
+    def prepare(self, engine: ChatEngine, user_text: str, commit: bool = True) -> PreparedTurn:
         """The prompt for ``user_text``, dropping the oldest turns until a reply has room.
 
+        With ``commit`` False it only previews (the inspector): the session is left as it was.
         Raises `ContextFullError` when the system message and the new message alone do not fit.
         """
         n_ctx = engine.info.n_ctx
@@ -98,7 +99,8 @@ class Session:
                 )
             start += 1
         dropped = tuple(range(self.first_kept, start))
-        self.first_kept = start
+        if commit:
+            self.first_kept = start
         return PreparedTurn(prompt, dropped)
 
 

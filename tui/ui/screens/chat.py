@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.timer import Timer
+from textual.widgets import Footer, Header, TextArea
 
 if TYPE_CHECKING:
     from tui.ui.app import AppConfig, LlmTuiApp
@@ -42,7 +44,11 @@ from tui.ui.screens.models import ModelBrowser
 from tui.ui.screens.sessions import SessionsView
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.conversation import Conversation, TurnView, code_blocks, copy_to_clipboard
+from tui.ui.widgets.inspector import Inspector
 from tui.ui.widgets.status import StatusLine
+
+INSPECT_DELAY = 0.15
+"""Seconds of no typing before the inspector re-renders the next turn's prompt."""
 
 NEW_SESSION_TEXT = (
     "{reason}Session #{number} started. The model starts from nothing: it remembers nothing of "
@@ -55,6 +61,7 @@ class ChatScreen(Screen[None]):
     SUB_TITLE = "loading the model…"
     BINDINGS = [
         Binding("f1", "help", "Help", show=True, id="chat.help"),
+        Binding("f2", "inspector", "Hidden prompt", show=True, id="chat.inspector"),
         Binding("escape", "stop", "Stop reply", show=True, id="chat.stop"),
         Binding("ctrl+n", "new_session", "New session", show=True, id="chat.new_session"),
         Binding("f3", "personas", "Personas", show=True, id="chat.personas"),
@@ -78,11 +85,15 @@ class ChatScreen(Screen[None]):
         self._cancel: threading.Event | None = None
         self._turn: TurnView | None = None
         self._session = 1
+        self._inspect_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Conversation(id="conversation")
-        yield ChatInput(id="input")
+        with Horizontal(id="main"):
+            with Vertical(id="chat-column"):
+                yield Conversation(id="conversation")
+                yield ChatInput(id="input")
+            yield Inspector()
         yield StatusLine(id="status")
         yield Footer()
 
@@ -176,6 +187,23 @@ class ChatScreen(Screen[None]):
     def action_models(self) -> None:
         self.app.push_screen("models")
 
+    def action_inspector(self) -> None:
+        inspector = self.query_one(Inspector)
+        inspector.display = not inspector.display
+        self.inspect()
+
+    def inspect(self) -> None:
+        """Bring the inspector up to date (only while it is shown: it tokenizes the whole prompt)."""
+        inspector = self.query_one(Inspector)
+        if inspector.display and self.chat is not None:
+            inspector.follow(self.chat, self.query_one(ChatInput).text)
+
+    @on(TextArea.Changed, "#input")
+    def _draft_changed(self) -> None:
+        if self._inspect_timer is not None:
+            self._inspect_timer.stop()
+        self._inspect_timer = self.set_timer(INSPECT_DELAY, self.inspect)
+
     def action_sessions(self) -> None:
         self.app.push_screen(SessionsView())
 
@@ -243,6 +271,7 @@ class ChatScreen(Screen[None]):
             status.speed = message.stats.tokens_per_second or status.speed
             status.context_used = message.stats.prompt_tokens + message.stats.completion_tokens
             self._save_transcript()
+        self.inspect()
         if self._pending:
             self._start_reply(self._pending.pop(0))
 
@@ -334,6 +363,7 @@ class ChatScreen(Screen[None]):
         status = self.query_one(StatusLine)
         status.context_used = 0
         self._update_title()
+        self.inspect()
 
     # Personas -----------------------------------------------------------------------------------
 

@@ -1,0 +1,69 @@
+"""The inspector on the real SmolLM2: what it shows is what the model is sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.ui.helpers import wait_until
+from tui.core.engine import Engine, LoadOptions
+from tui.core.prompt_parts import appended_from
+from tui.core.sampling import Sampling
+from tui.ui.app import AppConfig, LlmTuiApp, create_app
+from tui.ui.screens.chat import ChatScreen
+from tui.ui.widgets.chat_input import ChatInput
+from tui.ui.widgets.conversation import ReplyFooter
+from tui.ui.widgets.inspector import Inspector, render_prompt
+
+DEFAULT = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+
+
+def chat_of(app: LlmTuiApp) -> ChatScreen:
+    screen = app.screen_stack[1]
+    assert isinstance(screen, ChatScreen)
+    return screen
+
+
+async def test_the_inspector_shows_exactly_what_is_sent(model_path: Path) -> None:
+    app = create_app(
+        AppConfig(
+            sampling=Sampling(temperature=0.0, max_tokens=10, seed=3),
+            engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=1024)),
+        )
+    )
+    async with app.run_test(size=(140, 36)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        await pilot.press("f2")
+        inspector = chat.query_one(Inspector)
+        assert inspector.display
+        chat.query_one(ChatInput).insert("Who are you?")
+        await wait_until(pilot, lambda: inspector.current is not None)
+        live = inspector.current
+        assert live is not None and DEFAULT in live.text
+        rendered = render_prompt(live, None, tokens=False, ids=False)
+        assert rendered.plain == live.text
+        underlined = [rendered.plain[s.start : s.end] for s in rendered.spans if "underline" in str(s.style)]
+        assert DEFAULT in "".join(underlined)
+        with_ids = render_prompt(live, None, tokens=True, ids=True).plain
+        assert with_ids.count("⟨") == len(live)
+        summary = str(chat.query_one("#inspector-summary").render())
+        assert f"= {len(live)} of 1024 tokens" in summary
+
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(chat.query(ReplyFooter)) == 1)
+        sent = chat.chat.session.turns[0].prompt  # type: ignore[union-attr]
+        assert sent.text == live.text and sent.ids == live.ids
+
+        chat.query_one(ChatInput).insert("And you?")
+        await wait_until(pilot, lambda: len(inspector.prompts) == 2)
+        second = inspector.current
+        assert second is not None
+        kept = appended_from(sent.text, second.text)
+        assert kept == len(sent.text)  # the whole first prompt is re-sent, then the new turn
+        diffed = render_prompt(second, sent.text, tokens=False, ids=False)
+        dim_chars = sum(s.end - s.start for s in diffed.spans if str(s.style) == "dim" and s.end <= kept)
+        assert dim_chars >= kept - 1
+        await pilot.press("tab", "tab")
+        chat.query_one(Inspector).focus()
+        await pilot.press("left_square_bracket")
+        assert inspector.current is not None and inspector.current.text == sent.text

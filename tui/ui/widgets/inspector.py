@@ -1,0 +1,186 @@
+"""The hidden prompt inspector: the exact text and tokens the model receives, part by part.
+
+It shows the prompt of the next turn (live, as you type) or of any earlier turn, with special
+tokens in reverse video, each part in its own colour, and the text the template wrote on its own
+underlined. ``t`` shades token boundaries, ``i`` adds token ids, ``d`` dims what the previous turn
+had already sent, ``[``/``]`` move between turns, ``c``/``j`` copy the text or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from tui.core.engine import ContextFullError
+from tui.core.prompt import Prompt
+from tui.core.prompt_parts import appended_from, char_kinds, injected_ranges, parts, token_char_ranges
+from tui.core.session import Chat
+from tui.core.template import TemplateRenderError
+
+KIND_STYLES = {
+    "system": "magenta",
+    "template": "dim",
+    "history": "",
+    "message": "bold cyan",
+    "generation": "green",
+}
+SHADES = ("on #262636", "on #36263a")
+
+
+def render_prompt(prompt: Prompt, previous: str | None, tokens: bool, ids: bool) -> Text:
+    """The prompt as styled text; every character of ``prompt.text`` appears exactly once."""
+    text = Text()
+    kinds = char_kinds(prompt)
+    injected = injected_ranges(prompt)
+    kept = appended_from(previous, prompt.text) if previous is not None else 0
+    for index, ((start, end), token) in enumerate(zip(token_char_ranges(prompt), prompt.tokens, strict=True)):
+        if start == end:
+            continue
+        piece = Text(prompt.text[start:end])
+        for s, e, kind in kinds:
+            if s < end and e > start and KIND_STYLES[kind]:
+                piece.stylize(KIND_STYLES[kind], max(s, start) - start, min(e, end) - start)
+        for s, e in injected:
+            if s < end and e > start:
+                piece.stylize("underline yellow", max(s, start) - start, min(e, end) - start)
+        if token.special:
+            piece.stylize("reverse bold")
+        if tokens:
+            piece.stylize(SHADES[index % 2])
+        if start < kept:
+            piece.stylize("dim", 0, min(kept, end) - start)
+        text.append_text(piece)
+        if ids:
+            text.append(f"⟨{token.id}⟩", style="dim italic")
+    return text
+
+
+def summary(prompt: Prompt, n_ctx: int) -> Text:
+    line = Text()
+    for part in parts(prompt):
+        line.append(f"{part.label}: ", style=KIND_STYLES[part.kind] or "bold")
+        line.append(f"{part.tokens}  ")
+    line.append(f"= {len(prompt)} of {n_ctx} tokens", style="bold")
+    return line
+
+
+class Inspector(VerticalScroll, can_focus=True):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "flip('tokens')", "Token boundaries"),
+        Binding("i", "flip('ids')", "Token ids"),
+        Binding("d", "flip('diff')", "Diff with previous turn"),
+        Binding("left_square_bracket", "move(-1)", "Earlier turn"),
+        Binding("right_square_bracket", "move(1)", "Later turn"),
+        Binding("c", "copy('text')", "Copy prompt"),
+        Binding("j", "copy('json')", "Copy as JSON"),
+    ]
+
+    tokens = reactive(False)
+    ids = reactive(False)
+    diff = reactive(True)
+
+    def __init__(self) -> None:
+        super().__init__(id="inspector")
+        self.prompts: list[Prompt] = []
+        """The prompt of every turn so far, then the live next one (if any)."""
+        self.position = -1
+        self.n_ctx = 0
+        self.dropped = 0
+        self.note = ""
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static("", id="inspector-title")
+        yield Static("", id="inspector-summary")
+        yield Static("", id="inspector-prompt")
+
+    def follow(self, chat: Chat, draft: str) -> None:
+        """Show the prompts of ``chat``'s session, and of ``draft`` as the next turn if it is not empty."""
+        prompts = [turn.prompt for turn in chat.session.turns]
+        dropped, note = chat.session.first_kept, ""
+        if draft.strip():
+            try:
+                preview = chat.session.prepare(chat.engine, draft, commit=False)
+                prompts.append(preview.prompt)
+                dropped += len(preview.dropped)
+            except (ContextFullError, TemplateRenderError) as exc:
+                note = f"The next turn cannot be sent: {exc}"
+        else:
+            note = "Type a message to see the prompt it will be sent as; [ and ] show earlier turns."
+        self.show(prompts, chat.engine.info.n_ctx, dropped, note)
+
+    def show(
+        self, prompts: list[Prompt], n_ctx: int, dropped: int, note: str = "", follow: bool = True
+    ) -> None:
+        self.prompts, self.n_ctx, self.dropped, self.note = prompts, n_ctx, dropped, note
+        if follow or not 0 <= self.position < len(prompts):
+            self.position = len(prompts) - 1
+        self.redraw()
+
+    @property
+    def current(self) -> Prompt | None:
+        return self.prompts[self.position] if 0 <= self.position < len(self.prompts) else None
+
+    def redraw(self) -> None:
+        prompt = self.current
+        title, summary_text, body = (
+            self.query_one("#inspector-title", Static),
+            self.query_one("#inspector-summary", Static),
+            self.query_one("#inspector-prompt", Static),
+        )
+        if prompt is None:
+            title.update(Text("The hidden prompt", "bold"))
+            summary_text.update("")
+            body.update(self.note)
+            return
+        live = not self.note and self.position == len(self.prompts) - 1
+        which = "the next turn (live, as you type)" if live else ""
+        label = which or f"turn {self.position + 1} of {len(self.prompts)}"
+        header = Text.assemble(("The hidden prompt of ", "bold"), (label, "bold"))
+        if self.dropped:
+            header.append(f"\n{self.dropped} earlier turn(s) dropped: not in this prompt.", "yellow")
+        for note in prompt.notes:
+            header.append(f"\n{note}", "yellow")
+        if self.note:
+            header.append(f"\n{self.note}", "dim")
+        header.append("\nreverse: special tokens · underlined: written by the template itself", "dim")
+        title.update(header)
+        summary_text.update(summary(prompt, self.n_ctx))
+        previous = self.prompts[self.position - 1].text if self.diff and self.position > 0 else None
+        body.update(render_prompt(prompt, previous, self.tokens, self.ids))
+
+    def watch_tokens(self) -> None:
+        self._safe_redraw()
+
+    def watch_ids(self) -> None:
+        self._safe_redraw()
+
+    def watch_diff(self) -> None:
+        self._safe_redraw()
+
+    def _safe_redraw(self) -> None:
+        if self.is_mounted:
+            self.redraw()
+
+    def action_flip(self, name: str) -> None:
+        setattr(self, name, not getattr(self, name))
+
+    def action_move(self, step: int) -> None:
+        if self.prompts:
+            self.position = max(0, min(len(self.prompts) - 1, self.position + step))
+            self.redraw()
+
+    def action_copy(self, kind: str) -> None:
+        prompt = self.current
+        if prompt is None:
+            return
+        text = prompt.text if kind == "text" else json.dumps(prompt.to_json(), ensure_ascii=False, indent=2)
+        self.app.copy_to_clipboard(text)
+        self.app.notify(
+            f"Copied the prompt as {'text' if kind == 'text' else 'JSON'} ({len(prompt)} tokens)."
+        )
