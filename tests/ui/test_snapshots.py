@@ -15,6 +15,7 @@ from tui.core import fit
 from tui.ui.app import AppConfig, create_app
 from tui.ui.screens.chat import ChatScreen
 from tui.ui.widgets.conversation import ReplyFooter
+from tui.ui.widgets.inspector import Inspector
 
 SIZE = (100, 30)
 REPLY = ("Hello! Here is a list:\n\n", "- one\n", "- two\n\n", "```python\nprint('hi')\n```\n")
@@ -84,6 +85,8 @@ def test_inspector(snap_compare: Any) -> None:
         chat = await chatted(pilot)
         await pilot.press("f2")
         chat.query_one("#input").insert("And now?")  # type: ignore[attr-defined]
-        await pilot.pause(0.5)
+        inspector = chat.query_one(Inspector)
+        await wait_until(pilot, lambda: len(inspector.prompts) == 2)
+        await pilot.pause()
 
     assert snap_compare(app_with_reply(), terminal_size=(140, 36), run_before=open_inspector)
