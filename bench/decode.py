@@ -1,8 +1,9 @@
 """Decode speed through llm-tui's engine against a bare llama-cpp-python generate loop.
 
 Both run the same model, prompt tokens, sampling settings and seed, from an empty KV cache, in
-alternating rounds; the figure that matters is the ratio, measured in the same run. A third row shows
-what llama.cpp's abort callback would cost if it stayed installed while decoding (the engine only
+alternating rounds; the figure that matters is the ratio, measured in the same run. Two more rows show
+what token confidence costs when turned on (a softmax over the vocabulary per token), and what
+llama.cpp's abort callback would cost if it stayed installed while decoding (the engine only
 installs it for the prompt evaluation).
 
     python bench/decode.py [--tokens 200] [--rounds 5] [--model PATH]
@@ -47,10 +48,10 @@ def bare_loop(llm: llama_cpp.Llama, ids: list[int], s: Sampling) -> tuple[int, f
     return count, last - first
 
 
-def engine_loop(engine: Engine, ids_prompt, s: Sampling) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+def engine_loop(engine: Engine, ids_prompt, s: Sampling, confidence: bool = False) -> tuple[int, float]:  # type: ignore[no-untyped-def]
     engine.reset()
     stats = None
-    for event in engine.generate(ids_prompt, s):
+    for event in engine.generate(ids_prompt, s, confidence=confidence):
         if not isinstance(event, Piece):
             stats = event
     assert isinstance(stats, ReplyStats)
@@ -90,6 +91,7 @@ def main() -> None:
     runs: dict[str, Callable[[], tuple[int, float]]] = {
         "bare llama-cpp-python loop": lambda: bare_loop(bare, prompt.ids, sampling),
         "llm-tui engine": lambda: engine_loop(engine, prompt, sampling),
+        "engine, token confidence on": lambda: engine_loop(engine, prompt, sampling, confidence=True),
         "bare loop + abort callback": lambda: bare_loop(with_abort, prompt.ids, sampling),
     }
     rates: dict[str, list[float]] = {name: [] for name in runs}

@@ -200,3 +200,26 @@ def test_missing_and_corrupt_model_files_are_clear_errors(tmp_path: Path) -> Non
     bad.write_bytes(b"not a gguf at all")
     with pytest.raises(EngineError, match="not a GGUF file"):
         Engine(bad)
+
+
+def test_token_probabilities_are_real(engine: Engine) -> None:
+    """At temperature 0 (no repeat penalty) the produced token is the most likely one, and the
+    probabilities of the runners-up add up to at most 1."""
+    engine.reset()
+    prompt = engine.build_prompt([Message("user", "What is the capital of France?")])
+    greedy = Sampling(temperature=0.0, repeat_penalty=1.0, max_tokens=12, seed=1)
+    pieces = [e for e in engine.generate(prompt, greedy, confidence=True) if isinstance(e, Piece)]
+    assert pieces and all(p.confidence is not None for p in pieces)
+    for piece in pieces:
+        sure = piece.confidence
+        assert sure is not None
+        assert 0.0 < sure.probability <= 1.0
+        assert sure.alternatives[0].token == piece.token
+        assert sure.alternatives[0].probability == pytest.approx(sure.probability)
+        assert sum(a.probability for a in sure.alternatives) <= 1.0 + 1e-6
+        probs = [a.probability for a in sure.alternatives]
+        assert probs == sorted(probs, reverse=True)
+    engine.reset()
+    plain = [e for e in engine.generate(prompt, greedy) if isinstance(e, Piece)]
+    assert [p.token for p in plain] == [p.token for p in pieces]  # asking costs nothing in output
+    assert all(p.confidence is None for p in plain)

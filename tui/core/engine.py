@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import llama_cpp
+import numpy as np
 
 from tui.core import gguf_header
+from tui.core.confidence import Confidence
+from tui.core.confidence import from_logits as confidence_from_logits
 from tui.core.hardware import physical_cores
 from tui.core.messages import Message
 from tui.core.prompt import Prompt, build_prompt
@@ -134,6 +137,8 @@ class Piece:
 
     token: int
     text: str
+    confidence: Confidence | None = None
+    """Only when asked for: how likely the model found this token, and the runners-up."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,7 @@ class Engine:
         llm.verbose = False
         self._llm = llm
         self._vocab = llm._model.vocab
+        self._n_vocab = int(llm.n_vocab())
         self._lock = threading.Lock()
         self._cancel: threading.Event | None = None
         self._abort_cb = llama_cpp.ggml_abort_callback(self._should_abort)
@@ -257,20 +263,27 @@ class Engine:
         return build_prompt(self.template, messages, self)
 
     def generate(
-        self, prompt: Prompt, sampling: Sampling, cancel: threading.Event | None = None
+        self,
+        prompt: Prompt,
+        sampling: Sampling,
+        cancel: threading.Event | None = None,
+        confidence: bool = False,
     ) -> Iterator[Piece | ReplyStats]:
         """Stream the reply to exactly ``prompt.ids``; the last item is always a `ReplyStats`.
 
         Setting ``cancel`` stops between tokens, or inside a long prompt evaluation through
-        llama.cpp's abort callback; the engine stays usable either way.
+        llama.cpp's abort callback; the engine stays usable either way. ``confidence`` adds each
+        token's probability and runners-up to its `Piece` (it costs nothing when off).
         """
         sampling = sampling.resolved()
         assert sampling.seed is not None
         with self._lock:
-            yield from self._generate(prompt, sampling, sampling.seed, cancel or threading.Event())
+            yield from self._generate(
+                prompt, sampling, sampling.seed, cancel or threading.Event(), confidence
+            )
 
     def _generate(
-        self, prompt: Prompt, s: Sampling, seed: int, cancel: threading.Event
+        self, prompt: Prompt, s: Sampling, seed: int, cancel: threading.Event, confidence: bool
     ) -> Iterator[Piece | ReplyStats]:
         llm = self._llm
         ids = prompt.ids
@@ -304,7 +317,8 @@ class Engine:
                     stop = "end_of_turn"
                     break
                 count += 1
-                yield Piece(token, decoder.decode(self.piece(token)))
+                sure = self._confidence(token) if confidence else None
+                yield Piece(token, decoder.decode(self.piece(token)), sure)
                 if cancel.is_set():
                     stop = "cancelled"
                     break
@@ -329,6 +343,12 @@ class Engine:
             stop=stop,
             seed=seed,
         )
+
+    def _confidence(self, token: int) -> Confidence:
+        """From the logits the sampler just used (no decode has happened since)."""
+        row = llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1)
+        logits = np.ctypeslib.as_array(row, shape=(self._n_vocab,))
+        return confidence_from_logits(logits, token, self._token_text)
 
     def _reusable_prefix(self, ids: Sequence[int]) -> int:
         """How many prompt tokens llama-cpp-python will take from the KV cache (its own rule)."""
