@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from transformers.utils.chat_template_utils import render_jinja_template
 
+from tests.char_tokenizer import CharTokenizer
 from tui.core import gguf_header
 from tui.core.messages import Message
 from tui.core.prompt import FOLD_NOTE, build_prompt
@@ -97,21 +98,8 @@ def test_llama_injects_the_date_and_knowledge_cutoff() -> None:
     assert "Today Date: " in text
 
 
-class _CharTokenizer:
-    """One token per character: enough to test folding and spans without a model."""
-
-    def tokenize(self, text: str) -> list[int]:
-        return [ord(c) for c in text]
-
-    def piece(self, token: int) -> bytes:
-        return chr(token).encode()
-
-    def is_special(self, token: int) -> bool:
-        return False
-
-
 def test_gemma_gets_the_system_message_folded_into_the_first_user_turn_visibly() -> None:
-    prompt = build_prompt(_template("gemma-2"), CONVERSATIONS["system"], _CharTokenizer())
+    prompt = build_prompt(_template("gemma-2"), CONVERSATIONS["system"], CharTokenizer())
     assert FOLD_NOTE in prompt.notes
     assert "<start_of_turn>user\nYou are Almo, a model developed by Allen AI.\n\nWho are you?" in prompt.text
     system_span, user_span = prompt.spans
@@ -121,7 +109,7 @@ def test_gemma_gets_the_system_message_folded_into_the_first_user_turn_visibly()
 
 
 def test_mistral_moves_the_system_text_and_spans_still_find_it() -> None:
-    prompt = build_prompt(_template("mistral-nemo"), CONVERSATIONS["multi-turn"], _CharTokenizer())
+    prompt = build_prompt(_template("mistral-nemo"), CONVERSATIONS["multi-turn"], CharTokenizer())
     for message, span in zip(prompt.messages, prompt.spans, strict=True):
         assert span is not None
         assert prompt.text[span.start : span.end] == message.content.strip()
@@ -143,7 +131,7 @@ def test_a_model_without_a_template_falls_back_to_a_named_format() -> None:
     from tui.core.template import fallback_template
 
     template = fallback_template(eos_token="</s>")
-    prompt = build_prompt(template, CONVERSATIONS["system"], _CharTokenizer())
+    prompt = build_prompt(template, CONVERSATIONS["system"], CharTokenizer())
     assert template.is_fallback and "chatml" in template.name
     assert prompt.notes and "No chat template in the model file" in prompt.notes[0]
     assert prompt.text.startswith("<|im_start|>system\nYou are Almo")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from textual.pilot import Pilot
 
+from tests.char_tokenizer import CharTokenizer
 from tui.core.engine import EngineInfo, Piece, ReplyStats
 from tui.core.messages import Message
 from tui.core.prompt import Prompt, build_prompt
@@ -46,7 +47,7 @@ class FakeEngine:
 
     def build_prompt(self, messages: Sequence[Message]) -> Prompt:
         """ChatML, one token per character: real spans and parts, no model needed."""
-        return build_prompt(fallback_template(), messages, _CharTokenizer())
+        return build_prompt(fallback_template(), messages, CharTokenizer())
 
     def generate(
         self, prompt: Prompt, sampling: Sampling, cancel: threading.Event | None = None
@@ -69,14 +70,3 @@ async def click(pilot: Pilot[None], selector: str, timeout: float = 10.0) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"could not click {selector}")
         await pilot.pause(0.05)
-
-
-class _CharTokenizer:
-    def tokenize(self, text: str) -> list[int]:
-        return [ord(c) for c in text]
-
-    def piece(self, token: int) -> bytes:
-        return chr(token).encode()
-
-    def is_special(self, token: int) -> bool:
-        return False
