@@ -155,21 +155,30 @@ async def test_dropped_turns_are_shown_in_the_conversation(model_path: Path) -> 
         assert screen.chat is not None and screen.chat.session.first_kept > 0
 
 
-async def test_a_template_error_is_a_message_in_the_conversation() -> None:
-    from tui.core.template import TemplateRenderError
+async def test_a_template_error_is_a_message_in_the_conversation(model_path: Path) -> None:
+    """The real model with a template that refuses the conversation, as Gemma 2's refuses roles
+    that do not alternate: the refusal is shown in the conversation, and the app carries on."""
+    from tui.core.template import ChatTemplate
 
-    class Refusing(FakeEngine):
-        def build_prompt(self, messages):  # type: ignore[no-untyped-def]
-            raise TemplateRenderError("the model's own chat template", "System role not supported")
+    def refusing_engine() -> Engine:
+        engine = Engine(model_path, LoadOptions(n_ctx=512))
+        source = (
+            "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
+        )
+        engine.template = ChatTemplate(source, "a refusing template")
+        return engine
 
-    app = create_app(AppConfig(engine_factory=Refusing))
+    app = create_app(AppConfig(engine_factory=refusing_engine))
     async with app.run_test(size=(100, 30)) as pilot:
         screen = _screen(app)
         await wait_until(pilot, lambda: screen.chat is not None)
-        await _send(pilot, "hi")
+        await _send(pilot, "hi there")
         await wait_until(pilot, lambda: bool(screen.query(Notice)))
         notice = screen.query_one(Notice)
-        assert notice.has_class("error") and "System role not supported" in str(notice.render())
+        assert notice.has_class("error")
+        assert "a refusing template" in str(notice.render()) and "roles must alternate" in str(
+            notice.render()
+        )
         assert not screen.busy
 
 
