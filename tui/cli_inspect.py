@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from tui.core import transcripts
 from tui.core.messages import Message
+from tui.core.probe import IDENTITY_QUESTION
 from tui.core.prompt import Prompt
 from tui.core.prompt_parts import appended_from, parts
 from tui.paths import get_paths
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     from tui.core.personas import Persona
     from tui.core.sampling import Sampling
 
-PROBE_QUESTION = "Who are you? Who made you?"
 DIM, BRIGHT, RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
 
 
@@ -72,7 +72,7 @@ def print_diff(previous: str, prompt: Prompt, out: TextIO, err: TextIO) -> None:
 
 def add_probe_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     probe = sub.add_parser("probe", help="ask who the model is: with no system message and under personas")
-    probe.add_argument("question", nargs="?", default=PROBE_QUESTION)
+    probe.add_argument("question", nargs="?", default=IDENTITY_QUESTION)
     probe.add_argument(
         "--persona",
         "-p",
@@ -91,9 +91,8 @@ def run_probe(args: argparse.Namespace, engine: Engine, base: Sampling, out: Tex
     """Each answer in a fresh session with the same seed: only the hidden prompt differs."""
     from dataclasses import replace
 
-    from tui.core.engine import Piece
     from tui.core.persona_store import PersonaStore
-    from tui.core.session import Chat
+    from tui.core.probe import identity_probe
 
     found = PersonaStore(get_paths()).load()
     chosen: list[Persona | None]
@@ -110,14 +109,11 @@ def run_probe(args: argparse.Namespace, engine: Engine, base: Sampling, out: Tex
             *sorted((p for p in found.personas.values() if "identity" in p.tags), key=lambda p: p.id),
         ]
     sampling = replace(base, seed=args.seed, max_tokens=args.max_tokens)
-    for persona in chosen:
-        chat = Chat(engine, persona.system if persona else None, sampling)
-        chat.new_session()  # nothing from the previous answer: empty cache, fresh transcript
-        answer = "".join(e.text for e in chat.send(args.question) if isinstance(e, Piece)).strip()
-        label = persona.id if persona else "(no system message)"
-        system = persona.system if persona and persona.system else "none: the template decides"
-        print(f"== {label}\nsystem: {system}\nanswer: {answer}\n", file=out)
+    subjects = [(p.id if p else "(no system message)", p.system if p else None) for p in chosen]
+    for answer in identity_probe(engine, args.question, subjects, sampling):
+        system = answer.system or "none: the template decides"
+        print(f"== {answer.label}\nsystem: {system}\nanswer: {answer.text}\n", file=out)
         if args.prompts:
-            print(chat.session.turns[0].prompt.text, file=out)
+            print(answer.prompt.text, file=out)
     print(f"# seed {args.seed} for every answer, each in a fresh session", file=sys.stderr)
     return 0
