@@ -39,6 +39,7 @@ from tui.ui.messages import (
 )
 from tui.ui.reply_stream import stream_reply
 from tui.ui.screens import persona_flow
+from tui.ui.screens.experiments import MemoryTestScreen, ProbeScreen
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.models import ModelBrowser
 from tui.ui.screens.sessions import SessionsView
@@ -203,6 +204,18 @@ class ChatScreen(Screen[None]):
         if self._inspect_timer is not None:
             self._inspect_timer.stop()
         self._inspect_timer = self.set_timer(INSPECT_DELAY, self.inspect)
+
+    def action_probe(self) -> None:
+        if self.chat is not None:
+            _, sampling = self.settings()
+            self.app.push_screen(
+                ProbeScreen(self.chat.engine, sampling, self.llm_app.personas, self._persona_id)
+            )
+
+    def action_memory_test(self) -> None:
+        if self.chat is not None:
+            system, sampling = self.settings()
+            self.app.push_screen(MemoryTestScreen(self.chat.engine, sampling, system))
 
     def action_sessions(self) -> None:
         self.app.push_screen(SessionsView())

@@ -1,0 +1,69 @@
+"""The identity probe and the memory test on the real SmolLM2, through Pilot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.ui.helpers import wait_until
+from tui.core.engine import Engine, LoadOptions
+from tui.core.probe import identity_probe
+from tui.core.sampling import Sampling
+from tui.ui.app import AppConfig, LlmTuiApp, create_app
+from tui.ui.screens.chat import ChatScreen
+from tui.ui.screens.experiments import AnswerColumn, MemoryTestScreen, ProbeScreen
+
+SAMPLING = Sampling(temperature=0.8, max_tokens=20, seed=9)
+
+
+def real_app(model_path: Path) -> LlmTuiApp:
+    return create_app(
+        AppConfig(sampling=SAMPLING, engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=1024)))
+    )
+
+
+def chat_of(app: LlmTuiApp) -> ChatScreen:
+    screen = app.screen_stack[1]
+    assert isinstance(screen, ChatScreen)
+    return screen
+
+
+async def test_identity_probe_side_by_side(model_path: Path) -> None:
+    app = real_app(model_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        assert "Identity probe" in [c.title for c in app.get_system_commands(chat)]
+        chat.action_probe()
+        await wait_until(pilot, lambda: isinstance(app.screen, ProbeScreen))
+        probe = app.screen
+        await wait_until(pilot, lambda: len(probe.query(AnswerColumn)) == 3, timeout=90)
+        answers = [c.answer for c in probe.query(AnswerColumn)]
+        assert [a.system is None for a in answers] == [True, False, False]
+        assert "You are a helpful AI assistant named SmolLM" in answers[0].prompt.text
+        assert "Allen AI" in answers[1].prompt.text or "Allen AI" in answers[2].prompt.text
+        assert len({a.seed for a in answers}) == 1 and all(a.text for a in answers)
+        assert len({a.text for a in answers}) == 3  # only the hidden prompt differs, and the answers do
+
+
+def test_probe_answers_come_from_fresh_sessions(model_path: Path) -> None:
+    engine = Engine(model_path, LoadOptions(n_ctx=1024))
+    subjects = [("none", None), ("almo", "You are Almo, a model developed by Allen AI.")]
+    first = [a.text for a in identity_probe(engine, "Who are you?", subjects, SAMPLING)]
+    again = [a.text for a in identity_probe(engine, "Who are you?", list(reversed(subjects)), SAMPLING)]
+    assert first == list(reversed(again))  # order and earlier answers change nothing
+    engine.close()
+
+
+async def test_memory_test_shows_the_second_prompt_has_nothing_of_the_first(model_path: Path) -> None:
+    app = real_app(model_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        chat.action_memory_test()
+        await wait_until(pilot, lambda: isinstance(app.screen, MemoryTestScreen))
+        screen = app.screen
+        await wait_until(pilot, lambda: len(screen.query(AnswerColumn)) == 2, timeout=90)
+        told, asked = (c.answer for c in screen.query(AnswerColumn))
+        assert "Zorblax" in told.prompt.text
+        assert "Zorblax" not in asked.prompt.text and "ultraviolet" not in asked.prompt.text
+        assert "What is my name" in asked.prompt.text
