@@ -50,7 +50,11 @@ class FakeEngine:
         return build_prompt(fallback_template(), messages, CharTokenizer())
 
     def generate(
-        self, prompt: Prompt, sampling: Sampling, cancel: threading.Event | None = None
+        self,
+        prompt: Prompt,
+        sampling: Sampling,
+        cancel: threading.Event | None = None,
+        confidence: bool = False,
     ) -> Iterator[Piece | ReplyStats]:
         for word in self.words:
             yield Piece(0, word)

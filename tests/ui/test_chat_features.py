@@ -159,3 +159,26 @@ async def test_help_theme_and_keymap() -> None:
     async with again.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert again.theme == "nord"
+
+
+async def test_token_confidence_shades_the_reply_and_shows_alternatives(model_path: Path) -> None:
+    from tui.ui.widgets.confidence_view import ConfidenceView
+
+    app = real_app(model_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        await send(pilot, chat, "Hi", 1)
+        assert not chat.query(ConfidenceView)  # off by default: nothing computed
+        assert chat.chat is not None and chat.chat.session.turns[0].pieces == []
+        await pilot.press("f8")
+        await send(pilot, chat, "What is the capital of France?", 2)
+        await wait_until(pilot, lambda: bool(chat.query(ConfidenceView)))
+        view = chat.query_one(ConfidenceView)
+        turn = chat.chat.session.turns[-1]
+        assert turn.stats is not None and len(view.pieces) == turn.stats.completion_tokens
+        assert "".join(p.text for p in view.pieces) == turn.reply
+        view.action_show(0)
+        await pilot.pause()
+        detail = str(view.query_one(".confidence-detail").render())
+        assert "the model's top choices there" in detail and "%" in detail

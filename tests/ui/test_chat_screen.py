@@ -197,7 +197,7 @@ async def test_typing_stays_responsive_while_a_reply_streams() -> None:
     class Slow(FakeEngine):
         """Generates in the worker thread at 20 tokens a second: long enough to type meanwhile."""
 
-        def generate(self, prompt, sampling, cancel=None):  # type: ignore[no-untyped-def]
+        def generate(self, prompt, sampling, cancel=None, confidence=False):  # type: ignore[no-untyped-def]
             for n in range(200):
                 if cancel is not None and cancel.is_set():
                     break

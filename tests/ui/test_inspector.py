@@ -67,3 +67,28 @@ async def test_the_inspector_shows_exactly_what_is_sent(model_path: Path) -> Non
         chat.query_one(Inspector).focus()
         await pilot.press("left_square_bracket")
         assert inspector.current is not None and inspector.current.text == sent.text
+
+
+async def test_turns_dropped_for_context_are_shown_as_dropped(model_path: Path) -> None:
+    app = create_app(
+        AppConfig(
+            sampling=Sampling(temperature=0.0, max_tokens=16, seed=3),
+            engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=256)),
+        )
+    )
+    async with app.run_test(size=(140, 36)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        await pilot.press("f2")
+        long = "tell me about the sea and the wind and the long grey waves " * 5
+        for n in range(3):
+            chat.query_one(ChatInput).insert(f"Turn {n}: {long}")
+            await pilot.press("enter")
+            await wait_until(pilot, lambda n=n: len(chat.query(ReplyFooter)) == n + 1)
+        chat.query_one(ChatInput).insert(f"Turn 3: {long}")
+        inspector = chat.query_one(Inspector)
+        await wait_until(pilot, lambda: len(inspector.prompts) == 4)
+        assert inspector.dropped and inspector.dropped[0].startswith("Turn 0:")
+        title = str(chat.query_one("#inspector-title").render())
+        assert "dropped to fit the context" in title and "✗ Turn 0:" in title
+        assert "Turn 0:" not in inspector.current.text  # type: ignore[union-attr]

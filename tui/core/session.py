@@ -35,7 +35,11 @@ class ChatEngine(Protocol):
     def build_prompt(self, messages: Sequence[Message]) -> Prompt: ...
 
     def generate(
-        self, prompt: Prompt, sampling: Sampling, cancel: threading.Event | None = None
+        self,
+        prompt: Prompt,
+        sampling: Sampling,
+        cancel: threading.Event | None = None,
+        confidence: bool = False,
     ) -> Iterator[Piece | ReplyStats]: ...
 
     def reset(self) -> None: ...
@@ -51,6 +55,8 @@ class Turn:
     prompt: Prompt
     reply: str = ""
     stats: ReplyStats | None = None
+    pieces: list[Piece] = field(default_factory=list)
+    """The reply token by token, kept only when token confidence was asked for."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,7 @@ class Chat:
         user_text: str,
         cancel: threading.Event | None = None,
         sampling: Sampling | None = None,
+        confidence: bool = False,
     ) -> Iterator[Piece | ReplyStats]:
         """Stream the reply to a prepared turn and record it (a stopped reply is kept as it is).
 
@@ -130,9 +137,12 @@ class Chat:
         turn = Turn(user_text, prepared.prompt)
         parts: list[str] = []
         try:
-            for event in self.engine.generate(prepared.prompt, sampling or session.sampling, cancel):
+            chosen = sampling or session.sampling
+            for event in self.engine.generate(prepared.prompt, chosen, cancel, confidence):
                 if isinstance(event, Piece):
                     parts.append(event.text)
+                    if confidence:
+                        turn.pieces.append(event)
                 else:
                     turn.stats = event
                 yield event

@@ -27,6 +27,7 @@ def stream_reply(
     cancel: threading.Event,
     session: int,
     sampling: Sampling | None = None,
+    confidence: bool = False,
 ) -> None:
     """Prepare, generate and report one turn; always ends with exactly one `ReplyFinished`."""
     try:
@@ -39,7 +40,7 @@ def stream_reply(
     flushed = time.monotonic()
     stats: ReplyStats | None = None
     try:
-        for event in chat.reply(prepared, text, cancel, sampling):
+        for event in chat.reply(prepared, text, cancel, sampling, confidence):
             if not isinstance(event, Piece):
                 stats = event
                 continue

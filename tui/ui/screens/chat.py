@@ -44,6 +44,7 @@ from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.models import ModelBrowser
 from tui.ui.screens.sessions import SessionsView
 from tui.ui.widgets.chat_input import ChatInput
+from tui.ui.widgets.confidence_view import ConfidenceView
 from tui.ui.widgets.conversation import Conversation, TurnView, code_blocks, copy_to_clipboard
 from tui.ui.widgets.inspector import Inspector
 from tui.ui.widgets.status import StatusLine
@@ -68,6 +69,7 @@ class ChatScreen(Screen[None]):
         Binding("f3", "personas", "Personas", show=True, id="chat.personas"),
         Binding("f4", "models", "Models", show=True, id="chat.models"),
         Binding("f5", "sessions", "Saved sessions", show=False, id="chat.sessions"),
+        Binding("f8", "confidence", "Token confidence", show=False, id="chat.confidence"),
         Binding("ctrl+r", "regenerate", "Regenerate", show=True, id="chat.regenerate"),
         Binding("ctrl+l", "edit_last", "Edit last message", show=False, id="chat.edit_last"),
         Binding("ctrl+o", "copy_reply", "Copy reply", show=False, id="chat.copy_reply"),
@@ -87,6 +89,7 @@ class ChatScreen(Screen[None]):
         self._turn: TurnView | None = None
         self._session = 1
         self._inspect_timer: Timer | None = None
+        self._confidence = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -205,6 +208,11 @@ class ChatScreen(Screen[None]):
             self._inspect_timer.stop()
         self._inspect_timer = self.set_timer(INSPECT_DELAY, self.inspect)
 
+    def action_confidence(self) -> None:
+        self._confidence = not self._confidence
+        state = "on: replies are shaded by how likely each token was" if self._confidence else "off"
+        self.notify(f"Token confidence {state}.")
+
     def action_probe(self) -> None:
         if self.chat is not None:
             _, sampling = self.settings()
@@ -257,7 +265,7 @@ class ChatScreen(Screen[None]):
     def _generate(
         self, chat: Chat, text: str, cancel: threading.Event, session: int, sampling: Sampling | None
     ) -> None:
-        stream_reply(self, chat, text, cancel, session, sampling)
+        stream_reply(self, chat, text, cancel, session, sampling, self._confidence)
 
     async def on_reply_started(self, message: ReplyStarted) -> None:
         if message.session != self._session or self._turn is None or self.chat is None:
@@ -279,6 +287,9 @@ class ChatScreen(Screen[None]):
             return
         if turn is not None:
             await turn.finish(message.stats, message.error)
+            last = self.chat.session.turns[-1] if self.chat and self.chat.session.turns else None
+            if message.stats is not None and last is not None and last.pieces:
+                await turn.mount(ConfidenceView(last.pieces))
         if message.stats is not None:
             status = self.query_one(StatusLine)
             status.speed = message.stats.tokens_per_second or status.speed

@@ -91,7 +91,8 @@ class Inspector(VerticalScroll, can_focus=True):
         """The prompt of every turn so far, then the live next one (if any)."""
         self.position = -1
         self.n_ctx = 0
-        self.dropped = 0
+        self.dropped: list[str] = []
+        """The user messages of turns no longer in the prompt (dropped to fit the context)."""
         self.note = ""
 
     def compose(self):  # type: ignore[no-untyped-def]
@@ -102,12 +103,13 @@ class Inspector(VerticalScroll, can_focus=True):
     def follow(self, chat: Chat, draft: str) -> None:
         """Show the prompts of ``chat``'s session, and of ``draft`` as the next turn if it is not empty."""
         prompts = [turn.prompt for turn in chat.session.turns]
-        dropped, note = chat.session.first_kept, ""
+        turns = chat.session.turns
+        dropped, note = [t.user for t in turns[: chat.session.first_kept]], ""
         if draft.strip():
             try:
                 preview = chat.session.prepare(chat.engine, draft, commit=False)
                 prompts.append(preview.prompt)
-                dropped += len(preview.dropped)
+                dropped += [turns[i].user for i in preview.dropped]
             except (ContextFullError, TemplateRenderError) as exc:
                 note = f"The next turn cannot be sent: {exc}"
         else:
@@ -115,7 +117,7 @@ class Inspector(VerticalScroll, can_focus=True):
         self.show(prompts, chat.engine.info.n_ctx, dropped, note)
 
     def show(
-        self, prompts: list[Prompt], n_ctx: int, dropped: int, note: str = "", follow: bool = True
+        self, prompts: list[Prompt], n_ctx: int, dropped: list[str], note: str = "", follow: bool = True
     ) -> None:
         self.prompts, self.n_ctx, self.dropped, self.note = prompts, n_ctx, dropped, note
         if follow or not 0 <= self.position < len(prompts):
@@ -142,8 +144,11 @@ class Inspector(VerticalScroll, can_focus=True):
         which = "the next turn (live, as you type)" if live else ""
         label = which or f"turn {self.position + 1} of {len(self.prompts)}"
         header = Text.assemble(("The hidden prompt of ", "bold"), (label, "bold"))
-        if self.dropped:
-            header.append(f"\n{self.dropped} earlier turn(s) dropped: not in this prompt.", "yellow")
+        if self.dropped and self.position == len(self.prompts) - 1:
+            header.append(f"\n{len(self.dropped)} earlier turn(s) dropped to fit the context:", "yellow")
+            for user in self.dropped:
+                first = user.splitlines()[0] if user.strip() else user
+                header.append(f"\n  ✗ {first[:60]}", "yellow strike")
         for note in prompt.notes:
             header.append(f"\n{note}", "yellow")
         if self.note:
