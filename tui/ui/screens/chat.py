@@ -11,12 +11,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, TextArea
+from textual.widgets import Footer, Header
 
 if TYPE_CHECKING:
-    from tui.ui.app import AppConfig, LlmTuiApp
+    from tui.ui.app import AppConfig
 
 from tui.core import transcripts
 from tui.core.catalog import ModelNotFoundError
@@ -39,18 +38,13 @@ from tui.ui.messages import (
 )
 from tui.ui.reply_stream import stream_reply
 from tui.ui.screens import persona_flow
-from tui.ui.screens.experiments import MemoryTestScreen, ProbeScreen
-from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.chat_tools import ChatTools
 from tui.ui.screens.models import ModelBrowser
-from tui.ui.screens.sessions import SessionsView
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.confidence_view import ConfidenceView
-from tui.ui.widgets.conversation import Conversation, TurnView, code_blocks, copy_to_clipboard
+from tui.ui.widgets.conversation import Conversation, TurnView
 from tui.ui.widgets.inspector import Inspector
 from tui.ui.widgets.status import StatusLine
-
-INSPECT_DELAY = 0.15
-"""Seconds of no typing before the inspector re-renders the next turn's prompt."""
 
 NEW_SESSION_TEXT = (
     "{reason}Session #{number} started. The model starts from nothing: it remembers nothing of "
@@ -59,7 +53,7 @@ NEW_SESSION_TEXT = (
 )
 
 
-class ChatScreen(Screen[None]):
+class ChatScreen(ChatTools):
     SUB_TITLE = "loading the model…"
     BINDINGS = [
         Binding("f1", "help", "Help", show=True, id="chat.help"),
@@ -109,10 +103,6 @@ class ChatScreen(Screen[None]):
     @property
     def busy(self) -> bool:
         return self._cancel is not None
-
-    @property
-    def llm_app(self) -> LlmTuiApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def persona(self) -> Persona | None:
@@ -190,46 +180,6 @@ class ChatScreen(Screen[None]):
 
     def action_models(self) -> None:
         self.app.push_screen("models")
-
-    def action_inspector(self) -> None:
-        inspector = self.query_one(Inspector)
-        inspector.display = not inspector.display
-        self.inspect()
-
-    def inspect(self) -> None:
-        """Bring the inspector up to date (only while it is shown: it tokenizes the whole prompt)."""
-        inspector = self.query_one(Inspector)
-        if inspector.display and self.chat is not None:
-            inspector.follow(self.chat, self.query_one(ChatInput).text)
-
-    @on(TextArea.Changed, "#input")
-    def _draft_changed(self) -> None:
-        if self._inspect_timer is not None:
-            self._inspect_timer.stop()
-        self._inspect_timer = self.set_timer(INSPECT_DELAY, self.inspect)
-
-    def action_confidence(self) -> None:
-        self._confidence = not self._confidence
-        state = "on: replies are shaded by how likely each token was" if self._confidence else "off"
-        self.notify(f"Token confidence {state}.")
-
-    def action_probe(self) -> None:
-        if self.chat is not None:
-            _, sampling = self.settings()
-            self.app.push_screen(
-                ProbeScreen(self.chat.engine, sampling, self.llm_app.personas, self._persona_id)
-            )
-
-    def action_memory_test(self) -> None:
-        if self.chat is not None:
-            system, sampling = self.settings()
-            self.app.push_screen(MemoryTestScreen(self.chat.engine, sampling, system))
-
-    def action_sessions(self) -> None:
-        self.app.push_screen(SessionsView())
-
-    def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self))
 
     def on_switch_model(self, message: SwitchModel) -> None:
         if self._cancel is not None:
@@ -340,27 +290,6 @@ class ChatScreen(Screen[None]):
             box = self.query_one(ChatInput)
             box.load_text(text)
             box.focus()
-
-    def _last_reply_text(self) -> str | None:
-        if self.chat is None or not self.chat.session.turns:
-            self.notify("No reply to copy yet.", severity="warning")
-            return None
-        return self.chat.session.turns[-1].reply
-
-    def action_copy_reply(self) -> None:
-        text = self._last_reply_text()
-        if text is not None:
-            copy_to_clipboard(self.query_one(Conversation), text, "last reply")
-
-    def action_copy_code(self) -> None:
-        text = self._last_reply_text()
-        if text is None:
-            return
-        blocks = code_blocks(text)
-        if not blocks:
-            self.notify("The last reply has no code block.", severity="warning")
-            return
-        copy_to_clipboard(self.query_one(Conversation), blocks[-1], "code block")
 
     def action_new_session(self, reason: str = "") -> None:
         if self.chat is None:
