@@ -92,3 +92,31 @@ async def test_turns_dropped_for_context_are_shown_as_dropped(model_path: Path) 
         title = str(chat.query_one("#inspector-title").render())
         assert "dropped to fit the context" in title and "✗ Turn 0:" in title
         assert "Turn 0:" not in inspector.current.text  # type: ignore[union-attr]
+
+
+async def test_after_a_new_session_the_inspector_shows_a_prompt_with_nothing_of_before(
+    model_path: Path,
+) -> None:
+    app = create_app(
+        AppConfig(
+            sampling=Sampling(temperature=0.0, max_tokens=8, seed=3),
+            engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=1024)),
+        )
+    )
+    async with app.run_test(size=(140, 36)) as pilot:
+        chat = chat_of(app)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        await pilot.press("f2")
+        chat.query_one(ChatInput).insert("My name is Zorblax.")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(chat.query(ReplyFooter)) == 1)
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number == 2)
+        chat.query_one(ChatInput).insert("What is my name?")
+        inspector = chat.query_one(Inspector)
+        await wait_until(
+            pilot, lambda: len(inspector.prompts) == 1 and "What is my name?" in inspector.current.text
+        )  # type: ignore[union-attr]
+        text = inspector.current.text  # type: ignore[union-attr]
+        assert "Zorblax" not in text
+        assert text.count("<|im_start|>") == 3  # the template's system header, the new message, the reply cue

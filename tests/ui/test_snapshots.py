@@ -90,3 +90,23 @@ def test_inspector(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app_with_reply(), terminal_size=(140, 36), run_before=open_inspector)
+
+
+def test_inspector_on_the_real_model(snap_compare: Any, model_path: Any) -> None:
+    """No reply is generated, so the real SmolLM2 prompt is deterministic: its hidden default
+    system message appears underlined, its special tokens in reverse video."""
+    from tui.core.engine import Engine, LoadOptions
+
+    app = create_app(AppConfig(engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=2048))))
+
+    async def inspect(pilot: Pilot[None]) -> None:
+        chat = pilot.app.screen_stack[1]
+        assert isinstance(chat, ChatScreen)
+        await wait_until(pilot, lambda: chat.chat is not None)
+        await pilot.press("f2")
+        chat.query_one("#input").insert("Who are you?")  # type: ignore[attr-defined]
+        inspector = chat.query_one(Inspector)
+        await wait_until(pilot, lambda: len(inspector.prompts) == 1)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(140, 36), run_before=inspect)

@@ -31,21 +31,24 @@ KIND_STYLES = {
     "generation": "green",
 }
 SHADES = ("on #262636", "on #36263a")
+ROLE_STYLES = {"system": "magenta", "user": "cyan", "assistant": "bright_white"}
+"""Each earlier message in its role's colour; the new message is bold on top (`KIND_STYLES`)."""
 
 
 def render_prompt(prompt: Prompt, previous: str | None, tokens: bool, ids: bool) -> Text:
     """The prompt as styled text; every character of ``prompt.text`` appears exactly once."""
     text = Text()
-    kinds = char_kinds(prompt)
+    kinds = [(s, e, KIND_STYLES[k]) for s, e, k in char_kinds(prompt) if k != "history"]
+    kinds += [(sp.start, sp.end, ROLE_STYLES.get(sp.role, "")) for sp in prompt.spans if sp is not None]
     injected = injected_ranges(prompt)
     kept = appended_from(previous, prompt.text) if previous is not None else 0
     for index, ((start, end), token) in enumerate(zip(token_char_ranges(prompt), prompt.tokens, strict=True)):
         if start == end:
             continue
         piece = Text(prompt.text[start:end])
-        for s, e, kind in kinds:
-            if s < end and e > start and KIND_STYLES[kind]:
-                piece.stylize(KIND_STYLES[kind], max(s, start) - start, min(e, end) - start)
+        for s, e, style in kinds:
+            if s < end and e > start and style:
+                piece.stylize(style, max(s, start) - start, min(e, end) - start)
         for s, e in injected:
             if s < end and e > start:
                 piece.stylize("underline yellow", max(s, start) - start, min(e, end) - start)
