@@ -256,13 +256,7 @@ def _info(paths: Paths, entry: CatalogEntry, out: TextIO) -> int:
         "license",
         "description",
     ):
-        value = (
-            entry.id
-            if key == "id"
-            else entry.get(key)
-            if key not in ("name", "repo", "file")
-            else getattr(entry, key)
-        )
+        value = getattr(entry, key) if key in ("id", "name", "repo", "file") else entry.get(key)
         if value:
             print(f"{key}: {value}", file=out)
     path = entry.local_path(paths)

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual.pilot import Pilot
 
@@ -31,7 +32,7 @@ class FakeEngine:
 
     words: Sequence[str] = ("Hello", " from", " a", " fake", " model.")
     info: EngineInfo = EngineInfo(
-        path=__import__("pathlib").Path("fake.gguf"),
+        path=Path("fake.gguf"),
         name="Fake",
         architecture="fake",
         n_ctx=512,

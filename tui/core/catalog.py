@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import difflib
 import sys
+from collections.abc import Callable
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,12 +107,14 @@ def _load_file(file: Path, origin: str, catalog: Catalog) -> None:
         label = f"[[model]] #{number}"
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             label += f" (id '{raw['id']}')"
-        entry = _parse_entry(raw, origin, lambda msg, label=label: Problem(file, label, msg), catalog)
+        entry = _parse_entry(raw, origin, partial(Problem, file, label), catalog)
         if entry is not None:
             catalog.entries[entry.id] = entry
 
 
-def _parse_entry(raw: Any, origin: str, problem: Any, catalog: Catalog) -> CatalogEntry | None:
+def _parse_entry(
+    raw: Any, origin: str, problem: Callable[[str], Problem], catalog: Catalog
+) -> CatalogEntry | None:
     if not isinstance(raw, dict):
         catalog.problems.append(problem("expected a table"))
         return None

@@ -43,7 +43,6 @@ class DownloadCancelled(DownloadError):
 class Progress:
     done: int
     total: int
-    resumed_from: int
     bytes_per_second: float
 
     @property
@@ -176,7 +175,7 @@ def _fetch(
                     if progress and (now - reported >= PROGRESS_SECONDS or done == remote.size):
                         reported = now
                         rate = (done - start) / max(now - began, 1e-6)
-                        progress(Progress(done, remote.size, start, rate))
+                        progress(Progress(done, remote.size, rate))
     except DownloadError:
         raise
     except httpx2.TransportError as exc:

@@ -19,7 +19,6 @@ class Fit:
     needed: int
     available: int | None
     exact: bool
-    where: str
 
     @property
     def fits(self) -> bool | None:
@@ -57,4 +56,4 @@ def estimate(size: int, n_ctx: int, path: Path | None, gpu: bool = False) -> Fit
     if kv is None:
         kv = int(size * ESTIMATED_KV_SHARE * n_ctx / 4096)
     available = gpu_free_memory_bytes() if gpu else available_memory_bytes()
-    return Fit(size + kv, available, exact, "GPU" if gpu else "RAM")
+    return Fit(size + kv, available, exact)

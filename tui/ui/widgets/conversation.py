@@ -87,8 +87,6 @@ class Reply(Copyable, Vertical, can_focus=True):
     def __init__(self) -> None:
         super().__init__()
         self._parts: list[str] = []
-        self._frozen = 0
-        """Characters of the text already handed to frozen segments."""
         self._live_text = ""
         self._stream: MarkdownStream | None = None
 
@@ -124,7 +122,6 @@ class Reply(Copyable, Vertical, can_focus=True):
             await self._stream.stop()
             self._stream = None
         done, self._live_text = self._live_text[:cut], self._live_text[cut:]
-        self._frozen += cut
         segment = Static(RichMarkdown(done), classes="frozen")
         segment.source = done  # type: ignore[attr-defined]
         await self.mount(segment, before=self.live)
