@@ -8,8 +8,8 @@ from __future__ import annotations
 import difflib
 import sys
 from collections.abc import Callable
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
