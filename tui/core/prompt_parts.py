@@ -125,12 +125,19 @@ def token_char_ranges(prompt: Prompt) -> list[tuple[int, int]]:
     return ranges
 
 
-def injected_ranges(prompt: Prompt) -> list[tuple[int, int]]:
+def injected_ranges(
+    prompt: Prompt,
+    kinds: list[tuple[int, int, str]] | None = None,
+    token_ranges: list[tuple[int, int]] | None = None,
+) -> list[tuple[int, int]]:
     """Text the template wrote on its own, beyond markers and role names: a default system
-    message, a knowledge cutoff, today's date. These are the parts nobody typed."""
-    special = [r for r, t in zip(token_char_ranges(prompt), prompt.tokens, strict=True) if t.special]
+    message, a knowledge cutoff, today's date. These are the parts nobody typed.
+
+    ``kinds`` and ``token_ranges`` may be passed when the caller has them already."""
+    token_ranges = token_ranges if token_ranges is not None else token_char_ranges(prompt)
+    special = [r for r, t in zip(token_ranges, prompt.tokens, strict=True) if t.special]
     found = []
-    for start, end, kind in char_kinds(prompt):
+    for start, end, kind in kinds if kinds is not None else char_kinds(prompt):
         if kind != "template":
             continue
         cursor = start

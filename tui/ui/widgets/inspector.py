@@ -38,11 +38,12 @@ ROLE_STYLES = {"system": "magenta", "user": "cyan", "assistant": "bright_white"}
 def render_prompt(prompt: Prompt, previous: str | None, tokens: bool, ids: bool) -> Text:
     """The prompt as styled text; every character of ``prompt.text`` appears exactly once."""
     text = Text()
-    kinds = [(s, e, KIND_STYLES[k]) for s, e, k in char_kinds(prompt) if k != "history"]
+    all_kinds, token_ranges = char_kinds(prompt), token_char_ranges(prompt)
+    kinds = [(s, e, KIND_STYLES[k]) for s, e, k in all_kinds if k != "history"]
     kinds += [(sp.start, sp.end, ROLE_STYLES.get(sp.role, "")) for sp in prompt.spans if sp is not None]
-    injected = injected_ranges(prompt)
+    injected = injected_ranges(prompt, all_kinds, token_ranges)
     kept = appended_from(previous, prompt.text) if previous is not None else 0
-    for index, ((start, end), token) in enumerate(zip(token_char_ranges(prompt), prompt.tokens, strict=True)):
+    for index, ((start, end), token) in enumerate(zip(token_ranges, prompt.tokens, strict=True)):
         if start == end:
             continue
         piece = Text(prompt.text[start:end])
