@@ -85,10 +85,8 @@ class ModelBrowser(Screen[None]):
         )
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.refresh_table()
-
     def on_screen_resume(self) -> None:
+        """Every time the browser opens (the first time too): files may have come or gone."""
         self.refresh_table()
         self.query_one(DataTable).focus()
 
