@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from textual.app import App
 from textual.pilot import Pilot
 
 from tests.char_tokenizer import CharTokenizer
@@ -16,6 +17,7 @@ from tui.core.messages import Message
 from tui.core.prompt import Prompt, build_prompt
 from tui.core.sampling import Sampling
 from tui.core.template import fallback_template
+from tui.ui.screens.chat import ChatScreen
 
 
 async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -75,3 +77,10 @@ async def click(pilot: Pilot[None], selector: str, timeout: float = 10.0) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"could not click {selector}")
         await pilot.pause(0.05)
+
+
+def chat_of(app: App[None]) -> ChatScreen:
+    """The chat screen, under whatever is pushed on top of it."""
+    screen = app.screen_stack[1]
+    assert isinstance(screen, ChatScreen)
+    return screen

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.ui.helpers import FakeEngine, wait_until
+from tests.ui.helpers import FakeEngine, chat_of, wait_until
 from tui.core.app_state import load_state
 from tui.core.engine import Engine, LoadOptions
 from tui.core.sampling import Sampling
@@ -19,12 +19,6 @@ from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.sessions import SessionsView
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.conversation import Reply, ReplyFooter, TurnView, UserMessage
-
-
-def chat_of(app: LlmTuiApp) -> ChatScreen:
-    screen = app.screen_stack[1]
-    assert isinstance(screen, ChatScreen)
-    return screen
 
 
 async def send(pilot, chat: ChatScreen, text: str, replies: int) -> None:  # type: ignore[no-untyped-def]

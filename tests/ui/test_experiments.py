@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.helpers import wait_until
+from tests.ui.helpers import chat_of, wait_until
 from tui.core.engine import Engine, LoadOptions
 from tui.core.probe import identity_probe
 from tui.core.sampling import Sampling
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
-from tui.ui.screens.chat import ChatScreen
 from tui.ui.screens.experiments import AnswerColumn, MemoryTestScreen, ProbeScreen
 
 SAMPLING = Sampling(temperature=0.8, max_tokens=20, seed=9)
@@ -19,12 +18,6 @@ def real_app(model_path: Path) -> LlmTuiApp:
     return create_app(
         AppConfig(sampling=SAMPLING, engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=1024)))
     )
-
-
-def chat_of(app: LlmTuiApp) -> ChatScreen:
-    screen = app.screen_stack[1]
-    assert isinstance(screen, ChatScreen)
-    return screen
 
 
 async def test_identity_probe_side_by_side(model_path: Path) -> None:

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.helpers import wait_until
+from tests.ui.helpers import chat_of, wait_until
 from tui.core.engine import Engine, LoadOptions
 from tui.core.prompt_parts import appended_from
 from tui.core.sampling import Sampling
-from tui.ui.app import AppConfig, LlmTuiApp, create_app
-from tui.ui.screens.chat import ChatScreen
+from tui.ui.app import AppConfig, create_app
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.conversation import ReplyFooter
 from tui.ui.widgets.inspector import Inspector, render_prompt
 
 DEFAULT = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
-
-
-def chat_of(app: LlmTuiApp) -> ChatScreen:
-    screen = app.screen_stack[1]
-    assert isinstance(screen, ChatScreen)
-    return screen
 
 
 async def test_the_inspector_shows_exactly_what_is_sent(model_path: Path) -> None:

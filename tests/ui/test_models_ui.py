@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import DataTable
 
 from tests.hubserver import FakeHub, serve
-from tests.ui.helpers import click, wait_until
+from tests.ui.helpers import chat_of, click, wait_until
 from tui.core import catalog as catalog_module
 from tui.core.app_state import load_state
 from tui.core.catalog import add_user_entry, load_catalog
@@ -18,7 +18,6 @@ from tui.paths import get_paths
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
 from tui.ui.dialogs.common import Confirm
 from tui.ui.dialogs.model_details import ModelDetails
-from tui.ui.screens.chat import ChatScreen
 from tui.ui.screens.models import DownloadRow, ModelBrowser
 from tui.ui.widgets.conversation import Notice
 
@@ -47,12 +46,6 @@ def fake_hub(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fake
     with serve(server) as running:
         monkeypatch.setenv("HF_ENDPOINT", running.url)
         yield running
-
-
-def chat_of(app: LlmTuiApp) -> ChatScreen:
-    screen = app.screen_stack[1]
-    assert isinstance(screen, ChatScreen)
-    return screen
 
 
 async def open_browser(pilot, app: LlmTuiApp) -> ModelBrowser:  # type: ignore[no-untyped-def]

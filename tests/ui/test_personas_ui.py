@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import OptionList
 
-from tests.ui.helpers import FakeEngine, click, wait_until
+from tests.ui.helpers import FakeEngine, chat_of, click, wait_until
 from tui.core.atomic import write_text_atomic
 from tui.core.engine import Engine, LoadOptions
 from tui.core.sampling import Sampling
@@ -28,12 +28,6 @@ def real_app(model_path: Path, n_ctx: int = 2048) -> LlmTuiApp:
             engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=n_ctx)),
         )
     )
-
-
-def chat_of(app: LlmTuiApp) -> ChatScreen:
-    screen = app.screen_stack[1]
-    assert isinstance(screen, ChatScreen)
-    return screen
 
 
 async def pick(pilot, app: LlmTuiApp, persona_id: str) -> None:  # type: ignore[no-untyped-def]
