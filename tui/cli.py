@@ -8,10 +8,13 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from tui import __version__, cli_inspect, cli_models, cli_personas, cli_sessions
+from tui.core.limits import RANGES
+from tui.core.problems import Problem, ProblemError
+from tui.core.text_safety import terminal_safe
 from tui.paths import get_paths
 
 if TYPE_CHECKING:
@@ -21,10 +24,25 @@ if TYPE_CHECKING:
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 
-class CliError(Exception):
-    """An error the user can act on: printed as one line, exit status 1."""
+def _ranged(name: str) -> Callable[[str], float]:
+    """An argparse type that parses a number and checks it against its range in `tui.core.limits`."""
+    valid = RANGES[name]
+
+    def parse(text: str) -> float:
+        try:
+            value: float = int(text) if valid.integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {valid.describe()}, not {text!r}") from None
+        problem = valid.check(value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    parse.__name__ = name  # argparse names the type in some messages
+    return parse
 
 
 def _model_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
@@ -56,17 +74,19 @@ def _model_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
         default=False if top else argparse.SUPPRESS,
         help="send no system message at all (the model's template decides what happens)",
     )
-    group.add_argument("--ctx", type=int, metavar="N", default=default, help="context length in tokens")
+    group.add_argument(
+        "--ctx", type=_ranged("n_ctx"), metavar="N", default=default, help="context length in tokens"
+    )
     group.add_argument(
         "--threads",
-        type=int,
+        type=_ranged("n_threads"),
         metavar="N",
         default=default,
         help="CPU threads (default: the physical cores)",
     )
     group.add_argument(
         "--gpu-layers",
-        type=int,
+        type=_ranged("n_gpu_layers"),
         metavar="N",
         default=default,
         help="layers to offload to the GPU (-1: all; default: all on a GPU build, else 0)",
@@ -102,9 +122,11 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="stream one reply to stdout (stats on stderr); a fresh session")
     ask.add_argument("message")
-    ask.add_argument("--seed", type=int, help="sampling seed (default: a random one, printed)")
-    ask.add_argument("--temperature", "-t", type=float, help="sampling temperature (0 = greedy)")
-    ask.add_argument("--max-tokens", type=int, help="longest reply, in tokens")
+    ask.add_argument("--seed", type=_ranged("seed"), help="sampling seed (default: a random one, printed)")
+    ask.add_argument(
+        "--temperature", "-t", type=_ranged("temperature"), help="sampling temperature (0 = greedy)"
+    )
+    ask.add_argument("--max-tokens", type=_ranged("max_tokens"), help="longest reply, in tokens")
     _model_options(ask)
 
     info = sub.add_parser("info", help="llama.cpp build, GPU offload, paths, the default model")
@@ -126,38 +148,76 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.offline:
-        os.environ["HF_HUB_OFFLINE"] = "1"  # huggingface_hub itself refuses too
+    """Run the command; errors are one line, a crash leaves a report and never exits 0."""
     try:
-        if args.command == "paths":
-            return _cmd_paths(sys.stdout)
-        if args.command == "info":
-            return _cmd_info(args, sys.stdout)
-        if args.command == "prompt":
-            return _cmd_prompt(args, sys.stdout)
-        if args.command == "ask":
-            return _cmd_ask(args)
-        if args.command == "personas":
-            return cli_personas.run(args, sys.stdout, sys.stderr)
-        if args.command == "models":
-            return cli_models.run(args, sys.stdout, sys.stderr)
-        if args.command == "sessions":
-            return cli_sessions.run(args, sys.stdout, sys.stderr)
-        if args.command == "probe":
-            return cli_inspect.run_probe(args, _load_engine(args), _sampling(args, None), sys.stdout)
-        return _cmd_tui(args)
-    except (
-        CliError,
-        cli_personas.PersonaCommandError,
-        cli_models.ModelCommandError,
-        cli_sessions.SessionCommandError,
-        cli_inspect.InspectError,
-    ) as exc:
-        print(f"llm-tui: error: {exc}", file=sys.stderr)
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`llm-tui info | head -1`): stop quietly, as shell tools do.
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
+    except ProblemError as exc:
+        _print_error(f"llm-tui: error: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Exception as exc:  # the last line of defence: a report file and a non-zero exit
+        from tui.core.crash import EXIT_CRASH, one_line, write_report
+
+        _print_error(one_line(exc, write_report(exc)))
+        return EXIT_CRASH
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    _check_utf8(raw)
+    args = _parser().parse_args(raw)
+    if args.offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"  # huggingface_hub itself refuses too
+    if args.command == "paths":
+        return _cmd_paths(sys.stdout)
+    if args.command == "info":
+        return _cmd_info(args, sys.stdout)
+    if args.command == "prompt":
+        return _cmd_prompt(args, sys.stdout)
+    if args.command == "ask":
+        return _cmd_ask(args)
+    if args.command == "personas":
+        return cli_personas.run(args, sys.stdout, sys.stderr)
+    if args.command == "models":
+        return cli_models.run(args, sys.stdout, sys.stderr)
+    if args.command == "sessions":
+        return cli_sessions.run(args, sys.stdout, sys.stderr)
+    if args.command == "probe":
+        return cli_inspect.run_probe(args, _load_engine(args), _sampling(args, None), sys.stdout)
+    return _cmd_tui(args)
+
+
+def _print_error(line: str) -> None:
+    try:
+        print(terminal_safe(line, sys.stderr), file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so Python's exit flush does not raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _check_utf8(argv: Sequence[str]) -> None:
+    """Arguments that are not UTF-8 arrive as surrogates and would break much later, far from here."""
+    for index, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise ProblemError(
+                Problem(f"argument {index}", f"not valid UTF-8 text: {shown}", hint="pass UTF-8 text")
+            ) from exc
 
 
 def _persona(args: argparse.Namespace) -> Persona | None:
@@ -172,8 +232,8 @@ def _persona(args: argparse.Namespace) -> Persona | None:
         return persona
     for broken in found.broken:
         if broken.id == args.persona:
-            raise CliError(f"persona `{args.persona}` cannot be used: {broken.errors[0]}")
-    raise CliError(f"no persona `{args.persona}`; known: {', '.join(sorted(found.personas))}")
+            raise ProblemError(f"persona `{args.persona}` cannot be used: {broken.errors[0]}")
+    raise ProblemError(f"no persona `{args.persona}`; known: {', '.join(sorted(found.personas))}")
 
 
 def _system(args: argparse.Namespace, persona: Persona | None) -> str | None:
@@ -195,7 +255,7 @@ def _load_engine(args: argparse.Namespace, persona: Persona | None = None) -> En
         with quiet_python_output():
             return Engine(model.path, options, name=model.label)
     except (ModelNotFoundError, EngineError) as exc:
-        raise CliError(str(exc)) from exc
+        raise ProblemError(str(exc)) from exc
 
 
 def _cmd_paths(out: TextIO) -> int:
@@ -242,7 +302,7 @@ def _cmd_prompt(args: argparse.Namespace, out: TextIO) -> int:
     try:
         prompt = engine.build_prompt(messages)
     except TemplateRenderError as exc:
-        raise CliError(str(exc)) from exc
+        raise ProblemError(str(exc)) from exc
     if previous is not None:
         cli_inspect.print_diff(previous, prompt, out, sys.stderr)
         return 0
@@ -309,7 +369,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
                 sys.stdout.write(event.text)
                 sys.stdout.flush()
     except EngineError as exc:
-        raise CliError(str(exc)) from exc
+        raise ProblemError(str(exc)) from exc
     finally:
         signal.signal(signal.SIGINT, previous)
     sys.stdout.write("\n")

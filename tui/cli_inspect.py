@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 from tui.core import transcripts
 from tui.core.messages import Message
 from tui.core.probe import IDENTITY_QUESTION
+from tui.core.problems import ProblemError
 from tui.core.prompt import Prompt
 from tui.core.prompt_parts import appended_from, parts
 from tui.paths import get_paths
@@ -20,10 +21,6 @@ if TYPE_CHECKING:
     from tui.core.sampling import Sampling
 
 DIM, BRIGHT, RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
-
-
-class InspectError(Exception):
-    """Printed as one line by the CLI, exit status 1."""
 
 
 def print_parts(prompt: Prompt, n_ctx: int, out: TextIO) -> None:
@@ -43,10 +40,10 @@ def diff_messages(session_id: str, message: str) -> tuple[list[Message], str]:
     """The next turn's messages of a saved session, and the exact prompt its last turn was sent as."""
     path = transcripts.find(get_paths(), session_id)
     if path is None:
-        raise InspectError(f"no saved session `{session_id}`; see `llm-tui sessions list`")
+        raise ProblemError(f"no saved session `{session_id}`; see `llm-tui sessions list`")
     data = transcripts.load(path)
     if not data["turns"]:
-        raise InspectError(f"session `{session_id}` has no turn to compare with")
+        raise ProblemError(f"session `{session_id}` has no turn to compare with")
     messages = [Message("system", data["system"])] if data.get("system") else []
     for turn in data["turns"]:
         messages += [Message("user", turn["user"]), Message("assistant", turn["reply"])]
@@ -101,7 +98,7 @@ def run_probe(args: argparse.Namespace, engine: Engine, base: Sampling, out: Tex
         for persona_id in args.probe_personas:
             persona = found.get(persona_id)
             if persona is None:
-                raise InspectError(f"no persona `{persona_id}`; known: {', '.join(sorted(found.personas))}")
+                raise ProblemError(f"no persona `{persona_id}`; known: {', '.join(sorted(found.personas))}")
             chosen.append(persona)
     else:
         chosen = [

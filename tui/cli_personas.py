@@ -8,12 +8,9 @@ from typing import TextIO
 
 from tui.core.persona_store import SUFFIX, BrokenPersona, PersonaIdError, PersonaStore, read_persona_file
 from tui.core.personas import Persona, template_text
+from tui.core.problems import ProblemError
 from tui.external_editor import EditorError, run_editor
 from tui.paths import get_paths
-
-
-class PersonaCommandError(Exception):
-    """Printed as one line by the CLI, exit status 1."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,7 +42,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return _edit(store, args.id, out)
         return _validate(store, args.paths, out, err)
     except (PersonaIdError, EditorError) as exc:
-        raise PersonaCommandError(str(exc)) from exc
+        raise ProblemError(str(exc)) from exc
 
 
 def _list(store: PersonaStore, out: TextIO) -> int:
@@ -74,9 +71,9 @@ def _find(store: PersonaStore, persona_id: str) -> Persona:
     if persona is None:
         for broken in found.broken:
             if broken.id == persona_id:
-                raise PersonaCommandError(f"persona `{persona_id}` is broken: {broken.errors[0]}")
+                raise ProblemError(f"persona `{persona_id}` is broken: {broken.errors[0]}")
         known = ", ".join(sorted(found.personas))
-        raise PersonaCommandError(f"no persona `{persona_id}`; known: {known}")
+        raise ProblemError(f"no persona `{persona_id}`; known: {known}")
     return persona
 
 
@@ -91,7 +88,7 @@ def _show(store: PersonaStore, persona_id: str, out: TextIO) -> int:
 def _new(store: PersonaStore, persona_id: str, out: TextIO) -> int:
     path = store.user_path(persona_id)
     if path.exists():
-        raise PersonaCommandError(f"{path} already exists; edit it with `llm-tui personas edit {persona_id}`")
+        raise ProblemError(f"{path} already exists; edit it with `llm-tui personas edit {persona_id}`")
     store.save(persona_id, template_text(persona_id))
     print(path, file=out)
     return 0
@@ -102,7 +99,7 @@ def _edit(store: PersonaStore, persona_id: str, out: TextIO) -> int:
     if not path.exists():
         bundled = store.bundled_path(persona_id)
         if bundled is None:
-            raise PersonaCommandError(
+            raise ProblemError(
                 f"no persona `{persona_id}` to edit; create it with `llm-tui personas new {persona_id}`"
             )
         store.save(persona_id, bundled.read_text(encoding="utf-8"))  # the bundled file is never edited

@@ -9,11 +9,8 @@ from typing import TextIO
 
 from tui.core import transcripts
 from tui.core.atomic import write_text_atomic
+from tui.core.problems import ProblemError
 from tui.paths import get_paths
-
-
-class SessionCommandError(Exception):
-    """Printed as one line by the CLI, exit status 1."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -43,12 +40,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 0
     path = transcripts.find(paths, args.id)
     if path is None:
-        raise SessionCommandError(f"no saved session `{args.id}`; see `llm-tui sessions list`")
+        raise ProblemError(f"no saved session `{args.id}`; see `llm-tui sessions list`")
     try:
         data = transcripts.load(path)
         text = transcripts.to_markdown(data)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SessionCommandError(f"{path}: not a readable session ({exc})") from exc
+        raise ProblemError(f"{path}: not a readable session ({exc})") from exc
     if args.verb == "export" and args.format == "json":
         text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if args.verb == "export" and args.output:

@@ -64,7 +64,8 @@ file = "z.gguf"
 def test_a_broken_user_file_does_not_hide_the_bundled_catalog() -> None:
     _user_catalog("[[model]\nid = ")
     catalog = load_catalog(get_paths())
-    assert catalog.problems and "cannot be read as TOML" in str(catalog.problems[0])
+    assert catalog.problems and "not valid TOML" in str(catalog.problems[0])
+    assert catalog.problems[0].line == 1 and "whole file is ignored" in str(catalog.problems[0])
     assert "smollm2-135m-instruct" in catalog.entries
 
 

@@ -6,6 +6,7 @@ A bad entry is reported (file, entry, key, what was expected) and skipped; it ne
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ import tomli_w
 from tui.core.app_state import load_state
 from tui.core.atomic import write_text_atomic
 from tui.core.embedded import DISTRIBUTION, INSTALL_HINT, embedded_model_path
+from tui.core.personas import is_slug
+from tui.core.problems import Problem, toml_problem
+from tui.core.safe_read import UnreadableFile, read_text_bounded
 from tui.paths import Paths, bundled_catalog_file
 
 if sys.version_info >= (3, 11):
@@ -43,16 +47,6 @@ _KEYS = {**_REQUIRED, **_OPTIONAL}
 
 class ModelNotFoundError(Exception):
     """``--model`` named nothing usable; the message says what exists and how to get a model."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: Path
-    entry: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.entry}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -95,19 +89,28 @@ def load_catalog(paths: Paths) -> Catalog:
 
 def _load_file(file: Path, origin: str, catalog: Catalog) -> None:
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        catalog.problems.append(Problem(file, "file", f"cannot be read as TOML: {exc}"))
+        data = tomllib.loads(read_text_bounded(file))
+    except FileNotFoundError:
+        return
+    except UnreadableFile as exc:
+        catalog.problems.append(Problem(str(file), f"{exc.reason}; the whole file is ignored", line=exc.line))
+        return
+    except OSError as exc:
+        reason = f"cannot be read ({exc.strerror or exc}); the whole file is ignored"
+        catalog.problems.append(Problem(str(file), reason))
+        return
+    except tomllib.TOMLDecodeError as exc:
+        catalog.problems.append(toml_problem(file, exc, "; the whole file is ignored until it is fixed"))
         return
     models = data.get("model", [])
     if not isinstance(models, list):
-        catalog.problems.append(Problem(file, "model", "expected [[model]] tables"))
+        catalog.problems.append(Problem(str(file), "expected [[model]] tables", key="model"))
         return
     for number, raw in enumerate(models, start=1):
         label = f"[[model]] #{number}"
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             label += f" (id '{raw['id']}')"
-        entry = _parse_entry(raw, origin, partial(Problem, file, label), catalog)
+        entry = _parse_entry(raw, origin, partial(_entry_problem, str(file), label), catalog)
         if entry is not None:
             catalog.entries[entry.id] = entry
 
@@ -126,6 +129,10 @@ def _parse_entry(
             errors.append(f"unknown key '{key}'{hint}")
         elif not isinstance(value, _KEYS[key]) or isinstance(value, bool):
             errors.append(f"key '{key}' must be {_KEYS[key].__name__}, got {type(value).__name__}")
+        else:
+            bad = _check_value(key, value)
+            if bad:
+                errors.append(f"key '{key}' {bad}")
     for key in _REQUIRED:
         if key not in raw and not (key in ("repo", "file") and "path" in raw):
             errors.append(f"missing key '{key}'")
@@ -140,6 +147,52 @@ def _parse_entry(
         origin=origin,
         values=dict(raw),
     )
+
+
+_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_REVISION = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
+
+
+def _check_value(key: str, value: Any) -> str | None:
+    """What is wrong with a value of the right type (None: nothing): ranges, ids, safe file names."""
+    if key == "id" and not is_slug(value):
+        return "must be an id: lowercase letters, digits, '-', '_' and '.' (at most 64)"
+    if key == "repo" and not _REPO.match(value):
+        return "must be a hub repository, 'owner/name'"
+    if key == "file":
+        return safe_relative_file(value)
+    if key == "sha256" and not _SHA256.match(value):
+        return "must be 64 lowercase hex digits"
+    if key == "revision" and (not _REVISION.match(value) or ".." in value):
+        return "must be a commit hash, branch or tag"
+    if key == "size" and value < 0:
+        return "must be 0 or more (bytes)"
+    if key == "context_length" and not 1 <= value <= 2**31 - 1:
+        return "must be from 1 to 2147483647 (tokens)"
+    if key == "path" and (not value.strip() or "\0" in value):
+        return "must be the path of a .gguf file"
+    if isinstance(value, str) and any(ord(c) < 32 and c not in "\t" for c in value):
+        return "must not contain control characters"
+    return None
+
+
+def safe_relative_file(name: str) -> str | None:
+    """Why ``name`` cannot be a file inside a repository folder (None: it can).
+
+    Subfolders (``a/b.gguf``) are fine; ``..``, absolute paths and backslashes would let a catalog
+    entry make `pull` write, or `rm` delete, outside the models folder.
+    """
+    if not name or name.startswith(("/", "\\")) or "\\" in name or "\0" in name:
+        return "must be a file name inside the repository, like 'model-Q4_K_M.gguf'"
+    parts = name.split("/")
+    if any(part in ("", ".", "..") for part in parts) or ":" in parts[0]:
+        return "must stay inside the repository: no '..', no empty or absolute parts"
+    return None
+
+
+def _entry_problem(file: str, label: str, message: str) -> Problem:
+    return Problem(file, message, entry=label, hint="this entry is skipped; the others load")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,9 @@ import numpy as np
 from tui.core import gguf_header
 from tui.core.confidence import Confidence
 from tui.core.confidence import from_logits as confidence_from_logits
-from tui.core.hardware import physical_cores
+from tui.core.fit import kv_cache_bytes
+from tui.core.hardware import available_memory_bytes, gpu_free_memory_bytes, physical_cores
+from tui.core.limits import FLAGS, RANGES
 from tui.core.messages import Message
 from tui.core.prompt import Prompt, build_prompt
 from tui.core.sampling import Sampling
@@ -123,6 +125,8 @@ class EngineInfo:
     template_name: str
     load_seconds: float
     metadata: dict[str, Any] = field(repr=False)
+    warnings: tuple[str, ...] = ()
+    """Said once when the model loads: a context above the trained length, for example."""
 
     @property
     def device(self) -> str:
@@ -158,6 +162,31 @@ class ReplyStats:
         return (self.completion_tokens - 1) / self.decode_seconds
 
 
+def _check_memory(path: Path, meta: dict[str, Any], n_ctx: int, on_gpu: bool) -> None:
+    """Refuse a context whose KV cache cannot fit, before llama.cpp tries to allocate it.
+
+    llama.cpp allocates the whole cache at load: a context of billions of tokens is either a raw
+    allocation error or, where memory overcommits, the kernel's OOM killer taking the process.
+    """
+    per_token = kv_cache_bytes(meta, 1)
+    if not per_token:
+        return
+    free = gpu_free_memory_bytes() if on_gpu else available_memory_bytes()
+    if free is None:
+        return
+    weights = 0 if on_gpu else path.stat().st_size
+    needed = weights + per_token * n_ctx
+    if needed <= free:
+        return
+    fits = max(0, (free - weights) // per_token) // 256 * 256
+    where = "GPU memory" if on_gpu else "memory"
+    advice = f"use --ctx {fits} or less" if fits >= 256 else "close other programs or pick a smaller model"
+    raise EngineError(
+        f"--ctx {n_ctx} needs {needed / 2**30:.1f} GiB of {where} ({per_token * n_ctx / 2**30:.1f} GiB "
+        f"of KV cache), {free / 2**30:.1f} GiB is free: {advice}"
+    )
+
+
 def _offloaded_layers(requested: int, blocks: int | None) -> int:
     """Layers llama.cpp puts on the GPU: the repeating blocks plus the output layer."""
     total = (blocks or 0) + 1
@@ -187,6 +216,17 @@ class Engine:
         gpu_layers = options.n_gpu_layers
         if gpu_layers is None:
             gpu_layers = -1 if offload else 0
+        for setting, value in (("n_ctx", n_ctx), ("n_threads", n_threads), ("n_gpu_layers", gpu_layers)):
+            problem = RANGES[setting].check(value)
+            if problem:
+                raise EngineError(f"{FLAGS[setting]} {problem}")
+        _check_memory(path, meta, n_ctx, on_gpu=offload and gpu_layers != 0)
+        warnings: list[str] = []
+        if trained and n_ctx > trained:
+            warnings.append(
+                f"context {n_ctx} is above the {trained} tokens {path.name} was trained on: "
+                "replies past that length may fall apart"
+            )
         started = time.perf_counter()
         try:
             # verbose=True keeps llama-cpp-python from redirecting fds 1 and 2 (see
@@ -200,8 +240,8 @@ class Engine:
                 n_gpu_layers=gpu_layers,
                 verbose=True,
             )
-        except (ValueError, RuntimeError) as exc:
-            detail = "; ".join(line for line in llama_log()[-3:] if line.strip())
+        except Exception as exc:  # noqa: BLE001 - llama-cpp-python raises several kinds; all mean "no"
+            detail = "; ".join(line.strip() for line in llama_log()[-3:] if line.strip())
             raise EngineError(f"could not load {path.name}: {exc}. {detail}".strip()) from exc
         llm.verbose = False
         self._llm = llm
@@ -213,9 +253,9 @@ class Engine:
         bos, eos = self._token_text(llm.token_bos()), self._token_text(llm.token_eos())
         source = meta.get("tokenizer.chat_template")
         if isinstance(source, str) and source.strip():
-            self.template = ChatTemplate(source, "the model's own chat template", bos, eos)
+            self.template = ChatTemplate(source, "the model's own chat template", bos, eos, n_ctx=llm.n_ctx())
         else:
-            self.template = fallback_template(bos, eos)
+            self.template = fallback_template(bos, eos, n_ctx=llm.n_ctx())
         self.info = EngineInfo(
             path=path,
             name=name or str(meta.get("general.name") or path.stem),
@@ -229,6 +269,7 @@ class Engine:
             template_name=self.template.name,
             load_seconds=time.perf_counter() - started,
             metadata=meta,
+            warnings=tuple(warnings),
         )
 
     # Tokenizer protocol (see tui.core.prompt) ---------------------------------------------

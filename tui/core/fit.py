@@ -30,17 +30,26 @@ class Fit:
 
 
 def kv_cache_bytes(meta: dict[str, Any], n_ctx: int) -> int | None:
-    """Exact KV cache size from the header: layers x context x (K + V widths) x 2 bytes."""
+    """Exact KV cache size from the header: layers x context x (K + V widths) x 2 bytes.
+
+    None when the header does not say (or says nonsense: the values come from an untrusted file).
+    """
     arch = gguf_header.architecture(meta)
-    values = [
-        meta.get(f"{arch}.{key}") for key in ("block_count", "attention.head_count", "embedding_length")
-    ]
-    if not all(isinstance(v, int) and v > 0 for v in values):
+
+    def number(key: str, default: int | None = None) -> int | None:
+        value = meta.get(f"{arch}.{key}", default)
+        if isinstance(value, list) and value and all(isinstance(v, int) for v in value):
+            value = max(value)  # per-layer values (some models vary heads by layer): the largest
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31:
+            return value
         return None
-    layers, heads, width = (int(v) for v in values)  # type: ignore[arg-type]
-    kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads))
-    key = int(meta.get(f"{arch}.attention.key_length", width // heads))
-    value = int(meta.get(f"{arch}.attention.value_length", width // heads))
+
+    layers, heads, width = number("block_count"), number("attention.head_count"), number("embedding_length")
+    if layers is None or heads is None or width is None:
+        return None
+    kv_heads = number("attention.head_count_kv", heads) or heads
+    key = number("attention.key_length", width // heads) or max(1, width // heads)
+    value = number("attention.value_length", width // heads) or max(1, width // heads)
     return layers * n_ctx * kv_heads * (key + value) * KV_BYTES
 
 

@@ -1,14 +1,22 @@
 """Read a GGUF file's metadata without loading its weights.
 
 Used before a model loads (to choose a context size, to show the chat template and trained context)
-and for files that may never be loaded at all. Large arrays (the vocabulary) are skipped, not kept.
+and for files that may never be loaded at all, including files from the hub nobody has checked. So the
+reader trusts nothing in the header: every length is bounded by what is left of the file, arrays by
+an element budget, nesting by a depth limit, and any failure is one `GGUFError` naming the file.
+
+Why not ``gguf.GGUFReader`` (the gguf package from llama.cpp): it memory-maps the file and builds
+numpy views of every tensor, an extra dependency, and it has no limits against a hostile header.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from tui.core.safe_read import UnreadableFile, open_regular
 
 MAGIC = b"GGUF"
 _SCALARS: dict[int, str] = {
@@ -29,9 +37,58 @@ ARRAY_KEEP_LIMIT = 64
 TOKENS = "tokenizer.ggml.tokens"
 SPECIAL_IDS = ("bos", "eos", "eot", "eom", "unknown", "padding", "sep")
 
+MAX_DEPTH = 4
+"""Arrays of arrays, at most this deep (real files use one level)."""
+MAX_ITEMS = 8_000_000
+"""Values walked in one header: real vocabularies plus merges stay far below."""
+MAX_STRING = 64 << 20
+"""One string's bytes: a chat template is kilobytes, a token a few bytes."""
+MAX_KEYS = 1_000_000
+
 
 class GGUFError(Exception):
     """The file is not a GGUF we can read; the message says what was wrong and where."""
+
+
+class _Limited(Exception):
+    """A header value broke one of the limits: treated as a corrupt file."""
+
+
+class _Reader:
+    """The file plus its size and a budget of values, so nothing in the header can run away."""
+
+    def __init__(self, f: BinaryIO, size: int) -> None:
+        self.f, self.size, self.items = f, size, 0
+
+    def left(self) -> int:
+        return self.size - self.f.tell()
+
+    def unpack(self, fmt: str) -> tuple[Any, ...]:
+        size = struct.calcsize(fmt)
+        data = self.f.read(size)
+        if len(data) != size:
+            raise _Limited("unexpected end of file")
+        return struct.unpack(fmt, data)
+
+    def skip(self, count: int) -> None:
+        if count > self.left():
+            raise _Limited("a length points past the end of the file")
+        self.f.seek(count, os.SEEK_CUR)
+
+    def length(self, what: str) -> int:
+        (length,) = self.unpack("<Q")
+        if length > self.left() or length > MAX_STRING:
+            raise _Limited(f"{what} of {length:,} bytes is longer than the file allows")
+        return int(length)
+
+    def string(self) -> str:
+        data = self.f.read(self.length("a string"))
+        return data.decode("utf-8")
+
+    def count(self, n: int = 1) -> None:
+        self.items += n
+        if self.items > MAX_ITEMS:
+            raise _Limited(f"more than {MAX_ITEMS:,} values in the header")
 
 
 def read_metadata(path: Path, pick_tokens: set[int] | None = None) -> dict[str, Any]:
@@ -40,103 +97,114 @@ def read_metadata(path: Path, pick_tokens: set[int] | None = None) -> dict[str, 
     With ``pick_tokens``, the vocabulary becomes a dict of just those token ids and their text.
     """
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:
+            reader = _Reader(f, os.fstat(f.fileno()).st_size)
             if f.read(4) != MAGIC:
                 raise GGUFError(f"{path}: not a GGUF file (bad magic)")
-            (version,) = _unpack(f, "<I")
-            if version < 2:
-                raise GGUFError(f"{path}: GGUF version {version} is too old")
-            _n_tensors, n_kv = _unpack(f, "<QQ")
+            (version,) = reader.unpack("<I")
+            if not 2 <= version <= 3:
+                raise GGUFError(f"{path}: GGUF version {version} is not one llm-tui reads (2 or 3)")
+            _n_tensors, n_kv = reader.unpack("<QQ")
+            if n_kv > MAX_KEYS or n_kv * 13 > reader.left():
+                raise _Limited(f"{n_kv:,} metadata keys do not fit in the file")
             meta: dict[str, Any] = {"GGUF.version": version}
             for _ in range(n_kv):
-                key = _read_string(f)
-                (kind,) = _unpack(f, "<I")
+                key = reader.string()
+                (kind,) = reader.unpack("<I")
                 if key == TOKENS and pick_tokens and kind == _ARRAY:
-                    meta[key] = _pick_strings(f, pick_tokens)
+                    meta[key] = _pick_strings(reader, pick_tokens)
                 else:
-                    meta[key] = _read_value(f, kind)
+                    meta[key] = _read_value(reader, kind, 0)
             return meta
-    except (struct.error, UnicodeDecodeError) as exc:
+    except _Limited as exc:
+        raise GGUFError(f"{path}: truncated or corrupt GGUF header: {exc}") from exc
+    except (struct.error, UnicodeDecodeError, OverflowError, ValueError, MemoryError) as exc:
         raise GGUFError(f"{path}: truncated or corrupt GGUF header ({exc})") from exc
+    except FileNotFoundError as exc:
+        raise GGUFError(f"{path}: no such file") from exc
+    except UnreadableFile as exc:
+        raise GGUFError(str(exc)) from exc
     except OSError as exc:
         raise GGUFError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
 
-def _unpack(f: BinaryIO, fmt: str) -> tuple[Any, ...]:
-    size = struct.calcsize(fmt)
-    data = f.read(size)
-    if len(data) != size:
-        raise struct.error("unexpected end of file")
-    return struct.unpack(fmt, data)
-
-
-def _read_string(f: BinaryIO) -> str:
-    (length,) = _unpack(f, "<Q")
-    data = f.read(length)
-    if len(data) != length:
-        raise struct.error("unexpected end of file in a string")
-    return data.decode("utf-8")
-
-
-def _read_value(f: BinaryIO, kind: int) -> Any:
+def _read_value(r: _Reader, kind: int, depth: int) -> Any:
+    r.count()
     if kind in _SCALARS:
-        return _unpack(f, _SCALARS[kind])[0]
+        return r.unpack(_SCALARS[kind])[0]
     if kind == _STRING:
-        return _read_string(f)
+        return r.string()
     if kind == _ARRAY:
-        item_kind, count = _unpack(f, "<IQ")
+        if depth >= MAX_DEPTH:
+            raise _Limited(f"arrays nested deeper than {MAX_DEPTH}")
+        item_kind, count = r.unpack("<IQ")
+        _check_count(r, item_kind, count)
         if count > ARRAY_KEEP_LIMIT:
-            _skip_array(f, item_kind, count)
+            _skip_array(r, item_kind, count, depth + 1)
             return count
-        return [_read_value(f, item_kind) for _ in range(count)]
-    raise struct.error(f"unknown value type {kind}")
+        return [_read_value(r, item_kind, depth + 1) for _ in range(count)]
+    raise _Limited(f"unknown value type {kind}")
 
 
-def _skip_array(f: BinaryIO, item_kind: int, count: int) -> None:
+def _check_count(r: _Reader, item_kind: int, count: int) -> None:
+    """An array's element count must fit in the rest of the file at its smallest item size."""
+    smallest = struct.calcsize(_SCALARS[item_kind]) if item_kind in _SCALARS else 8
+    if count * smallest > r.left():
+        raise _Limited(f"an array of {count:,} elements does not fit in the file")
+
+
+def _skip_array(r: _Reader, item_kind: int, count: int, depth: int) -> None:
     if item_kind in _SCALARS:
-        f.seek(struct.calcsize(_SCALARS[item_kind]) * count, 1)
+        r.skip(struct.calcsize(_SCALARS[item_kind]) * count)
     elif item_kind == _STRING:
+        r.count(count)
         for _ in range(count):
-            (length,) = _unpack(f, "<Q")
-            f.seek(length, 1)
+            r.skip(r.length("a string"))
     else:
         for _ in range(count):
-            _read_value(f, item_kind)
+            _read_value(r, item_kind, depth)
 
 
-def architecture(meta: dict[str, Any]) -> str:
-    return str(meta.get("general.architecture", "unknown"))
-
-
-def trained_context(meta: dict[str, Any]) -> int | None:
-    value = meta.get(f"{architecture(meta)}.context_length")
-    return int(value) if isinstance(value, int) else None
-
-
-def block_count(meta: dict[str, Any]) -> int | None:
-    value = meta.get(f"{architecture(meta)}.block_count")
-    return int(value) if isinstance(value, int) else None
-
-
-def _pick_strings(f: BinaryIO, wanted: set[int]) -> dict[int, str]:
-    item_kind, count = _unpack(f, "<IQ")
+def _pick_strings(r: _Reader, wanted: set[int]) -> dict[int, str]:
+    item_kind, count = r.unpack("<IQ")
+    _check_count(r, item_kind, count)
     if item_kind != _STRING:
-        _skip_array(f, item_kind, count)
+        _skip_array(r, item_kind, count, 1)
         return {}
+    r.count(count)
     picked: dict[int, str] = {}
     for index in range(count):
         if index in wanted:
-            picked[index] = _read_string(f)
+            picked[index] = r.string()
         else:
-            (length,) = _unpack(f, "<Q")
-            f.seek(length, 1)
+            r.skip(r.length("a string"))
     return picked
+
+
+def _int(meta: dict[str, Any], key: str) -> int | None:
+    value = meta.get(key)
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def architecture(meta: dict[str, Any]) -> str:
+    value = meta.get("general.architecture")
+    return value if isinstance(value, str) and value else "unknown"
+
+
+def trained_context(meta: dict[str, Any]) -> int | None:
+    value = _int(meta, f"{architecture(meta)}.context_length")
+    return value if value and value > 0 else None
+
+
+def block_count(meta: dict[str, Any]) -> int | None:
+    value = _int(meta, f"{architecture(meta)}.block_count")
+    return value if value and value > 0 else None
 
 
 def special_tokens(path: Path) -> dict[str, tuple[int, str]]:
     """The model's special tokens (bos, eos, …) as id and text, read from the header alone."""
     meta = read_metadata(path)
-    ids = {name: meta.get(f"tokenizer.ggml.{name}_token_id") for name in SPECIAL_IDS}
-    wanted = {v for v in ids.values() if isinstance(v, int)}
+    ids = {name: _int(meta, f"tokenizer.ggml.{name}_token_id") for name in SPECIAL_IDS}
+    wanted = {v for v in ids.values() if v is not None}
     texts = read_metadata(path, pick_tokens=wanted).get(TOKENS, {}) if wanted else {}
-    return {name: (v, texts.get(v, "?")) for name, v in ids.items() if isinstance(v, int)}
+    return {name: (v, texts.get(v, "?")) for name, v in ids.items() if v is not None}

