@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from tui.core.prompt import ControlToken
+
 
 class CharTokenizer:
-    def tokenize(self, text: str) -> list[int]:
+    def tokenize(self, text: str, special: bool = True) -> list[int]:
         return [ord(c) for c in text]
 
     def piece(self, token: int) -> bytes:
@@ -12,3 +16,6 @@ class CharTokenizer:
 
     def is_special(self, token: int) -> bool:
         return False
+
+    def control_tokens(self) -> Mapping[str, ControlToken]:
+        return {}

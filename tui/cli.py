@@ -295,12 +295,13 @@ def _cmd_prompt(args: argparse.Namespace, out: TextIO) -> int:
 
     persona = _persona(args)
     engine = _load_engine(args, persona)
+    parse_special = bool(persona and persona.parse_special)
     messages = Session(_system(args, persona), _sampling(args, persona)).messages(args.message)
     previous = None
     if args.diff:
         messages, previous = cli_inspect.diff_messages(args.diff, args.message)
     try:
-        prompt = engine.build_prompt(messages)
+        prompt = engine.build_prompt(messages, parse_special)
     except TemplateRenderError as exc:
         raise ProblemError(str(exc)) from exc
     if previous is not None:
@@ -357,7 +358,9 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
     persona = _persona(args)
     engine = _load_engine(args, persona)
-    chat = Chat(engine, _system(args, persona), _sampling(args, persona))
+    chat = Chat(
+        engine, _system(args, persona), _sampling(args, persona), bool(persona and persona.parse_special)
+    )
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     stats: ReplyStats | None = None
@@ -397,5 +400,11 @@ def _cmd_tui(args: argparse.Namespace) -> int:
         n_threads=args.threads,
         n_gpu_layers=args.gpu_layers,
     )
-    create_app(config).run()
-    return 0
+    app = create_app(config)
+    app.run()
+    if app.crash_error is not None:
+        from tui.core.crash import EXIT_CRASH, one_line
+
+        _print_error(one_line(app.crash_error, app.crash_report))
+        return EXIT_CRASH
+    return app.return_code or 0

@@ -13,7 +13,7 @@ import io
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,7 +28,7 @@ from tui.core.fit import kv_cache_bytes
 from tui.core.hardware import available_memory_bytes, gpu_free_memory_bytes, physical_cores
 from tui.core.limits import FLAGS, RANGES
 from tui.core.messages import Message
-from tui.core.prompt import Prompt, build_prompt
+from tui.core.prompt import ControlToken, Prompt, build_prompt
 from tui.core.sampling import Sampling
 from tui.core.template import ChatTemplate, fallback_template
 
@@ -193,6 +193,57 @@ def _offloaded_layers(requested: int, blocks: int | None) -> int:
     return total if requested < 0 else min(requested, total)
 
 
+# --- the vocabulary -------------------------------------------------------------------------
+
+
+class VocabTokenizer:
+    """A model's vocabulary as `tui.core.prompt.Tokenizer`: also for vocab-only GGUFs (the tests)."""
+
+    def __init__(self, llm: llama_cpp.Llama) -> None:
+        self._llm = llm
+        self._vocab = llm._model.vocab
+        self._controls: dict[str, ControlToken] | None = None
+
+    def tokenize(self, text: str, special: bool = True) -> list[int]:
+        """No BOS is added (the template writes its own); ``special`` parses control-token text."""
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special))
+
+    def piece(self, token: int) -> bytes:
+        buf = ctypes.create_string_buffer(64)
+        n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, True)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, True)
+        return buf.raw[:n]
+
+    def is_special(self, token: int) -> bool:
+        attr = llama_cpp.llama_vocab_get_attr(self._vocab, token)
+        return bool(attr & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL) or bool(
+            llama_cpp.llama_vocab_is_eog(self._vocab, token)
+        )
+
+    def control_tokens(self) -> Mapping[str, ControlToken]:
+        """The tokens llama.cpp parses out of text only when asked to (control and unknown), once."""
+        if self._controls is None:
+            wanted = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
+            controls: dict[str, ControlToken] = {}
+            for token in range(int(self._llm.n_vocab())):
+                attr = llama_cpp.llama_vocab_get_attr(self._vocab, token)
+                if attr & wanted:
+                    name = self.piece(token).decode("utf-8", errors="replace")
+                    if name:
+                        controls.setdefault(
+                            name,
+                            ControlToken(
+                                token,
+                                bool(attr & llama_cpp.LLAMA_TOKEN_ATTR_LSTRIP),
+                                bool(attr & llama_cpp.LLAMA_TOKEN_ATTR_RSTRIP),
+                            ),
+                        )
+            self._controls = controls
+        return self._controls
+
+
 # --- the engine -----------------------------------------------------------------------------
 
 
@@ -246,6 +297,7 @@ class Engine:
         llm.verbose = False
         self._llm = llm
         self._vocab = llm._model.vocab
+        self.vocab = VocabTokenizer(llm)
         self._n_vocab = int(llm.n_vocab())
         self._lock = threading.Lock()
         self._cancel: threading.Event | None = None
@@ -274,21 +326,17 @@ class Engine:
 
     # Tokenizer protocol (see tui.core.prompt) ---------------------------------------------
 
-    def tokenize(self, text: str) -> list[int]:
-        """Special tokens in the text are parsed; no BOS is added (the template writes its own)."""
-        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+    def tokenize(self, text: str, special: bool = True) -> list[int]:
+        return self.vocab.tokenize(text, special)
 
     def piece(self, token: int) -> bytes:
-        buf = ctypes.create_string_buffer(64)
-        n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, True)
-        if n < 0:
-            buf = ctypes.create_string_buffer(-n)
-            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, True)
-        return buf.raw[:n]
+        return self.vocab.piece(token)
 
     def is_special(self, token: int) -> bool:
-        attr = llama_cpp.llama_vocab_get_attr(self._vocab, token)
-        return bool(attr & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL) or self.is_end(token)
+        return self.vocab.is_special(token)
+
+    def control_tokens(self) -> Mapping[str, ControlToken]:
+        return self.vocab.control_tokens()
 
     def is_end(self, token: int) -> bool:
         return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
@@ -300,8 +348,8 @@ class Engine:
 
     # Prompts and replies -------------------------------------------------------------------
 
-    def build_prompt(self, messages: Sequence[Message]) -> Prompt:
-        return build_prompt(self.template, messages, self)
+    def build_prompt(self, messages: Sequence[Message], parse_special: bool = False) -> Prompt:
+        return build_prompt(self.template, messages, self, parse_special=parse_special)
 
     def generate(
         self,

@@ -7,9 +7,10 @@ what the user inspects is by construction what the model receives.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple, Protocol
 
 from tui.core.messages import Message
 from tui.core.template import ChatTemplate, TemplateRenderError
@@ -53,6 +54,10 @@ class Prompt:
     notes: tuple[str, ...] = field(default=())
     generation_start: int | None = None
     """Where the text the template adds to cue the reply (``add_generation_prompt``) begins."""
+    literal_specials: tuple[tuple[int, int], ...] = field(default=())
+    """Character ranges of message text that looks like a special token but was kept as text."""
+    parse_special: bool = False
+    """True when the persona opted in: special tokens typed in messages became control tokens."""
 
     @property
     def ids(self) -> list[int]:
@@ -79,6 +84,8 @@ class Prompt:
         return {
             "template": self.template_name,
             "notes": list(self.notes),
+            "parse_special": self.parse_special,
+            "typed_specials_kept_as_text": [list(r) for r in self.literal_specials],
             "text": self.text,
             "messages": [m.as_dict() for m in self.messages],
             "tokens": [{"id": t.id, "piece": t.text, "special": t.special} for t in self.tokens],
@@ -97,14 +104,28 @@ class Prompt:
         }
 
 
-class Tokenizer(Protocol):
-    """What prompt building needs from a model: text to ids with special tokens parsed, id to bytes."""
+class ControlToken(NamedTuple):
+    """A control token's id, and whether llama.cpp strips blank space on its left or right."""
 
-    def tokenize(self, text: str) -> list[int]: ...
+    id: int
+    lstrip: bool = False
+    rstrip: bool = False
+
+
+class Tokenizer(Protocol):
+    """What prompt building needs from a model's vocabulary."""
+
+    def tokenize(self, text: str, special: bool = True) -> list[int]:
+        """Text to ids, no BOS added; ``special`` parses control-token text into control tokens."""
+        ...
 
     def piece(self, token: int) -> bytes: ...
 
     def is_special(self, token: int) -> bool: ...
+
+    def control_tokens(self) -> Mapping[str, ControlToken]:
+        """Every control token by its text: what a template may write and a message may not."""
+        ...
 
 
 def build_prompt(
@@ -112,17 +133,23 @@ def build_prompt(
     messages: Sequence[Message],
     tokenizer: Tokenizer,
     add_generation_prompt: bool = True,
+    parse_special: bool = False,
 ) -> Prompt:
-    """Render ``messages`` with ``template`` and tokenize the result exactly as it will be fed."""
+    """Render ``messages`` with ``template`` and tokenize the result exactly as it will be fed.
+
+    Only the template's own markup becomes control tokens: message text (typed, pasted, from a
+    persona) that looks like ``<|im_end|>`` stays plain text, unless ``parse_special`` (a persona's
+    opt-in) says otherwise.
+    """
     notes: list[str] = []
     if template.is_fallback:
         notes.append(f"No chat template in the model file; using the {template.name}.")
     rendered = list(messages)
     try:
         text = template.render(rendered, add_generation_prompt)
-    except TemplateRenderError:
+    except TemplateRenderError as exc:
         folded = fold_system(messages)
-        if folded is None:
+        if folded is None or exc.kind != "template":
             raise
         rendered = folded
         text = template.render(rendered, add_generation_prompt)
@@ -132,10 +159,135 @@ def build_prompt(
         without = template.render(rendered, add_generation_prompt=False)
         if text.startswith(without) and len(text) > len(without):
             generation_start = len(without)
-    ids = tokenizer.tokenize(text)
+    literal: tuple[tuple[int, int], ...] = ()
+    if parse_special:
+        ids = tokenizer.tokenize(text, special=True)
+        notes.append("This persona has parse_special = true: special tokens typed in messages are real.")
+    else:
+        regions = content_regions(template, rendered, add_generation_prompt, text)
+        ids, literal = tokenize_guarded(text, regions, tokenizer)
     tokens = tuple(Token(i, tokenizer.piece(i), tokenizer.is_special(i)) for i in ids)
     spans = _locate(text, messages, tokens)
-    return Prompt(text, tokens, tuple(messages), spans, template.name, tuple(notes), generation_start)
+    return Prompt(
+        text,
+        tokens,
+        tuple(messages),
+        spans,
+        template.name,
+        tuple(notes),
+        generation_start,
+        literal,
+        parse_special,
+    )
+
+
+_HOLE = "\ue000{}\ue001"
+_HOLES = re.compile("\ue000(\\d+)\ue001")
+
+
+def content_regions(
+    template: ChatTemplate, messages: Sequence[Message], add_generation_prompt: bool, text: str
+) -> list[tuple[int, int]]:
+    """Where each message's content sits in ``text``, found by rendering with placeholders.
+
+    The template is rendered once more with every content replaced by a marker; what lies between
+    the markers is the template's own text. When a template looks inside the content (and so renders
+    the markers differently), the contents are searched for in the text instead.
+    """
+    if not any(m.content for m in messages):
+        return []
+    holes = [replace(m, content=_HOLE.format(i)) for i, m in enumerate(messages)]
+    try:
+        skeleton = template.render(holes, add_generation_prompt)
+    except TemplateRenderError:
+        skeleton = ""
+    parts = _HOLES.split(skeleton)
+    for strip in (False, True):
+        regions: list[tuple[int, int]] = []
+        pos = 0
+        for k in range(0, len(parts) - 1, 2):
+            literal, index = parts[k], int(parts[k + 1])
+            if index >= len(messages) or not text.startswith(literal, pos):
+                break
+            content = messages[index].content.strip() if strip else messages[index].content
+            pos += len(literal)
+            if not text.startswith(content, pos):
+                break
+            regions.append((pos, pos + len(content)))
+            pos += len(content)
+        else:
+            if skeleton and text[pos:] == parts[-1]:
+                return regions
+    return [(s.start, s.end) for s in _char_spans(text, messages) if s is not None]
+
+
+def tokenize_guarded(
+    text: str, regions: Sequence[tuple[int, int]], tokenizer: Tokenizer
+) -> tuple[list[int], tuple[tuple[int, int], ...]]:
+    """Ids for ``text`` where control tokens come only from outside ``regions`` (the messages).
+
+    Mirrors llama.cpp's own partitioning (longest control token first, with its left/right strip
+    rules), then tokenizes each stretch of text between them without parsing special tokens. For a
+    conversation with no special-looking text in it, the ids equal whole-text tokenization.
+    Also returns where message text looked like a control token (kept as text).
+    """
+    controls = tokenizer.control_tokens()
+    masked = list(text)
+    for start, end in regions:
+        masked[start:end] = "\x00" * (end - start)
+    visible = "".join(masked)
+    literal = sorted(
+        (start + i, start + i + len(name))
+        for start, end in regions
+        for name in controls
+        for i in _occurrences(text[start:end], name)
+    )
+    # fragments: (start, end, token id or None for text)
+    fragments: list[tuple[int, int, ControlToken | None]] = [(0, len(text), None)]
+    for name in sorted(controls, key=len, reverse=True):
+        if not name or name not in visible:
+            continue
+        split: list[tuple[int, int, ControlToken | None]] = []
+        for start, end, token in fragments:
+            if token is not None:
+                split.append((start, end, token))
+                continue
+            cursor = start
+            for i in _occurrences(visible[start:end], name):
+                at = start + i
+                if at < cursor:
+                    continue
+                split.append((cursor, at, None))
+                split.append((at, at + len(name), controls[name]))
+                cursor = at + len(name)
+            split.append((cursor, end, None))
+        fragments = split
+    ids: list[int] = []
+    for index, (start, end, token) in enumerate(fragments):
+        if token is not None:
+            ids.append(token.id)
+            continue
+        piece = text[start:end]
+        before = fragments[index - 1][2] if index > 0 else None
+        after = fragments[index + 1][2] if index + 1 < len(fragments) else None
+        if before is not None and before.rstrip:
+            piece = piece.lstrip(_BLANK)
+        if after is not None and after.lstrip:
+            piece = piece.rstrip(_BLANK)
+        if piece:
+            ids.extend(tokenizer.tokenize(piece, special=False))
+    return ids, tuple(literal)
+
+
+_BLANK = " \t\n\v\f\r"
+
+
+def _occurrences(text: str, needle: str) -> list[int]:
+    found, at = [], text.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = text.find(needle, at + len(needle))
+    return found
 
 
 def fold_system(messages: Sequence[Message]) -> list[Message] | None:
@@ -152,13 +304,21 @@ def fold_system(messages: Sequence[Message]) -> list[Message] | None:
 
 
 def _locate(text: str, messages: Sequence[Message], tokens: Sequence[Token]) -> tuple[Span | None, ...]:
+    """Each message's content in the text, with the tokens that cover it."""
+    byte_starts = _token_byte_starts(tokens)
+    to_token = _char_to_token(text, byte_starts)
+    return tuple(
+        None if s is None else replace(s, first_token=to_token(s.start), end_token=to_token(s.end - 1) + 1)
+        for s in _char_spans(text, messages)
+    )
+
+
+def _char_spans(text: str, messages: Sequence[Message]) -> list[Span | None]:
     """Find each message's content in the text: in order where possible, anywhere unclaimed otherwise.
 
     Templates may trim content or move it (Mistral puts the system text into the last user turn), so a
     message the template rewrote gets no span rather than a wrong one.
     """
-    byte_starts = _token_byte_starts(tokens)
-    to_token = _char_to_token(text, byte_starts)
     claimed: list[tuple[int, int]] = []
     spans: list[Span | None] = []
     cursor = 0
@@ -176,8 +336,8 @@ def _locate(text: str, messages: Sequence[Message], tokens: Sequence[Token]) -> 
         end = start + len(needle)
         claimed.append((start, end))
         cursor = max(cursor, end)
-        spans.append(Span(index, message.role, start, end, to_token(start), to_token(end - 1) + 1))
-    return tuple(spans)
+        spans.append(Span(index, message.role, start, end, 0, 0))
+    return spans
 
 
 def _find_unclaimed(text: str, needle: str, start: int, claimed: list[tuple[int, int]]) -> int:

@@ -32,7 +32,7 @@ class ChatEngine(Protocol):
 
     info: EngineInfo
 
-    def build_prompt(self, messages: Sequence[Message]) -> Prompt: ...
+    def build_prompt(self, messages: Sequence[Message], parse_special: bool = False) -> Prompt: ...
 
     def generate(
         self,
@@ -75,6 +75,8 @@ class Session:
     first_kept: int = 0
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    parse_special: bool = False
+    """The persona's opt-in: special tokens typed in this session's messages become control tokens."""
 
     def messages(self, user_text: str, first_turn: int | None = None) -> list[Message]:
         """System message (if any), the kept turns, then the new user message."""
@@ -95,7 +97,7 @@ class Session:
         reserve = min(self.sampling.max_tokens, n_ctx // 4)
         start = self.first_kept
         while True:
-            prompt = engine.build_prompt(self.messages(user_text, start))
+            prompt = engine.build_prompt(self.messages(user_text, start), self.parse_special)
             if len(prompt) + reserve <= n_ctx:
                 break
             if start >= len(self.turns):
@@ -113,9 +115,11 @@ class Session:
 class Chat:
     """A model and its current session: what the CLI and the TUI drive."""
 
-    def __init__(self, engine: ChatEngine, system: str | None, sampling: Sampling) -> None:
+    def __init__(
+        self, engine: ChatEngine, system: str | None, sampling: Sampling, parse_special: bool = False
+    ) -> None:
         self.engine = engine
-        self.session = Session(system, sampling)
+        self.session = Session(system, sampling, parse_special=parse_special)
 
     def prepare(self, user_text: str) -> PreparedTurn:
         return self.session.prepare(self.engine, user_text)
@@ -136,6 +140,7 @@ class Chat:
         session = self.session
         turn = Turn(user_text, prepared.prompt)
         parts: list[str] = []
+        abandoned = False
         try:
             chosen = sampling or session.sampling
             for event in self.engine.generate(prepared.prompt, chosen, cancel, confidence):
@@ -146,8 +151,11 @@ class Chat:
                 else:
                     turn.stats = event
                 yield event
+        except GeneratorExit:
+            abandoned = True  # the reader went away (quit, new session): the turn is still kept
+            raise
         finally:
-            if parts or turn.stats is not None:
+            if parts or turn.stats is not None or abandoned:
                 turn.reply = "".join(parts)
                 session.turns.append(turn)
 
@@ -163,7 +171,12 @@ class Chat:
         session.first_kept = min(session.first_kept, len(session.turns))
         return turn
 
-    def new_session(self, system: str | None | _Keep = KEEP, sampling: Sampling | None = None) -> Session:
+    def new_session(
+        self,
+        system: str | None | _Keep = KEEP,
+        sampling: Sampling | None = None,
+        parse_special: bool | None = None,
+    ) -> Session:
         """Start from nothing: empty transcript, KV cache cleared, no cached prefix.
 
         ``system`` replaces the system message (None: no system message at all) and ``sampling``
@@ -172,5 +185,8 @@ class Chat:
         self.engine.reset()
         old = self.session
         new_system = old.system if isinstance(system, _Keep) else system
-        self.session = Session(new_system, sampling or old.sampling, number=old.number + 1)
+        keep_special = old.parse_special if parse_special is None else parse_special
+        self.session = Session(
+            new_system, sampling or old.sampling, number=old.number + 1, parse_special=keep_special
+        )
         return self.session

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -19,6 +22,8 @@ from tui.ui.messages import PersonasChanged
 from tui.ui.screens.chat import ChatScreen
 from tui.ui.screens.models import ModelBrowser
 
+QUIT_WAIT_SECONDS = 5.0
+"""Longest wait on quit for a reply to stop; it stops between two tokens, so far sooner."""
 WATCH_SECONDS = 1.0
 """How often the persona folders are checked for files edited outside the app."""
 
@@ -50,6 +55,8 @@ class LlmTuiApp(App[None]):
         self.store = PersonaStore(get_paths())
         self.personas = PersonaSet()
         self._snapshot = self.store.snapshot()
+        self.crash_report: Path | None = None
+        self.crash_error: Exception | None = None
 
     def on_mount(self) -> None:
         paths = get_paths()
@@ -66,6 +73,29 @@ class LlmTuiApp(App[None]):
         self.set_interval(WATCH_SECONDS, self.check_persona_files)
         self.install_screen(ModelBrowser(), "models")
         self.push_screen(ChatScreen(self.engine_factory, self.config))
+
+    async def action_quit(self) -> None:
+        """Stop a streaming reply and wait for it (its turn is saved, marked stopped), then exit.
+
+        Without this the terminal came back but the process went on generating for many seconds,
+        and the partial turn was never saved.
+        """
+        for screen in self.screen_stack:
+            if isinstance(screen, ChatScreen):
+                screen.stop_everything()
+        for worker in list(self.workers):
+            if worker.group == "reply" and not worker.is_finished:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(worker.wait(), QUIT_WAIT_SECONDS)
+        self.exit(return_code=self.return_code or 0)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A crash: write the report first (the one line printed at exit says where)."""
+        from tui.core.crash import write_report
+
+        self.crash_report = write_report(error)
+        self.crash_error = error
+        super()._handle_exception(error)
 
     def engine_factory(self, model: str | None = None) -> ChatEngine:
         """Load ``model`` (default: the configured one); runs in a worker thread."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from textual.message_pump import MessagePump
 
 from tui.core.engine import EngineError, Piece, ReplyStats
 from tui.core.sampling import Sampling
-from tui.core.session import Chat
+from tui.core.session import Chat, Session
 from tui.core.template import TemplateRenderError
 from tui.ui.messages import ReplyChunk, ReplyFinished, ReplyStarted
 
@@ -28,8 +29,13 @@ def stream_reply(
     session: int,
     sampling: Sampling | None = None,
     confidence: bool = False,
+    save: Callable[[Session], None] | None = None,
 ) -> None:
-    """Prepare, generate and report one turn; always ends with exactly one `ReplyFinished`."""
+    """Prepare, generate and report one turn; always ends with exactly one `ReplyFinished`.
+
+    ``save`` is called here, in the worker, with the session the turn was recorded in, whatever
+    ended the reply (done, stopped, an error, a new session, quit): the UI may have moved on.
+    """
     try:
         prepared = chat.prepare(text)
     except (EngineError, TemplateRenderError) as exc:
@@ -39,6 +45,7 @@ def stream_reply(
     buffer: list[str] = []
     flushed = time.monotonic()
     stats: ReplyStats | None = None
+    recorded_in = chat.session
     try:
         for event in chat.reply(prepared, text, cancel, sampling, confidence):
             if not isinstance(event, Piece):
@@ -53,6 +60,9 @@ def stream_reply(
         target.post_message(ReplyChunk(session, "".join(buffer)))
         target.post_message(ReplyFinished(session, None, str(exc)))
         return
+    finally:
+        if save is not None:
+            save(recorded_in)
     if buffer:
         target.post_message(ReplyChunk(session, "".join(buffer)))
     target.post_message(ReplyFinished(session, stats))

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 from tui.core import transcripts
 from tui.core.catalog import ModelNotFoundError
-from tui.core.engine import ContextFullError
+from tui.core.engine import ContextFullError, EngineInfo
 from tui.core.persona_store import DEFAULT_PERSONA
 from tui.core.personas import Persona
 from tui.core.sampling import Sampling
@@ -109,13 +109,14 @@ class ChatScreen(ChatTools):
         """The current persona as it is on disk now (edits apply from the next session)."""
         return self.llm_app.personas.get(self._persona_id)
 
-    def settings(self) -> tuple[str | None, Sampling]:
-        """The system message and sampling a new session starts with."""
+    def settings(self) -> tuple[str | None, Sampling, bool]:
+        """The system message, sampling and special-token opt-in a new session starts with."""
         persona, config = self.persona, self._config
         sampling = persona.apply(config.sampling) if persona else config.sampling
+        parse_special = bool(persona and persona.parse_special)
         if self._override:
-            return (None if config.no_system else config.system), sampling
-        return (persona.system if persona else None), sampling
+            return (None if config.no_system else config.system), sampling, parse_special
+        return (persona.system if persona else None), sampling, parse_special
 
     def unusable(self, persona: Persona) -> str | None:
         """Why ``persona`` cannot be used with the loaded model (its system message is too long)."""
@@ -215,7 +216,13 @@ class ChatScreen(ChatTools):
     def _generate(
         self, chat: Chat, text: str, cancel: threading.Event, session: int, sampling: Sampling | None
     ) -> None:
-        stream_reply(self, chat, text, cancel, session, sampling, self._confidence)
+        persona = None if self._override else self._persona_id
+        info = chat.engine.info
+
+        def save(recorded: Session) -> None:
+            self._save_session(recorded, info, persona)
+
+        stream_reply(self, chat, text, cancel, session, sampling, self._confidence, save)
 
     async def on_reply_started(self, message: ReplyStarted) -> None:
         if message.session != self._session or self._turn is None or self.chat is None:
@@ -244,20 +251,33 @@ class ChatScreen(ChatTools):
             status = self.query_one(StatusLine)
             status.speed = message.stats.tokens_per_second or status.speed
             status.context_used = message.stats.prompt_tokens + message.stats.completion_tokens
-            self._save_transcript()
         self.inspect()
         if self._pending:
             self._start_reply(self._pending.pop(0))
 
     def _save_transcript(self) -> None:
-        """Keep the session for the user (never for the model), after every turn."""
+        """Keep the session for the user (never for the model), after every change to it."""
         if self.chat is None:
             return
         persona = None if self._override else self._persona_id
+        self._save_session(self.chat.session, self.chat.engine.info, persona)
+
+    def _save_session(self, session: Session, info: EngineInfo, persona: str | None) -> None:
+        """Write one session's transcript; safe from a worker thread (``notify`` is thread-safe)."""
         try:
-            transcripts.save(get_paths(), self.chat.session, self.chat.engine.info, persona)
+            transcripts.save(get_paths(), session, info, persona)
         except OSError as exc:
-            self.notify(f"Could not save the session transcript: {exc}", severity="warning")
+            self.notify(
+                f"Could not save the session transcript: {exc.strerror or exc}",
+                severity="warning",
+                markup=False,
+            )
+
+    def stop_everything(self) -> None:
+        """Before quitting: stop the reply (its worker saves the turn) and forget queued messages."""
+        self._pending.clear()
+        if self._cancel is not None:
+            self._cancel.set()
 
     # Actions ----------------------------------------------------------------------------------
 
@@ -297,16 +317,21 @@ class ChatScreen(ChatTools):
         if self._cancel is not None:
             self._cancel.set()
         self._pending.clear()
-        system, sampling = self.settings()
-        self._reset(self.chat, system, sampling, reason)
+        system, sampling, parse_special = self.settings()
+        self._reset(self.chat, system, sampling, parse_special, reason)
 
     @work(thread=True, exit_on_error=False, group="session")
-    def _reset(self, chat: Chat, system: str | None, sampling: Sampling, reason: str) -> None:
-        session = chat.new_session(system, sampling)  # waits for a streaming reply to stop
+    def _reset(
+        self, chat: Chat, system: str | None, sampling: Sampling, parse_special: bool, reason: str
+    ) -> None:
+        session = chat.new_session(system, sampling, parse_special)  # waits for a streaming reply to stop
         self.post_message(SessionStarted(session.number, reason))
 
     async def on_session_started(self, message: SessionStarted) -> None:
-        previous, self._session = self._session, message.number
+        if message.number < self._session:
+            return  # a late report of a session already replaced (many ctrl+n in a row)
+        self._session = message.number
+        previous = message.number - 1
         self._turn = None
         conversation = self.query_one(Conversation)
         await conversation.remove_children()
@@ -335,7 +360,7 @@ class ChatScreen(ChatTools):
 
     def on_personas_changed(self, _message: PersonasChanged) -> None:
         if self._persona_id in (p.id for p in self.llm_app.personas.personas.values()) and self.chat:
-            system, _ = self.settings()
+            system, _, _ = self.settings()
             if not self._override and system != self.chat.session.system:
                 self.notify(
                     "The current persona changed on disk: press ctrl+n to start a session with it.",

@@ -37,7 +37,7 @@ class ChatTools(Screen[None]):
     def llm_app(self) -> LlmTuiApp:
         return self.app  # type: ignore[return-value]
 
-    def settings(self) -> tuple[str | None, Sampling]:
+    def settings(self) -> tuple[str | None, Sampling, bool]:
         """The system message and sampling a new session starts with (see `ChatScreen`)."""
         raise NotImplementedError
 
@@ -67,14 +67,14 @@ class ChatTools(Screen[None]):
 
     def action_probe(self) -> None:
         if self.chat is not None:
-            _, sampling = self.settings()
+            _, sampling, _ = self.settings()
             self.app.push_screen(
                 ProbeScreen(self.chat.engine, sampling, self.llm_app.personas, self._persona_id)
             )
 
     def action_memory_test(self) -> None:
         if self.chat is not None:
-            system, sampling = self.settings()
+            system, sampling, _ = self.settings()
             self.app.push_screen(MemoryTestScreen(self.chat.engine, sampling, system))
 
     def action_sessions(self) -> None:
