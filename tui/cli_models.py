@@ -17,6 +17,7 @@ from tui.core.fit import estimate
 from tui.core.model_files import MODEL_STATUS_EMBEDDED, deletable_files, model_status, pull
 from tui.core.personas import slugify
 from tui.core.problems import ProblemError
+from tui.core.text_safety import terminal_safe
 from tui.paths import Paths, get_paths
 
 SPLIT = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
@@ -71,7 +72,7 @@ def _entry(paths: Paths, model_id: str) -> CatalogEntry:
 
 def _report_problems(catalog: Catalog, err: TextIO) -> None:
     for problem in catalog.problems:
-        print(f"warning: {problem} (entry skipped)", file=err)
+        print(f"warning: {terminal_safe(str(problem), err)}", file=err)
 
 
 def _list(paths: Paths, out: TextIO, err: TextIO) -> int:

@@ -48,9 +48,9 @@ class FakeEngine:
         metadata={},
     )
 
-    def build_prompt(self, messages: Sequence[Message]) -> Prompt:
+    def build_prompt(self, messages: Sequence[Message], parse_special: bool = False) -> Prompt:
         """ChatML, one token per character: real spans and parts, no model needed."""
-        return build_prompt(fallback_template(), messages, CharTokenizer())
+        return build_prompt(fallback_template(), messages, CharTokenizer(), parse_special=parse_special)
 
     def generate(
         self,

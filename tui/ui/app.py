@@ -68,7 +68,7 @@ class LlmTuiApp(App[None]):
         if config.keymap:
             self.set_keymap(config.keymap)
         for problem in [*config.problems, *([state.problem] if state.problem else [])]:
-            self.notify(problem, severity="warning", timeout=15)
+            self.notify(str(problem), severity="warning", timeout=15, markup=False)
         self.personas = self.store.load()
         self.set_interval(WATCH_SECONDS, self.check_persona_files)
         self.install_screen(ModelBrowser(), "models")

@@ -41,6 +41,9 @@ def stream_reply(
     except (EngineError, TemplateRenderError) as exc:
         target.post_message(ReplyFinished(session, None, str(exc)))
         return
+    except Exception as exc:  # noqa: BLE001 - a bug must not leave the UI waiting for ever
+        target.post_message(ReplyFinished(session, None, _internal(exc)))
+        return
     target.post_message(ReplyStarted(session, prepared))
     buffer: list[str] = []
     flushed = time.monotonic()
@@ -56,9 +59,10 @@ def stream_reply(
                 target.post_message(ReplyChunk(session, "".join(buffer)))
                 buffer.clear()
                 flushed = time.monotonic()
-    except EngineError as exc:
+    except Exception as exc:  # noqa: BLE001 - EngineError is expected; anything else is reported too
         target.post_message(ReplyChunk(session, "".join(buffer)))
-        target.post_message(ReplyFinished(session, None, str(exc)))
+        message = str(exc) if isinstance(exc, EngineError) else _internal(exc)
+        target.post_message(ReplyFinished(session, None, message))
         return
     finally:
         if save is not None:
@@ -66,3 +70,12 @@ def stream_reply(
     if buffer:
         target.post_message(ReplyChunk(session, "".join(buffer)))
     target.post_message(ReplyFinished(session, stats))
+
+
+def _internal(exc: Exception) -> str:
+    """An unexpected failure: a report file for us, one line for the user."""
+    from tui.core.crash import write_report
+
+    report = write_report(exc)
+    where = f"; the full report is in {report}" if report else ""
+    return f"internal error: {type(exc).__name__}: {exc}{where}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,7 +22,7 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self._question, classes="question")
+            yield Label(Text(self._question), classes="question")
             with Horizontal(classes="buttons"):
                 yield Button(self._yes, id="yes", variant="error")
                 yield Button(self._no, id="no")
@@ -42,7 +43,7 @@ class Choose(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self._question, classes="question")
+            yield Label(Text(self._question), classes="question")
             with Horizontal(classes="buttons"):
                 for key, label in self._choices:
                     yield Button(label, id=key)
@@ -66,7 +67,7 @@ class AskText(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self._question, classes="question")
+            yield Label(Text(self._question), classes="question")
             yield Input(self._value, id="answer")
             yield Label("", id="problem", classes="problem")
 
@@ -75,6 +76,6 @@ class AskText(ModalScreen[str | None]):
         answer = event.value.strip()
         problem = self._check(answer) if self._check is not None else None
         if problem:
-            self.query_one("#problem", Label).update(str(problem))
+            self.query_one("#problem", Label).update(Text(str(problem)))
             return
         self.dismiss(answer or None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -54,7 +55,7 @@ class NewPersonaForm(ModalScreen[str | None]):
         try:
             path = self.store.user_path(persona_id)
         except PersonaIdError as exc:
-            problem.update(str(exc))
+            problem.update(Text(str(exc)))
             return
         if path.exists() or self.store.bundled_path(persona_id):
             problem.update(f"A persona `{persona_id}` exists already: pick another id.")

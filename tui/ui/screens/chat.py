@@ -354,7 +354,7 @@ class ChatScreen(ChatTools):
         persona = self.persona
         name = persona.name if persona else persona_id
         if self.chat is None:
-            self.notify(f"Persona {name} will be used once the model has loaded.")
+            self.notify(f"Persona {name} will be used once the model has loaded.", markup=False)
             return
         self.action_new_session(reason=f"Persona “{name}” chosen.")
 

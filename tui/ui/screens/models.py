@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -94,8 +95,8 @@ class ModelBrowser(Screen[None]):
     def refresh_table(self) -> None:
         catalog = load_catalog(self.paths)
         self.entries = catalog.entries
-        problems = "\n".join(f"⚠ {p} (skipped)" for p in catalog.problems)
-        self.query_one("#models-problems", Static).update(problems)
+        problems = "\n".join(f"⚠ {p}" for p in catalog.problems)
+        self.query_one("#models-problems", Static).update(Text(problems))
         state = load_state(self.paths)
         table: DataTable[str] = self.query_one(DataTable)
         cursor = table.cursor_row
@@ -138,7 +139,11 @@ class ModelBrowser(Screen[None]):
         if entry is None:
             return
         if not self._on_disk(entry):
-            self.notify(f"{entry.name} is not downloaded yet: press p to download it.", severity="warning")
+            self.notify(
+                f"{entry.name} is not downloaded yet: press p to download it.",
+                severity="warning",
+                markup=False,
+            )
             return
         self.app.pop_screen()
         self.llm_app.screen.post_message(SwitchModel(entry.id))
@@ -148,7 +153,7 @@ class ModelBrowser(Screen[None]):
         if entry is None or entry.id in self.cancels:
             return
         if self._on_disk(entry):
-            self.notify(f"{entry.name} is already here.")
+            self.notify(f"{entry.name} is already here.", markup=False)
             return
         fit = estimate(int(entry.get("size") or 0), DEFAULT_CONTEXT, None)
         if fit.fits is False:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
@@ -56,7 +57,7 @@ class PersonaEditor(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(self._where(), id="editor-where")
+        yield Static(Text(self._where()), id="editor-where")
         yield TomlEditor(self.saved_text, id="persona-text")
         yield Static("", id="editor-status")
         yield Footer()
@@ -87,7 +88,7 @@ class PersonaEditor(Screen[None]):
             self.errors = [str(e) for e in parsed]
             self.editor.error_line = next((e.line for e in parsed if e.line), None)
             status.update(
-                "\n".join(e.message if not e.line else f"line {e.line}: {e.message}" for e in parsed)
+                Text("\n".join(e.message if not e.line else f"line {e.line}: {e.message}" for e in parsed))
             )
             status.set_classes("error")
 
@@ -127,10 +128,10 @@ class PersonaEditor(Screen[None]):
         text = self.editor.text
         self.store.save(self.persona_id, text)
         self.source, self.saved_text = self.target, text
-        self.query_one("#editor-where", Static).update(self._where())
+        self.query_one("#editor-where", Static).update(Text(self._where()))
         self._validate()
         note = "" if not self.errors else " (it has errors: it stays unusable until they are fixed)"
-        self.notify(f"Saved {self.target}{note}")
+        self.notify(f"Saved {self.target}{note}", markup=False)
 
     def load_from_disk(self) -> None:
         """Replace the editor's text with the file on disk (the user chose so)."""
@@ -150,7 +151,7 @@ class PersonaEditor(Screen[None]):
             return
         if not self.dirty:
             self.load_from_disk()
-            self.notify(f"{self.target.name} changed on disk: reloaded.")
+            self.notify(f"{self.target.name} changed on disk: reloaded.", markup=False)
             return
         if self._asking:
             return  # one question at a time; the answer reads the disk as it is then
@@ -201,7 +202,7 @@ class PersonaEditor(Screen[None]):
         try:
             command = editor_command()
         except EditorError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
         if self.dirty or self.source != self.target:
             self._write()
@@ -212,7 +213,11 @@ class PersonaEditor(Screen[None]):
             self.notify("This terminal cannot hand over to another program.", severity="error")
             return
         except OSError as exc:
-            self.notify(f"Cannot start the editor `{command[0]}`: {exc.strerror or exc}", severity="error")
+            self.notify(
+                f"Cannot start the editor `{command[0]}`: {exc.strerror or exc}",
+                severity="error",
+                markup=False,
+            )
             return
         self.load_from_disk()
 
@@ -236,10 +241,10 @@ class PersonaEditor(Screen[None]):
         if bundled:
             self.source = bundled
             self.load_from_disk()
-            self.query_one("#editor-where", Static).update(self._where())
+            self.query_one("#editor-where", Static).update(Text(self._where()))
             self.notify("Back to the bundled version.")
         else:
-            self.notify(f"Deleted {self.persona_id}.")
+            self.notify(f"Deleted {self.persona_id}.", markup=False)
             self.app.pop_screen()
 
     @work

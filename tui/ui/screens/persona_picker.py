@@ -143,7 +143,7 @@ class PersonaPicker(ModalScreen[PickerChoice | None]):
             return
         problem = self.unusable(persona)
         if problem:
-            self.notify(f"Cannot use {persona.name}: {problem}", severity="warning")
+            self.notify(f"Cannot use {persona.name}: {problem}", severity="warning", markup=False)
             return
         self.dismiss(PickerChoice("use", persona.id, persona.path))
 

@@ -48,7 +48,7 @@ class SessionsView(Screen[None]):
             first = item.first_message.replace("\n", " ")
             table.add_row(item.started, str(item.turns), item.model, first[:40], key=item.id)
         for problem in problems:
-            self.notify(problem, severity="warning")
+            self.notify(str(problem), severity="warning", markup=False)
         if not saved:
             self.query_one("#session-preview", Markdown).update("No saved sessions yet.")
         table.focus()
@@ -77,7 +77,7 @@ class SessionsView(Screen[None]):
             write_text_atomic(target, transcripts.to_markdown(data))
         else:
             write_text_atomic(target, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-        self.notify(f"Exported to {target}")
+        self.notify(f"Exported to {target}", markup=False)
 
     def action_close(self) -> None:
         self.app.pop_screen()
