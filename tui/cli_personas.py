@@ -9,6 +9,7 @@ from typing import TextIO
 from tui.core.persona_store import SUFFIX, BrokenPersona, PersonaIdError, PersonaStore, read_persona_file
 from tui.core.personas import Persona, template_text
 from tui.core.problems import ProblemError
+from tui.core.text_safety import terminal_safe
 from tui.external_editor import EditorError, run_editor
 from tui.paths import get_paths
 
@@ -52,7 +53,7 @@ def _list(store: PersonaStore, out: TextIO) -> int:
     ]
     width = max((len(r[0]) for r in rows), default=2)
     for persona_id, name, origin, description in rows:
-        print(f"{persona_id:<{width}}  {origin:<10}  {name}: {description}", file=out)
+        print(terminal_safe(f"{persona_id:<{width}}  {origin:<10}  {name}: {description}", out), file=out)
     if found.broken:
         print(f"\n{len(found.broken)} broken file(s), not usable until fixed:", file=out)
         for broken in found.broken:
@@ -62,7 +63,7 @@ def _list(store: PersonaStore, out: TextIO) -> int:
 
 def _print_broken(broken: BrokenPersona, out: TextIO) -> None:
     for error in broken.errors:
-        print(f"  {error}", file=out)
+        print(terminal_safe(f"  {error}", out), file=out)
 
 
 def _find(store: PersonaStore, persona_id: str) -> Persona:
@@ -81,7 +82,7 @@ def _show(store: PersonaStore, persona_id: str, out: TextIO) -> int:
     persona = _find(store, persona_id)
     assert persona.path is not None
     print(f"# {persona.path} ({persona.origin})", file=out)
-    out.write(persona.path.read_text(encoding="utf-8"))
+    out.write(terminal_safe(persona.path.read_text(encoding="utf-8"), out))
     return 0
 
 
@@ -119,7 +120,7 @@ def _validate(store: PersonaStore, paths: list[Path], out: TextIO, err: TextIO) 
     for path in paths:
         errors = _check_file(path)
         for error in errors:
-            print(f"  {error}", file=err)
+            print(terminal_safe(f"  {error}", err), file=err)
         failures += bool(errors)
         print(f"{path}: {'ok' if not errors else f'{len(errors)} error(s)'}", file=out)
     return 1 if failures else 0

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from tui.core import transcripts
 from tui.core.atomic import write_text_atomic
-from tui.core.problems import ProblemError
+from tui.core.problems import Problem, ProblemError
 from tui.paths import get_paths
 
 
@@ -23,6 +23,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     export.add_argument("id")
     export.add_argument("--format", choices=("md", "json"), default="md")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+
+
+def write_user_file(target: Path, text: str) -> None:
+    """Write where the user asked, atomically; never create folders they did not ask for."""
+    where = f"--output {target}"
+    if target.is_dir():
+        raise ProblemError(Problem(where, "is a folder", hint="name a file inside it"))
+    if not target.parent.is_dir():
+        raise ProblemError(
+            Problem(where, f"the folder {target.parent} does not exist", hint="create it first")
+        )
+    try:
+        write_text_atomic(target, text, create_parents=False)
+    except OSError as exc:
+        raise ProblemError(Problem(where, f"cannot be written: {exc.strerror or exc}")) from exc
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -44,12 +59,18 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         data = transcripts.load(path)
         text = transcripts.to_markdown(data)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ProblemError(f"{path}: not a readable session ({exc})") from exc
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise ProblemError(
+            Problem(
+                str(path),
+                f"not a readable session ({transcripts.reason_of(exc)})",
+                hint="the file is damaged",
+            )
+        ) from exc
     if args.verb == "export" and args.format == "json":
         text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if args.verb == "export" and args.output:
-        write_text_atomic(args.output, text)
+        write_user_file(args.output, text)
         print(f"wrote {args.output}", file=err)
     else:
         out.write(text)

@@ -11,9 +11,13 @@ TEMP_PREFIX = "."
 TEMP_SUFFIX = ".tmp"
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, fsync it, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_text_atomic(path: Path, text: str, create_parents: bool = True) -> None:
+    """Write to a temporary file in the same folder, fsync it, then rename it over ``path``.
+
+    On a full or read-only disk the `OSError` comes through and the old file is left as it was.
+    """
+    if create_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     temp = Path(temp_name)
     try:

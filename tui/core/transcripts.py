@@ -15,6 +15,7 @@ from typing import Any
 
 from tui.core.atomic import write_text_atomic
 from tui.core.engine import EngineInfo
+from tui.core.safe_read import UnreadableFile, read_text_bounded
 from tui.core.session import Session
 from tui.paths import Paths
 
@@ -91,23 +92,41 @@ def list_saved(paths: Paths) -> tuple[list[Saved], list[str]]:
                     turns[0]["user"] if turns else "",
                 )
             )
-        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
-            problems.append(f"{path}: not a readable session ({exc})")
+        except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
+            problems.append(f"{path}: not a readable session ({reason_of(exc)})")
     return found, problems
 
 
+SESSION_LIMIT = 64 * 1024 * 1024
+
+
 def load(path: Path) -> dict[str, Any]:
-    data = json.loads(path.read_text(encoding="utf-8"))
+    """One saved session; `ValueError` (or `OSError`) with a readable reason when it is damaged."""
+    try:
+        data = json.loads(read_text_bounded(path, SESSION_LIMIT))
+    except RecursionError as exc:
+        raise ValueError("nested too deeply to be a session") from exc
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
     return data
 
 
+def reason_of(exc: BaseException) -> str:
+    if isinstance(exc, UnreadableFile):
+        return exc.reason
+    if isinstance(exc, KeyError):
+        return f"missing {exc}"
+    return str(exc) or type(exc).__name__
+
+
 def find(paths: Paths, session_id: str) -> Path | None:
-    """A saved session by id (or a unique start of its file name)."""
+    """A saved session by id, or by a unique start of its file name (a damaged file is found too)."""
     saved, _ = list_saved(paths)
-    matches = [s.path for s in saved if s.id == session_id or s.path.stem.startswith(session_id)]
-    return matches[0] if len(matches) == 1 else None
+    matches = {s.path for s in saved if s.id == session_id}
+    if paths.sessions.is_dir():
+        matches |= {p for p in paths.sessions.glob("*.json") if p.stem.startswith(session_id)}
+        matches |= {p for p in paths.sessions.glob("*.json") if p.stem.endswith(f"-{session_id}")}
+    return matches.pop() if len(matches) == 1 else None
 
 
 def to_markdown(data: dict[str, Any]) -> str:

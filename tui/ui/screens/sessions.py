@@ -64,19 +64,27 @@ class SessionsView(Screen[None]):
     async def _preview(self) -> None:
         item = self._current()
         if item is not None:
-            text = transcripts.to_markdown(transcripts.load(item.path))
+            try:
+                text = transcripts.to_markdown(transcripts.load(item.path))
+            except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+                text = f"`{item.path}` cannot be shown: {transcripts.reason_of(exc)}"
             await self.query_one("#session-preview", Markdown).update(text)
 
     def action_export(self, kind: str) -> None:
         item = self._current()
         if item is None:
             return
-        data = transcripts.load(item.path)
         target = get_paths().data / "exports" / f"{item.path.stem}.{kind}"
-        if kind == "md":
-            write_text_atomic(target, transcripts.to_markdown(data))
-        else:
-            write_text_atomic(target, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        try:
+            data = transcripts.load(item.path)
+            if kind == "md":
+                write_text_atomic(target, transcripts.to_markdown(data))
+            else:
+                write_text_atomic(target, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            reason = transcripts.reason_of(exc) if not isinstance(exc, OSError) else exc.strerror or str(exc)
+            self.notify(f"Could not export to {target}: {reason}", severity="error", markup=False)
+            return
         self.notify(f"Exported to {target}", markup=False)
 
     def action_close(self) -> None:
