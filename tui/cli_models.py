@@ -58,7 +58,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.verb == "rm":
             return _rm(paths, _entry(paths, args.id), args.yes, out)
         return _info(paths, _entry(paths, args.id), out)
-    except (hub.HubError, DownloadError) as exc:
+    except (hub.HubError, DownloadError, gguf_header.GGUFError) as exc:
         raise ProblemError(str(exc)) from exc
 
 

@@ -162,6 +162,38 @@ class ReplyStats:
         return (self.completion_tokens - 1) / self.decode_seconds
 
 
+class _NoChatHandler:
+    """Stands in for llama-cpp-python's template handler while a model loads (see below)."""
+
+    def __init__(self, **_kwargs: Any) -> None:
+        pass
+
+    def to_chat_handler(self) -> None:
+        return None
+
+
+_TEMPLATE_PATCH = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_llama_cpp_templates() -> Iterator[None]:
+    """Load without llama-cpp-python compiling the file's chat templates.
+
+    ``Llama()`` compiles every template in the GGUF with an unlimited Jinja environment, for its own
+    chat API, which llm-tui never uses: it renders templates itself, in the limited sandbox. A broken
+    or hostile template must not stop the model from loading (the inspector shows what is wrong).
+    """
+    from llama_cpp import llama_chat_format as formats  # the module ``Llama()`` looks it up in
+
+    with _TEMPLATE_PATCH:
+        original = getattr(formats, "Jinja2ChatFormatter")  # noqa: B009 - untyped module
+        setattr(formats, "Jinja2ChatFormatter", _NoChatHandler)  # noqa: B010
+        try:
+            yield
+        finally:
+            setattr(formats, "Jinja2ChatFormatter", original)  # noqa: B010
+
+
 def _check_memory(path: Path, meta: dict[str, Any], n_ctx: int, on_gpu: bool) -> None:
     """Refuse a context whose KV cache cannot fit, before llama.cpp tries to allocate it.
 
@@ -283,14 +315,15 @@ class Engine:
             # verbose=True keeps llama-cpp-python from redirecting fds 1 and 2 (see
             # prepare_runtime). Its Python-level prints during the load go to sys.stderr, which
             # Textual captures while it runs; the CLI loads inside `quiet_python_output`.
-            llm = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
-                n_gpu_layers=gpu_layers,
-                verbose=True,
-            )
+            with _without_llama_cpp_templates():
+                llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    n_gpu_layers=gpu_layers,
+                    verbose=True,
+                )
         except Exception as exc:  # noqa: BLE001 - llama-cpp-python raises several kinds; all mean "no"
             detail = "; ".join(line.strip() for line in llama_log()[-3:] if line.strip())
             raise EngineError(f"could not load {path.name}: {exc}. {detail}".strip()) from exc

@@ -25,6 +25,18 @@ def _picture(match: re.Match[str]) -> str:
     return f"<U+{code:04X}>"  # C1 controls and bidi overrides have no picture
 
 
+def _one_char(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    if code < 0x20:
+        return chr(0x2400 + code)
+    return "\u2421" if code == 0x7F else "\u2426"  # ␦ for C1 controls and bidi overrides
+
+
+def same_length_visible(text: str) -> str:
+    """`visible_controls`, one character for one, so styles laid on ``text`` still line up."""
+    return _CONTROL.sub(_one_char, text)
+
+
 def visible_controls(text: str, keep_newlines: bool = True) -> str:
     """Every control character as something you can see; newlines and tabs stay unless asked."""
     shown = _CONTROL.sub(_picture, text)

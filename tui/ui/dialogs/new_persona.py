@@ -58,9 +58,13 @@ class NewPersonaForm(ModalScreen[str | None]):
             problem.update(Text(str(exc)))
             return
         if path.exists() or self.store.bundled_path(persona_id):
-            problem.update(f"A persona `{persona_id}` exists already: pick another id.")
+            problem.update(Text(f"A persona `{persona_id}` exists already: pick another id."))
             return
         description = self.query_one("#description", Input).value.strip()
         system = self.query_one("#system", TextArea).text.strip()
-        self.store.save(persona_id, text_from_fields(name, description, system or None, {}))
+        try:
+            self.store.save(persona_id, text_from_fields(name, description, system or None, {}))
+        except OSError as exc:  # read-only or full disk: the form keeps what was typed
+            problem.update(Text(f"Could not save: {exc.strerror or exc}"))
+            return
         self.dismiss(persona_id)

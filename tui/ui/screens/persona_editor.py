@@ -30,7 +30,7 @@ class PersonaEditor(Screen[None]):
         Binding("ctrl+n", "save_as_new", "Save as new…", id="persona_editor.save_as_new"),
         Binding("ctrl+o", "external_editor", "Open in $EDITOR", id="persona_editor.external_editor"),
         Binding("ctrl+r", "remove", "Delete / reset…", id="persona_editor.remove"),
-        Binding("escape", "close", "Close", id="persona_editor.close"),
+        Binding("escape", "close", "Close", id="persona_editor.close", priority=True),
     ]
 
     def __init__(self, store: PersonaStore, persona_id: str, source: Path) -> None:
@@ -126,7 +126,18 @@ class PersonaEditor(Screen[None]):
 
     def _write(self) -> None:
         text = self.editor.text
-        self.store.save(self.persona_id, text)
+        try:
+            self.store.save(self.persona_id, text)
+        except OSError as exc:
+            # A read-only or full disk: the text stays in the editor, nothing on disk changed.
+            reason = exc.strerror or str(exc)
+            self.notify(
+                f"Could not save {self.target}: {reason}. Your text is still here; the file is unchanged.",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
+            return
         self.source, self.saved_text = self.target, text
         self.query_one("#editor-where", Static).update(Text(self._where()))
         self._validate()

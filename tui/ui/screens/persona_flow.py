@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.core.persona_store import PersonaIdError
+from tui.core.safe_read import read_text_bounded
 from tui.ui.dialogs.common import AskText
 from tui.ui.dialogs.new_persona import NewPersonaForm
 from tui.ui.screens.persona_editor import PersonaEditor
@@ -53,7 +54,11 @@ def duplicate(chat: ChatScreen, persona_id: str, path: Path) -> None:
 
     def copy(new_id: str | None) -> None:
         if new_id:
-            app.store.save(new_id, path.read_text(encoding="utf-8"))
+            try:
+                app.store.save(new_id, read_text_bounded(path))
+            except OSError as exc:
+                app.notify(f"Could not duplicate {path.name}: {exc}", severity="error", markup=False)
+                return
             app.check_persona_files()
             _edit_new(chat, new_id)
 

@@ -22,6 +22,7 @@ from tui.core.prompt import Prompt
 from tui.core.prompt_parts import appended_from, char_kinds, injected_ranges, parts, token_char_ranges
 from tui.core.session import Chat
 from tui.core.template import TemplateRenderError
+from tui.core.text_safety import same_length_visible
 
 KIND_STYLES = {
     "system": "magenta",
@@ -31,6 +32,8 @@ KIND_STYLES = {
     "generation": "green",
 }
 SHADES = ("on #262636", "on #36263a")
+TYPED_SPECIAL = "underline red"
+"""Message text that looks like a special token: typed, kept as text (never a control token)."""
 ROLE_STYLES = {"system": "magenta", "user": "cyan", "assistant": "bright_white"}
 """Each earlier message in its role's colour; the new message is bold on top (`KIND_STYLES`)."""
 
@@ -46,13 +49,16 @@ def render_prompt(prompt: Prompt, previous: str | None, tokens: bool, ids: bool)
     for index, ((start, end), token) in enumerate(zip(token_ranges, prompt.tokens, strict=True)):
         if start == end:
             continue
-        piece = Text(prompt.text[start:end])
+        piece = Text(same_length_visible(prompt.text[start:end]))
         for s, e, style in kinds:
             if s < end and e > start and style:
                 piece.stylize(style, max(s, start) - start, min(e, end) - start)
         for s, e in injected:
             if s < end and e > start:
                 piece.stylize("underline yellow", max(s, start) - start, min(e, end) - start)
+        for s, e in prompt.literal_specials:
+            if s < end and e > start:
+                piece.stylize(TYPED_SPECIAL, max(s, start) - start, min(e, end) - start)
         if token.special:
             piece.stylize("reverse bold")
         if tokens:
@@ -142,7 +148,7 @@ class Inspector(VerticalScroll, can_focus=True):
         if prompt is None:
             title.update(Text("The hidden prompt", "bold"))
             summary_text.update("")
-            body.update(self.note)
+            body.update(Text(self.note))
             return
         live = not self.note and self.position == len(self.prompts) - 1
         which = "the next turn (live, as you type)" if live else ""
@@ -155,8 +161,13 @@ class Inspector(VerticalScroll, can_focus=True):
                 header.append(f"\n  ✗ {first[:60]}", "yellow strike")
         for note in prompt.notes:
             header.append(f"\n{note}", "yellow")
+        if prompt.literal_specials:
+            count = len(prompt.literal_specials)
+            header.append(
+                f"\n{count} special-token look-alike(s) in the messages: typed, kept as text", TYPED_SPECIAL
+            )
         if self.note:
-            header.append(f"\n{self.note}", "dim")
+            header.append(f"\n{same_length_visible(self.note)}", "dim")
         header.append("\nreverse: special tokens · underlined: written by the template itself", "dim")
         title.update(header)
         summary_text.update(summary(prompt, self.n_ctx))
