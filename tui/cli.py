@@ -253,7 +253,10 @@ def _load_engine(args: argparse.Namespace, persona: Persona | None = None) -> En
         model = resolve_model(args.model or (persona.model if persona else None), get_paths())
         options = LoadOptions(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
         with quiet_python_output():
-            return Engine(model.path, options, name=model.label)
+            engine = Engine(model.path, options, name=model.label)
+        for warning in engine.info.warnings:
+            print(f"llm-tui: warning: {warning}", file=sys.stderr)
+        return engine
     except (ModelNotFoundError, EngineError) as exc:
         raise ProblemError(str(exc)) from exc
 
@@ -400,8 +403,13 @@ def _cmd_tui(args: argparse.Namespace) -> int:
         n_threads=args.threads,
         n_gpu_layers=args.gpu_layers,
     )
+    from tui.core.template import SANDBOX
+
     app = create_app(config)
-    app.run()
+    try:
+        app.run()
+    finally:
+        SANDBOX.close()  # a render still running in a worker ends now, not at its time limit
     if app.crash_error is not None:
         from tui.core.crash import EXIT_CRASH, one_line
 

@@ -24,6 +24,13 @@ def run_editor(path: Path) -> None:
     """Run the editor on ``path`` and wait for it to exit."""
     command = [*editor_command(), str(path)]
     try:
-        subprocess.run(command, check=False)
+        done = subprocess.run(command, check=False)
     except OSError as exc:
         raise EditorError(f"cannot start the editor `{command[0]}`: {exc.strerror or exc}") from exc
+    if done.returncode != 0:
+        raise EditorError(exit_message(command[0], done.returncode))
+
+
+def exit_message(editor: str, code: int) -> str:
+    """An editor that exits non-zero (``EDITOR=false``, vim's :cq) did not save what it was given."""
+    return f"the editor `{editor}` exited with status {code}: the file was left as it is on disk"

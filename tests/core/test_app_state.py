@@ -32,7 +32,7 @@ def test_a_damaged_state_file_is_reported_not_fatal() -> None:
     path.parent.mkdir(parents=True)
     path.write_text("default_model = [unclosed")
     state = load_state(get_paths())
-    assert state.default_model is None and state.problem and str(path) in state.problem
+    assert state.default_model is None and state.problem and str(path) in str(state.problem)
     path.write_text('default_model = 5\n[models.x]\nn_ctx = "big"\nn_threads = 2\n')
     state = load_state(get_paths())
     assert state.default_model is None and state.models == {"x": {"n_threads": 2}}

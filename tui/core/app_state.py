@@ -14,6 +14,9 @@ from typing import Any
 import tomli_w
 
 from tui.core.atomic import write_text_atomic
+from tui.core.limits import RANGES
+from tui.core.problems import Problem, toml_problem
+from tui.core.safe_read import UnreadableFile, read_text_bounded
 from tui.paths import Paths
 
 if sys.version_info >= (3, 11):
@@ -30,8 +33,8 @@ class AppState:
     default_model: str | None = None
     models: dict[str, dict[str, int]] = field(default_factory=dict)
     theme: str | None = None
-    problem: str | None = None
-    """Why the file could not be used, if it could not."""
+    problem: Problem | None = None
+    """Why the file (or part of it) could not be used, if it could not."""
 
 
 def state_file(paths: Paths) -> Path:
@@ -41,11 +44,14 @@ def state_file(paths: Paths) -> Path:
 def load_state(paths: Paths) -> AppState:
     path = state_file(paths)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text_bounded(path))
     except FileNotFoundError:
         return AppState()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return AppState(problem=f"{path}: ignored, cannot be read ({exc})")
+    except OSError as exc:
+        reason = exc.reason if isinstance(exc, UnreadableFile) else (exc.strerror or str(exc))
+        return AppState(problem=Problem(str(path), f"{reason}; ignored, defaults used", hint=_REWRITE))
+    except tomllib.TOMLDecodeError as exc:
+        return AppState(problem=toml_problem(path, exc, "; ignored, defaults used"))
     state = AppState()
     default = data.get("default_model")
     state.default_model = default if isinstance(default, str) else None
@@ -55,9 +61,22 @@ def load_state(paths: Paths) -> AppState:
     if isinstance(models, dict):
         for model_id, values in models.items():
             if isinstance(values, dict):
-                kept = {k: v for k, v in values.items() if k in MODEL_KEYS and isinstance(v, int)}
+                kept = {k: v for k, v in values.items() if k in MODEL_KEYS and not RANGES[k].check(v)}
+                for key in sorted(set(values) - set(kept)):
+                    state.problem = Problem(
+                        str(path), f"[models.{model_id}] `{key}` ignored: {_why(key, values[key])}"
+                    )
                 state.models[str(model_id)] = kept
     return state
+
+
+_REWRITE = "llm-tui rewrites it the next time a setting changes"
+
+
+def _why(key: str, value: object) -> str:
+    if key not in MODEL_KEYS:
+        return f"not a setting (known: {', '.join(MODEL_KEYS)})"
+    return RANGES[key].check(value) or "invalid"
 
 
 def save_state(paths: Paths, state: AppState) -> None:

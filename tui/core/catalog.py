@@ -238,8 +238,9 @@ def resolve_model(spec: str | None, paths: Paths) -> ResolvedModel:
     path = entry.local_path(paths)
     if not path.is_file():
         raise ModelNotFoundError(
-            f"model '{spec}' is not on this machine (expected {path}). "
-            f"It lives at {entry.repo}/{entry.file} on the Hugging Face hub."
+            f"model '{spec}' is not on this machine (expected {path}): download it with "
+            f"`llm-tui models pull {spec}` or in the model browser (f4); it is {entry.repo}/{entry.file} "
+            "on the Hugging Face hub"
         )
     return ResolvedModel(path, entry.name, entry)
 

@@ -1,7 +1,8 @@
 """The user's own settings file, ``config.toml``: read, never written by llm-tui.
 
 Today it holds ``[keymap]``: binding ids mapped to keys, e.g. ``"chat.new_session" = "ctrl+t"``.
-Problems are reported with the file, key and what was expected, and never stop the app.
+Problems are reported with the file, key and what was expected, and never stop the app. Whether a
+key name exists is for the UI to say (it knows the terminal's keys); this file checks the shape.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import difflib
 import sys
 from dataclasses import dataclass, field
 
+from tui.core.problems import Problem, toml_problem
+from tui.core.safe_read import UnreadableFile, read_text_bounded
 from tui.paths import Paths
 
 if sys.version_info >= (3, 11):
@@ -23,36 +26,58 @@ SECTIONS = ("keymap",)
 @dataclass
 class UserConfig:
     keymap: dict[str, str] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 def load_config(paths: Paths, binding_ids: set[str]) -> UserConfig:
     """``config.toml``, checked against the binding ids the app knows."""
     path = paths.config_file
     config = UserConfig()
+    source = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text_bounded(path))
     except FileNotFoundError:
         return config
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        config.problems.append(f"{path}: ignored, cannot be read as TOML ({exc})")
+    except UnreadableFile as exc:
+        config.problems.append(Problem(source, f"{exc.reason}; the file is ignored", line=exc.line))
+        return config
+    except OSError as exc:
+        config.problems.append(
+            Problem(source, f"cannot be read ({exc.strerror or exc}); the file is ignored")
+        )
+        return config
+    except tomllib.TOMLDecodeError as exc:
+        config.problems.append(toml_problem(path, exc, "; the file is ignored until it is fixed"))
         return config
     for key in data:
         if key not in SECTIONS:
             near = difflib.get_close_matches(key, SECTIONS, n=1)
-            hint = f"; did you mean `{near[0]}`?" if near else f"; known: {', '.join(SECTIONS)}"
-            config.problems.append(f"{path}: unknown section `{key}`{hint}")
+            known = f"did you mean `{near[0]}`?" if near else f"known: {', '.join(SECTIONS)}"
+            config.problems.append(Problem(source, f"unknown section `{key}`", key=key, hint=known))
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict):
-        config.problems.append(f'{path}: `keymap` must be a table of binding id = "keys"')
+        config.problems.append(
+            Problem(source, '`keymap` must be a table of binding id = "keys"', key="keymap")
+        )
         return config
     for binding_id, keys in keymap.items():
         if binding_id not in binding_ids:
             near = difflib.get_close_matches(binding_id, binding_ids, n=1)
-            hint = f"; did you mean `{near[0]}`?" if near else ""
-            config.problems.append(f"{path}: [keymap] unknown binding `{binding_id}`{hint}")
+            hint = f"did you mean `{near[0]}`?" if near else None
+            config.problems.append(
+                Problem(
+                    source, f"unknown binding `{binding_id}`", entry="[keymap]", key=binding_id, hint=hint
+                )
+            )
         elif not isinstance(keys, str) or not keys.strip():
-            config.problems.append(f'{path}: [keymap] `{binding_id}` must be keys as a string, e.g. "ctrl+t"')
+            config.problems.append(
+                Problem(
+                    source,
+                    f'`{binding_id}` must be keys as a string, e.g. "ctrl+t"',
+                    entry="[keymap]",
+                    key=binding_id,
+                )
+            )
         else:
             config.keymap[binding_id] = keys.strip()
     return config

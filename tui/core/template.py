@@ -187,8 +187,11 @@ class _Sandbox:
                         stream.close()
 
     def close(self) -> None:
-        with self._lock:
-            self._kill()
+        """Stop the child now, even mid-render (the render then fails at once): for quitting."""
+        process = self._process
+        if process is not None:
+            with contextlib.suppress(OSError):
+                process.kill()
 
 
 SANDBOX = _Sandbox()

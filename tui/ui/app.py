@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from textual.app import App, SystemCommand
@@ -15,6 +16,7 @@ from textual.screen import Screen
 from tui.core.app_state import load_state, save_state
 from tui.core.config import load_config
 from tui.core.persona_store import PersonaSet, PersonaStore
+from tui.core.problems import Problem
 from tui.core.sampling import Sampling
 from tui.core.session import ChatEngine
 from tui.paths import get_paths
@@ -65,8 +67,10 @@ class LlmTuiApp(App[None]):
             self.theme = state.theme
         self.watch(self, "theme", self._remember_theme, init=False)
         config = load_config(paths, binding_ids())
-        if config.keymap:
-            self.set_keymap(config.keymap)
+        keymap, key_problems = checked_keymap(config.keymap, str(paths.config_file))
+        if keymap:
+            self.set_keymap(keymap)
+        config.problems += key_problems
         for problem in [*config.problems, *([state.problem] if state.problem else [])]:
             self.notify(str(problem), severity="warning", timeout=15, markup=False)
         self.personas = self.store.load()
@@ -139,6 +143,62 @@ class LlmTuiApp(App[None]):
                     f"{binding.description} ({binding.key})",
                     lambda action=binding.action: screen.run_action(action),
                 )
+
+
+_MODIFIERS = {"ctrl", "alt", "shift", "super", "meta", "hyper"}
+_TYPING_SCREENS = ("app.", "chat.")
+"""Bindings active while the message box has focus: a plain printable key there would eat typing."""
+
+
+@lru_cache(maxsize=1)
+def _key_names() -> frozenset[str]:
+    from textual.keys import Keys, _character_to_key
+
+    names = {key.value.split("+")[-1] for key in Keys}
+    names |= {_character_to_key(chr(c)) for c in range(33, 127)}
+    names |= {f"f{n}" for n in range(1, 25)} | {"space", "enter", "tab", "backspace", "escape"}
+    return frozenset(names)
+
+
+def _is_character_name(name: str) -> bool:
+    """``left_square_bracket`` and friends: names of keys that type a character."""
+    from textual.keys import _character_to_key
+
+    return any(_character_to_key(chr(c)) == name for c in range(33, 127))
+
+
+def key_problem(binding_id: str, keys: str) -> str | None:
+    """Why ``keys`` cannot be bound to ``binding_id`` (None: it can)."""
+    for key in (k.strip() for k in keys.split(",")):
+        *modifiers, name = key.split("+")
+        if (
+            not key
+            or not name
+            or any(m not in _MODIFIERS for m in modifiers)
+            or len(set(modifiers)) < len(modifiers)
+        ):
+            return f"`{key}` is not a key (modifiers are {', '.join(sorted(_MODIFIERS))}, e.g. ctrl+t)"
+        if name not in _key_names() and not (len(name) == 1 and name.isprintable()):
+            return f"`{name}` in `{key}` is not a key name (e.g. f5, escape, enter, a, left_square_bracket)"
+        plain = not set(modifiers) & {"ctrl", "alt", "super", "meta", "hyper"}
+        printable = len(name) == 1 or name == "space" or _is_character_name(name)
+        if plain and printable and binding_id.startswith(_TYPING_SCREENS):
+            return f"`{key}` is typed into the message box; bind it with ctrl or alt"
+    return None
+
+
+def checked_keymap(keymap: dict[str, str], source: str) -> tuple[dict[str, str], list[Problem]]:
+    """The bindings that can be used, and a problem for each that cannot (the default stays)."""
+    good, problems = {}, []
+    for binding_id, keys in keymap.items():
+        reason = key_problem(binding_id, keys)
+        if reason:
+            problems.append(
+                Problem(source, reason, entry=f"[keymap] {binding_id}", hint="the default key stays")
+            )
+        else:
+            good[binding_id] = keys
+    return good, problems
 
 
 def binding_ids() -> set[str]:

@@ -149,6 +149,8 @@ class ChatScreen(ChatTools):
             self.notify(f"No usable persona `{self._persona_id}`: starting without one.", severity="warning")
         previous, self.chat = self.chat, Chat(message.engine, *self.settings())
         info = message.engine.info
+        for warning in getattr(info, "warnings", ()):
+            self.notify(warning, severity="warning", timeout=15, markup=False)
         status = self.query_one(StatusLine)
         status.model, status.device, status.context_size = info.name, info.device, info.n_ctx
         browser = self.app.get_screen("models")
@@ -168,7 +170,11 @@ class ChatScreen(ChatTools):
 
     async def on_engine_failed(self, message: EngineFailed) -> None:
         if self.chat is not None:  # a switch failed: the model loaded before stays
-            await self._notice(f"The model could not be loaded: {message.error}", "error")
+            info = self.chat.engine.info
+            self.query_one(StatusLine).model = info.name
+            await self._notice(
+                f"The model could not be loaded: {message.error}. Still using {info.name}.", "error"
+            )
             return
         self.query_one(StatusLine).model = "no model loaded"
         if message.no_model:

@@ -18,7 +18,7 @@ from textual.widgets import Footer, Header, Static, TextArea
 
 from tui.core.persona_store import PersonaIdError, PersonaStore
 from tui.core.personas import Persona, parse_persona
-from tui.external_editor import EditorError, editor_command
+from tui.external_editor import EditorError, editor_command, exit_message
 from tui.ui.dialogs.common import AskText, Choose, Confirm
 from tui.ui.messages import PersonasChanged
 from tui.ui.widgets.toml_editor import TomlEditor
@@ -219,7 +219,7 @@ class PersonaEditor(Screen[None]):
             self._write()
         try:
             with self.app.suspend():
-                subprocess.run([*command, str(self.target)], check=False)
+                done = subprocess.run([*command, str(self.target)], check=False)
         except SuspendNotSupported:
             self.notify("This terminal cannot hand over to another program.", severity="error")
             return
@@ -230,6 +230,8 @@ class PersonaEditor(Screen[None]):
                 markup=False,
             )
             return
+        if done.returncode != 0:
+            self.notify(exit_message(command[0], done.returncode), severity="warning", markup=False)
         self.load_from_disk()
 
     def action_remove(self) -> None:

@@ -12,10 +12,12 @@ import json
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from tui.core.engine import ContextFullError
 from tui.core.prompt import Prompt
@@ -111,7 +113,15 @@ class Inspector(VerticalScroll, can_focus=True):
         yield Static("", id="inspector-prompt")
 
     def follow(self, chat: Chat, draft: str) -> None:
-        """Show the prompts of ``chat``'s session, and of ``draft`` as the next turn if it is not empty."""
+        """Show the prompts of ``chat``'s session, and of ``draft`` as the next turn if it is not empty.
+
+        The next turn's prompt is rendered in a worker thread: a template may take up to its time
+        limit, and the screen must never wait for it. A newer keystroke supersedes an older render.
+        """
+        self._follow(chat, draft)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect")
+    def _follow(self, chat: Chat, draft: str) -> None:
         prompts = [turn.prompt for turn in chat.session.turns]
         turns = chat.session.turns
         dropped, note = [t.user for t in turns[: chat.session.first_kept]], ""
@@ -124,7 +134,8 @@ class Inspector(VerticalScroll, can_focus=True):
                 note = f"The next turn cannot be sent: {exc}"
         else:
             note = "Type a message to see the prompt it will be sent as; [ and ] show earlier turns."
-        self.show(prompts, chat.engine.info.n_ctx, dropped, note)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show, prompts, chat.engine.info.n_ctx, dropped, note)
 
     def show(
         self, prompts: list[Prompt], n_ctx: int, dropped: list[str], note: str = "", follow: bool = True
