@@ -129,16 +129,22 @@ async def test_every_session_is_saved_for_the_user_and_shown_read_only(model_pat
 async def test_help_theme_and_keymap() -> None:
     config = get_paths().config_file
     config.parent.mkdir(parents=True)
-    config.write_text('[keymap]\n"chat.new_session" = "ctrl+t"\n"chat.new_sesion" = "ctrl+u"\n[colours]\n')
+    config.write_text(
+        '[keymap]\n"chat.new_session" = "ctrl+t"\n"chat.new_sesion" = "ctrl+u"\n"[/y]" = "x"\n'
+        '"chat.regenerate" = "ctrl+alt+banana+++"\n"app.quit" = "q"\n[colours]\n'
+    )
     app = create_app(AppConfig(engine_factory=FakeEngine))
     async with app.run_test(size=(100, 30)) as pilot:
         chat = chat_of(app)
         await wait_until(pilot, lambda: chat.chat is not None)
         messages = [n.message for n in app._notifications]
         assert any(
-            "unknown binding `chat.new_sesion`; did you mean `chat.new_session`?" in m for m in messages
+            "unknown binding `chat.new_sesion` (did you mean `chat.new_session`?)" in m for m in messages
         )
         assert any("unknown section `colours`" in m for m in messages)
+        assert any("unknown binding `[/y]`" in m for m in messages)  # shown as text, not Rich markup
+        assert any("`ctrl+alt+banana+++` is not a key" in m for m in messages)
+        assert any("[keymap] app.quit: `q` is typed into the message box" in m for m in messages)
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number == 2)
         await pilot.press("f1")

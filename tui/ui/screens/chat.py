@@ -246,8 +246,8 @@ class ChatScreen(ChatTools):
     async def on_reply_finished(self, message: ReplyFinished) -> None:
         self._cancel = None
         turn, self._turn = self._turn, None
-        if message.session != self._session:
-            return
+        if message.session != self._session or not self.is_attached:
+            return  # an old session's reply, or the app is closing (the worker saved the turn)
         if turn is not None:
             await turn.finish(message.stats, message.error)
             last = self.chat.session.turns[-1] if self.chat and self.chat.session.turns else None

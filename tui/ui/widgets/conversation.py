@@ -193,9 +193,9 @@ class TurnView(Vertical):
     async def finish(self, stats: ReplyStats | None, error: str | None) -> None:
         if self.reply is not None:
             await self.reply.finish()
-        if error:
+        if error and self.is_attached:  # (the app may be closing meanwhile: quit during a reply)
             await self.mount(Notice(f"No reply: {error}", "error"))
-        if stats is not None:
+        if stats is not None and self.is_attached:
             await self.mount(ReplyFooter(stats))
 
 
