@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 from tui import __version__, cli_inspect, cli_models, cli_personas, cli_sessions
 from tui.core.limits import RANGES
 from tui.core.problems import Problem, ProblemError
-from tui.core.text_safety import terminal_safe
+from tui.core.text_safety import terminal_safe, visible_controls
 from tui.paths import get_paths
 
 if TYPE_CHECKING:
@@ -321,9 +321,9 @@ def _cmd_prompt(args: argparse.Namespace, out: TextIO) -> int:
     if args.tokens:
         for index, token in enumerate(prompt.tokens):
             mark = "*" if token.special else " "
-            print(f"{index:>5} {token.id:>7} {mark} {token.text!r}", file=out)
+            print(f"{index:>5} {token.id:>7} {mark} {token.text!r}", file=out)  # repr: controls escaped
     else:
-        out.write(_ansi_specials(prompt.runs()) if color else prompt.text)
+        out.write(_ansi_specials(prompt.runs()) if color else terminal_safe(prompt.text, out))
         if not prompt.text.endswith("\n"):
             out.write("\n")
     notes = [f"{len(prompt)} tokens, {engine.info.template_name}", *prompt.notes]
@@ -334,7 +334,8 @@ def _cmd_prompt(args: argparse.Namespace, out: TextIO) -> int:
 
 def _ansi_specials(runs: list[tuple[str, bool]]) -> str:
     """Special tokens in reverse video, so the template's own markers stand out in a terminal."""
-    return "".join(f"\x1b[7m{text}\x1b[27m" if special else text for text, special in runs)
+    shown = [(visible_controls(text), special) for text, special in runs]
+    return "".join(f"\x1b[7m{text}\x1b[27m" if special else text for text, special in shown)
 
 
 def _sampling(args: argparse.Namespace, persona: Persona | None) -> Sampling:
@@ -372,7 +373,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
             if isinstance(event, ReplyStats):
                 stats = event
             else:
-                sys.stdout.write(event.text)
+                sys.stdout.write(terminal_safe(event.text, sys.stdout))  # a model may emit escapes too
                 sys.stdout.flush()
     except EngineError as exc:
         raise ProblemError(str(exc)) from exc

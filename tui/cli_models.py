@@ -95,9 +95,8 @@ def _list(paths: Paths, out: TextIO, err: TextIO) -> int:
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(), file=out
-        )
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        print(terminal_safe(line, out), file=out)
     print(
         f"\nFITS: file plus the KV cache at {LIST_CONTEXT} tokens vs free memory (* estimated: not on disk).",
         file=out,
@@ -260,5 +259,6 @@ def _info(paths: Paths, entry: CatalogEntry, out: TextIO) -> int:
             print(f"{name} token: {token} {text!r}", file=out)
         template = meta.get("tokenizer.chat_template")
         print("chat template:", file=out)
-        print(template if isinstance(template, str) else "(none: llm-tui falls back to ChatML)", file=out)
+        shown = terminal_safe(template, out) if isinstance(template, str) else None
+        print(shown or "(none: llm-tui falls back to ChatML)", file=out)
     return 0

@@ -10,6 +10,7 @@ from typing import TextIO
 from tui.core import transcripts
 from tui.core.atomic import write_text_atomic
 from tui.core.problems import Problem, ProblemError
+from tui.core.text_safety import terminal_safe
 from tui.paths import get_paths
 
 
@@ -45,13 +46,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.verb == "list":
         saved, problems = transcripts.list_saved(paths)
         for problem in problems:
-            print(f"warning: {problem}", file=err)
+            print(terminal_safe(f"warning: {problem}", err), file=err)
         if not saved:
             print("no saved sessions yet", file=err)
         for item in saved:
             first = item.first_message.replace("\n", " ")
             first = first if len(first) <= 50 else first[:49] + "…"
-            print(f"{item.id}  {item.started}  {item.turns:>3} turns  {item.model}  {first}", file=out)
+            line = f"{item.id}  {item.started}  {item.turns:>3} turns  {item.model}  {first}"
+            print(terminal_safe(line, out), file=out)
         return 0
     path = transcripts.find(paths, args.id)
     if path is None:
@@ -73,5 +75,5 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         write_user_file(args.output, text)
         print(f"wrote {args.output}", file=err)
     else:
-        out.write(text)
+        out.write(terminal_safe(text, out))
     return 0
