@@ -38,6 +38,17 @@ class Slow(FakeEngine):
         yield ReplyStats(len(prompt), 0, count, 0.02, 1.0, "max_tokens", 7)
 
 
+async def start_long_reply(pilot, app, text: str):  # type: ignore[no-untyped-def]
+    """The chat screen, with a slow reply to ``text`` streaming for a moment already."""
+    chat = chat_of(app)
+    await wait_until(pilot, lambda: chat.chat is not None)
+    chat.query_one(ChatInput).insert(text)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: chat.busy)
+    await pilot.pause(0.2)
+    return chat
+
+
 def saved_sessions() -> list[dict[str, object]]:
     folder = get_paths().sessions
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
@@ -46,12 +57,7 @@ def saved_sessions() -> list[dict[str, object]]:
 async def test_new_session_twice_while_a_reply_streams_keeps_the_partial_turn() -> None:
     app = create_app(AppConfig(engine_factory=Slow))
     async with app.run_test(size=(100, 30)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
-        chat.query_one(ChatInput).insert("tell me a long story")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: chat.busy and chat.chat is not None)
-        await pilot.pause(0.2)
+        chat = await start_long_reply(pilot, app, "tell me a long story")
         await pilot.press("ctrl+n", "ctrl+n")
         await wait_until(pilot, lambda: chat._session == 3 and not chat.busy)
         await wait_until(pilot, lambda: len(saved_sessions()) == 1)
@@ -76,12 +82,7 @@ async def test_session_numbers_stay_consistent_under_a_burst_of_new_sessions() -
 async def test_quit_while_a_reply_streams_stops_it_and_saves_the_turn() -> None:
     app = create_app(AppConfig(engine_factory=Slow))
     async with app.run_test(size=(100, 30)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
-        chat.query_one(ChatInput).insert("go on for ever")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: chat.busy)
-        await pilot.pause(0.2)
+        await start_long_reply(pilot, app, "go on for ever")
         started = time.monotonic()
         await pilot.press("ctrl+q")
     assert time.monotonic() - started < 3  # 400 tokens would take 8 s

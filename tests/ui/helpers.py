@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from textual.app import App
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
 
 from tests.char_tokenizer import CharTokenizer
@@ -73,7 +74,12 @@ class FakeEngine:
 async def click(pilot: Pilot[None], selector: str, timeout: float = 10.0) -> None:
     """Click once the widget is laid out: a dialog that was just pushed may not be yet."""
     deadline = time.monotonic() + timeout
-    while not await pilot.click(selector):
+    while True:
+        try:
+            if await pilot.click(selector):
+                return
+        except NoMatches:
+            pass  # composed a moment later under load
         if time.monotonic() > deadline:
             raise AssertionError(f"could not click {selector}")
         await pilot.pause(0.05)

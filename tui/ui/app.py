@@ -87,8 +87,12 @@ class LlmTuiApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, ChatScreen):
                 screen.stop_everything()
+        browser = self.get_screen("models")
+        if isinstance(browser, ModelBrowser):
+            for cancel in browser.cancels.values():
+                cancel.set()  # a download stops at its next chunk and keeps its .part for next time
         for worker in list(self.workers):
-            if worker.group == "reply" and not worker.is_finished:
+            if worker.group in ("reply", "downloads") and not worker.is_finished:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(worker.wait(), QUIT_WAIT_SECONDS)
         self.exit(return_code=self.return_code or 0)

@@ -14,6 +14,8 @@ from textual.widgets import Button, Input, Label, Static
 
 from tui.core import gguf_header
 from tui.core.catalog import CatalogEntry
+from tui.core.limits import RANGES
+from tui.core.text_safety import same_length_visible
 
 
 def header_text(entry: CatalogEntry, path: Path) -> Text:
@@ -39,7 +41,8 @@ def header_text(entry: CatalogEntry, path: Path) -> Text:
         Text("\nchat template:", "bold"),
     ]
     template = meta.get("tokenizer.chat_template")
-    lines.append(Text(template if isinstance(template, str) else "(none: llm-tui falls back to ChatML)"))
+    shown = same_length_visible(template) if isinstance(template, str) else None
+    lines.append(Text(shown or "(none: llm-tui falls back to ChatML)"))
     return Text("\n").join(lines)
 
 
@@ -96,9 +99,15 @@ class ModelSettings(ModalScreen[dict[str, int] | None]):
             raw = self.query_one(f"#{key}", Input).value.strip()
             if not raw:
                 continue
-            number = int(raw)
-            if (key == "n_gpu_layers" and number < -1) or (key != "n_gpu_layers" and number < 1):
-                self.query_one("#problem", Label).update(f"{label}: {number} is out of range")
+            try:
+                number = int(raw)
+            except ValueError:
+                number = None
+            problem = RANGES[key].check(number)
+            if number is None or problem:
+                self.query_one("#problem", Label).update(
+                    Text(f"{label}: {problem or 'must be a whole number'}")
+                )
                 return
             values[key] = number
         self.dismiss(values)
