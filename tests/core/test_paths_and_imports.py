@@ -11,36 +11,16 @@ import pytest
 
 from tui.paths import bundled_catalog_file, bundled_personas_dir, get_paths
 
-CORE_MODULES = [
-    "tui.paths",
-    "tui.core.catalog",
-    "tui.core.embedded",
-    "tui.core.engine",
-    "tui.core.gguf_header",
-    "tui.core.hardware",
-    "tui.core.messages",
-    "tui.core.prompt",
-    "tui.core.sampling",
-    "tui.core.session",
-    "tui.core.template",
-    "tui.core.atomic",
-    "tui.core.personas",
-    "tui.core.persona_store",
-    "tui.core.app_state",
-    "tui.core.hub",
-    "tui.core.downloads",
-    "tui.core.fit",
-    "tui.core.model_files",
-    "tui.external_editor",
-    "tui.cli_personas",
-    "tui.cli_models",
-    "tui.cli_sessions",
-    "tui.cli_inspect",
-    "tui.core.prompt_parts",
-    "tui.core.transcripts",
-    "tui.core.config",
-    "tui.cli",
-]
+CORE_MODULES = sorted(
+    [
+        "tui.paths",
+        "tui.external_editor",
+        "tui.cli",
+        *(f"tui.{p.stem}" for p in (Path(__file__).parents[2] / "tui").glob("cli_*.py")),
+        *(f"tui.core.{p.stem}" for p in (Path(__file__).parents[2] / "tui" / "core").glob("[!_]*.py")),
+    ]
+)
+"""Every core module and the CLI's, found on disk so a new module cannot be missed."""
 
 
 def test_llm_tui_home_moves_every_location(llm_home: Path) -> None:
