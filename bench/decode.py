@@ -20,11 +20,12 @@ from pathlib import Path
 
 import llama_cpp
 
-from tui.core.embedded import embedded_model_path
-from tui.core.engine import Engine, LoadOptions, Piece, ReplyStats, quiet_python_output
-from tui.core.hardware import physical_cores
-from tui.core.messages import Message
-from tui.core.sampling import Sampling
+from tui.core.chat.sampling import Sampling
+from tui.core.engine.hardware import physical_cores
+from tui.core.engine.llama import Engine, quiet_python_output
+from tui.core.engine.values import LoadOptions, Piece, ReplyStats
+from tui.core.models.embedded import embedded_model_path
+from tui.core.prompt.messages import Message
 
 PROMPT = "Write a long, detailed story about a lighthouse keeper and a storm."
 

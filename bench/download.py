@@ -25,8 +25,8 @@ import httpx2
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tui.core import hub  # noqa: E402
-from tui.core.downloads import download  # noqa: E402
-from tui.core.embedded import embedded_model_path  # noqa: E402
+from tui.core.models.downloads import download  # noqa: E402
+from tui.core.models.embedded import embedded_model_path  # noqa: E402
 
 REPO, FILE = "bench/SmolLM2-GGUF", "smollm2.gguf"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tui.core.prompt import ControlToken
+from tui.core.prompt.build import ControlToken
 
 
 class CharTokenizer:

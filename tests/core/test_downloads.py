@@ -11,13 +11,20 @@ from pathlib import Path
 import pytest
 
 from tests.hubserver import COMMIT, FakeHub, serve
-from tui.core import downloads, hub
-from tui.core.catalog import CatalogEntry, ModelNotFoundError, add_user_entry, load_catalog, resolve_model
-from tui.core.downloads import DownloadCancelled, DownloadError, Progress, quarantine_path
-from tui.core.engine import Engine, LoadOptions, Piece
-from tui.core.messages import Message
-from tui.core.model_files import model_status, pull
-from tui.core.sampling import Sampling
+from tui.core.chat.sampling import Sampling
+from tui.core.engine.llama import Engine
+from tui.core.engine.values import LoadOptions, Piece
+from tui.core.models import downloads, hub
+from tui.core.models.catalog import (
+    CatalogEntry,
+    ModelNotFoundError,
+    add_user_entry,
+    load_catalog,
+    resolve_model,
+)
+from tui.core.models.downloads import DownloadCancelled, DownloadError, Progress, quarantine_path
+from tui.core.models.local import model_status, pull
+from tui.core.prompt.messages import Message
 from tui.paths import get_paths
 
 REPO, FILE = "test-org/SmolLM2-GGUF", "smollm2-135m-q4_1.gguf"

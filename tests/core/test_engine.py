@@ -11,10 +11,11 @@ from pathlib import Path
 import llama_cpp
 import pytest
 
-from tui.core.engine import Engine, LoadOptions, Piece, ReplyStats
-from tui.core.hardware import physical_cores
-from tui.core.messages import Message
-from tui.core.sampling import Sampling
+from tui.core.chat.sampling import Sampling
+from tui.core.engine.hardware import physical_cores
+from tui.core.engine.llama import Engine
+from tui.core.engine.values import LoadOptions, Piece, ReplyStats
+from tui.core.prompt.messages import Message
 
 SMOLLM_DEFAULT = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
 GREEDY = Sampling(temperature=0.0, max_tokens=24, seed=7)
@@ -176,9 +177,9 @@ def test_llama_cpp_never_writes_to_the_terminal(model_path: Path) -> None:
         import io, sys
         sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
         from pathlib import Path
-        from tui.core.engine import Engine, llama_log
-        from tui.core.messages import Message
-        from tui.core.sampling import Sampling
+        from tui.core.engine.llama import Engine, llama_log
+        from tui.core.prompt.messages import Message
+        from tui.core.chat.sampling import Sampling
         engine = Engine(Path({str(model_path)!r}))
         prompt = engine.build_prompt([Message("user", "Hi")])
         list(engine.generate(prompt, Sampling(max_tokens=8, seed=1)))
@@ -192,7 +193,7 @@ def test_llama_cpp_never_writes_to_the_terminal(model_path: Path) -> None:
 
 
 def test_missing_and_corrupt_model_files_are_clear_errors(tmp_path: Path) -> None:
-    from tui.core.engine import EngineError
+    from tui.core.engine.values import EngineError
 
     with pytest.raises(EngineError, match="model file not found"):
         Engine(tmp_path / "nope.gguf")

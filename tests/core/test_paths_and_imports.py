@@ -11,13 +11,16 @@ import pytest
 
 from tui.paths import bundled_catalog_file, bundled_personas_dir, get_paths
 
+PACKAGE = Path(__file__).parents[2] / "tui"
 CORE_MODULES = sorted(
     [
         "tui.paths",
-        "tui.external_editor",
-        "tui.cli",
-        *(f"tui.{p.stem}" for p in (Path(__file__).parents[2] / "tui").glob("cli_*.py")),
-        *(f"tui.core.{p.stem}" for p in (Path(__file__).parents[2] / "tui" / "core").glob("[!_]*.py")),
+        *(
+            ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)
+            for folder in ("core", "cli")
+            for p in (PACKAGE / folder).rglob("*.py")
+            if p.name != "__init__.py"
+        ),
     ]
 )
 """Every core module and the CLI's, found on disk so a new module cannot be missed."""

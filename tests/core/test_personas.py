@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tui.core import atomic
-from tui.core.persona_store import PersonaIdError, PersonaStore
-from tui.core.personas import Persona, parse_persona, slugify, template_text, text_from_fields
-from tui.core.sampling import Sampling
+from tui.core.chat.sampling import Sampling
+from tui.core.personas.format import Persona, parse_persona, slugify, template_text, text_from_fields
+from tui.core.personas.store import PersonaIdError, PersonaStore
 from tui.paths import get_paths
 
 LESSONS = {"no-system", "assistant", "almo", "chatgpt-2024"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tui.core.engine import Engine
-from tui.core.messages import Message
-from tui.core.prompt_parts import appended_from, char_kinds, parts
+from tui.core.engine.llama import Engine
+from tui.core.prompt.messages import Message
+from tui.core.prompt.parts import appended_from, char_kinds, parts
 
 CONVERSATIONS = {
     "no system": [Message("user", "Who are you?")],

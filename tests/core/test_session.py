@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.engine import ContextFullError, Engine, LoadOptions, Piece, ReplyStats
-from tui.core.sampling import Sampling
-from tui.core.session import Chat
+from tui.core.chat.sampling import Sampling
+from tui.core.chat.session import Chat
+from tui.core.engine.llama import Engine
+from tui.core.engine.values import ContextFullError, LoadOptions, Piece, ReplyStats
 
 SYSTEM = "You are a friendly assistant who answers in one or two sentences."
 QUESTION = "What is my name, and what is my favourite colour?"

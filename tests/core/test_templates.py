@@ -8,10 +8,10 @@ import pytest
 from transformers.utils.chat_template_utils import render_jinja_template
 
 from tests.char_tokenizer import CharTokenizer
-from tui.core import gguf_header
-from tui.core.messages import Message
-from tui.core.prompt import FOLD_NOTE, build_prompt
-from tui.core.template import ChatTemplate, TemplateRenderError
+from tui.core.models import gguf
+from tui.core.prompt.build import FOLD_NOTE, build_prompt
+from tui.core.prompt.messages import Message
+from tui.core.prompt.template import ChatTemplate, TemplateRenderError
 
 TEMPLATES = Path(__file__).parent.parent / "data" / "templates"
 
@@ -56,7 +56,7 @@ def _reference(template: ChatTemplate, messages: list[Message], add_generation_p
 
 
 def _smollm2(model_path: Path) -> ChatTemplate:
-    source = gguf_header.read_metadata(model_path)["tokenizer.chat_template"]
+    source = gguf.read_metadata(model_path)["tokenizer.chat_template"]
     return ChatTemplate(source, "smollm2", "<|im_start|>", "<|im_end|>")
 
 
@@ -128,7 +128,7 @@ def test_the_sandbox_refuses_python_internals() -> None:
 
 
 def test_a_model_without_a_template_falls_back_to_a_named_format() -> None:
-    from tui.core.template import fallback_template
+    from tui.core.prompt.template import fallback_template
 
     template = fallback_template(eos_token="</s>")
     prompt = build_prompt(template, CONVERSATIONS["system"], CharTokenizer())

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.messages import Message
-from tui.core.prompt import build_prompt, content_regions, tokenize_guarded
-from tui.core.template import ChatTemplate, fallback_template
+from tui.core.prompt.build import build_prompt, content_regions, tokenize_guarded
+from tui.core.prompt.messages import Message
+from tui.core.prompt.template import ChatTemplate, fallback_template
 
 ROOT = Path(__file__).resolve().parents[2]
 LLAMA_SRC = ROOT / ".venv" / "llama-src"
@@ -48,7 +48,7 @@ ORDINARY = [
 def _vocab(name: str) -> Iterator[object]:
     import llama_cpp
 
-    from tui.core.engine import VocabTokenizer, prepare_runtime
+    from tui.core.engine.llama import VocabTokenizer, prepare_runtime
 
     path = LLAMA_SRC / f"ggml-vocab-{name}.gguf"
     if not path.is_file():

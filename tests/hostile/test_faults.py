@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.ui.helpers import FakeEngine, chat_of, wait_until
-from tui import cli
-from tui.core.engine import Piece, ReplyStats
+from tui.cli import main as cli
+from tui.core.engine.values import Piece, ReplyStats
 from tui.paths import get_paths
 from tui.ui.app import AppConfig, create_app
 from tui.ui.widgets.chat_input import ChatInput

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.ui.helpers import chat_of, wait_until
-from tui.core.engine import Engine, LoadOptions
-from tui.core.sampling import Sampling
-from tui.core.session import Chat
+from tui.core.chat.sampling import Sampling
+from tui.core.chat.session import Chat
+from tui.core.engine.llama import Engine
+from tui.core.engine.values import LoadOptions
 from tui.ui.app import AppConfig, create_app
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.conversation import ReplyFooter

@@ -13,11 +13,11 @@ from textual.css.query import NoMatches
 from textual.pilot import Pilot
 
 from tests.char_tokenizer import CharTokenizer
-from tui.core.engine import EngineInfo, Piece, ReplyStats
-from tui.core.messages import Message
-from tui.core.prompt import Prompt, build_prompt
-from tui.core.sampling import Sampling
-from tui.core.template import fallback_template
+from tui.core.chat.sampling import Sampling
+from tui.core.engine.values import EngineInfo, Piece, ReplyStats
+from tui.core.prompt.build import Prompt, build_prompt
+from tui.core.prompt.messages import Message
+from tui.core.prompt.template import fallback_template
 from tui.ui.screens.chat import ChatScreen
 
 

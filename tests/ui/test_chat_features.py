@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 from tests.ui.helpers import FakeEngine, chat_of, wait_until
-from tui.core.app_state import load_state
-from tui.core.engine import Engine, LoadOptions
-from tui.core.sampling import Sampling
+from tui.core.chat.sampling import Sampling
+from tui.core.engine.llama import Engine
+from tui.core.engine.values import LoadOptions
+from tui.core.settings.state import load_state
 from tui.paths import get_paths
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
 from tui.ui.screens.chat import ChatScreen

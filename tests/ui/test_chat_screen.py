@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 
 from tests.ui.helpers import FakeEngine, wait_until
-from tui.core.engine import Engine, LoadOptions, Piece, ReplyStats
-from tui.core.sampling import Sampling
+from tui.core.chat.sampling import Sampling
+from tui.core.engine.llama import Engine
+from tui.core.engine.values import LoadOptions, Piece, ReplyStats
 from tui.ui.app import AppConfig, create_app
 from tui.ui.screens.chat import ChatScreen
 from tui.ui.widgets.chat_input import ChatInput
@@ -158,7 +159,7 @@ async def test_dropped_turns_are_shown_in_the_conversation(model_path: Path) -> 
 async def test_a_template_error_is_a_message_in_the_conversation(model_path: Path) -> None:
     """The real model with a template that refuses the conversation, as Gemma 2's refuses roles
     that do not alternate: the refusal is shown in the conversation, and the app carries on."""
-    from tui.core.template import ChatTemplate
+    from tui.core.prompt.template import ChatTemplate
 
     def refusing_engine() -> Engine:
         engine = Engine(model_path, LoadOptions(n_ctx=512))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.ui.helpers import chat_of, wait_until
-from tui.core.engine import Engine, LoadOptions
-from tui.core.probe import identity_probe
-from tui.core.sampling import Sampling
+from tui.core.chat.experiments import identity_probe
+from tui.core.chat.sampling import Sampling
+from tui.core.engine.llama import Engine
+from tui.core.engine.values import LoadOptions
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
 from tui.ui.screens.experiments import AnswerColumn, MemoryTestScreen, ProbeScreen
 

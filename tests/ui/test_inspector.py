@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.ui.helpers import chat_of, wait_until
-from tui.core.engine import Engine, LoadOptions
-from tui.core.prompt_parts import appended_from
-from tui.core.sampling import Sampling
+from tui.core.chat.sampling import Sampling
+from tui.core.engine.llama import Engine
+from tui.core.engine.values import LoadOptions
+from tui.core.prompt.parts import appended_from
 from tui.ui.app import AppConfig, create_app
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.conversation import ReplyFooter

@@ -11,11 +11,11 @@ from textual.widgets import DataTable
 
 from tests.hubserver import FakeHub, serve
 from tests.ui.helpers import chat_of, click, wait_until
-from tui.core import catalog as catalog_module
-from tui.core.app_state import load_state
-from tui.core.catalog import add_user_entry, load_catalog
-from tui.core.downloads import part_path
-from tui.core.model_files import model_status
+from tui.core.models import catalog as catalog_module
+from tui.core.models.catalog import add_user_entry, load_catalog
+from tui.core.models.downloads import part_path
+from tui.core.models.local import model_status
+from tui.core.settings.state import load_state
 from tui.paths import get_paths
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
 from tui.ui.dialogs.common import Confirm

@@ -8,8 +8,9 @@ from textual.widgets import OptionList
 
 from tests.ui.helpers import FakeEngine, chat_of, click, wait_until
 from tui.core.atomic import write_text_atomic
-from tui.core.engine import Engine, LoadOptions
-from tui.core.sampling import Sampling
+from tui.core.chat.sampling import Sampling
+from tui.core.engine.llama import Engine
+from tui.core.engine.values import LoadOptions
 from tui.paths import get_paths
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
 from tui.ui.dialogs.common import AskText, Choose, Confirm

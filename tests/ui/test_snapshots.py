@@ -11,7 +11,7 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.ui.helpers import FakeEngine, wait_until
-from tui.core import fit
+from tui.core.models import fit
 from tui.ui.app import AppConfig, create_app
 from tui.ui.screens.chat import ChatScreen
 from tui.ui.widgets.conversation import ReplyFooter
@@ -95,7 +95,8 @@ def test_inspector(snap_compare: Any) -> None:
 def test_inspector_on_the_real_model(snap_compare: Any, model_path: Any) -> None:
     """No reply is generated, so the real SmolLM2 prompt is deterministic: its hidden default
     system message appears underlined, its special tokens in reverse video."""
-    from tui.core.engine import Engine, LoadOptions
+    from tui.core.engine.llama import Engine
+    from tui.core.engine.values import LoadOptions
 
     app = create_app(AppConfig(engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=2048))))
 

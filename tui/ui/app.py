@@ -13,12 +13,12 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui.core.app_state import load_state, save_state
-from tui.core.config import load_config
-from tui.core.persona_store import PersonaSet, PersonaStore
+from tui.core.chat.sampling import Sampling
+from tui.core.chat.session import ChatEngine
+from tui.core.personas.store import PersonaSet, PersonaStore
 from tui.core.problems import Problem
-from tui.core.sampling import Sampling
-from tui.core.session import ChatEngine
+from tui.core.settings.config import load_config
+from tui.core.settings.state import load_state, save_state
 from tui.paths import get_paths
 from tui.ui.messages import PersonasChanged
 from tui.ui.screens.chat import ChatScreen
@@ -218,9 +218,10 @@ def binding_ids() -> set[str]:
 
 def load_engine(config: AppConfig) -> ChatEngine:
     """Resolve the model and load it (runs in a worker thread)."""
-    from tui.core.app_state import load_state
-    from tui.core.catalog import resolve_model
-    from tui.core.engine import Engine, LoadOptions
+    from tui.core.engine.llama import Engine
+    from tui.core.engine.values import LoadOptions
+    from tui.core.models.catalog import resolve_model
+    from tui.core.settings.state import load_state
 
     paths = get_paths()
     model = resolve_model(config.model, paths)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from tui.core.downloads import Progress
-from tui.core.engine import ReplyStats
-from tui.core.session import ChatEngine, PreparedTurn
+from tui.core.chat.session import ChatEngine, PreparedTurn
+from tui.core.engine.values import ReplyStats
+from tui.core.models.downloads import Progress
 
 
 @dataclass

@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 from textual.message_pump import MessagePump
 
-from tui.core.engine import EngineError, Piece, ReplyStats
-from tui.core.sampling import Sampling
-from tui.core.session import Chat, Session
-from tui.core.template import TemplateRenderError
+from tui.core.chat.sampling import Sampling
+from tui.core.chat.session import Chat, Session
+from tui.core.engine.values import EngineError, Piece, ReplyStats
+from tui.core.prompt.template import TemplateRenderError
 from tui.ui.messages import ReplyChunk, ReplyFinished, ReplyStarted
 
 FLUSH_SECONDS = 1 / 30

@@ -12,9 +12,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from tui.core import gguf_header
-from tui.core.catalog import CatalogEntry
-from tui.core.limits import RANGES
+from tui.core.models import gguf
+from tui.core.models.catalog import CatalogEntry
+from tui.core.settings.limits import RANGES
 from tui.core.text_safety import same_length_visible
 
 
@@ -28,15 +28,15 @@ def header_text(entry: CatalogEntry, path: Path) -> Text:
         lines.append(Text("\nNot on this machine: the header is read once it is downloaded.", "dim"))
         return Text("\n").join(lines)
     try:
-        meta = gguf_header.read_metadata(path)
-        specials = gguf_header.special_tokens(path)
-    except gguf_header.GGUFError as exc:
+        meta = gguf.read_metadata(path)
+        specials = gguf.special_tokens(path)
+    except gguf.GGUFError as exc:
         lines.append(Text(f"\n{exc}", "red"))
         return Text("\n").join(lines)
     lines += [
-        Text(f"\narchitecture: {gguf_header.architecture(meta)}"),
-        Text(f"trained context: {gguf_header.trained_context(meta)} tokens"),
-        Text(f"layers: {gguf_header.block_count(meta)}"),
+        Text(f"\narchitecture: {gguf.architecture(meta)}"),
+        Text(f"trained context: {gguf.trained_context(meta)} tokens"),
+        Text(f"layers: {gguf.block_count(meta)}"),
         Text("special tokens: " + ", ".join(f"{n} {i} {t!r}" for n, (i, t) in specials.items())),
         Text("\nchat template:", "bold"),
     ]

@@ -10,8 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, TextArea
 
-from tui.core.persona_store import PersonaIdError, PersonaStore
-from tui.core.personas import slugify, text_from_fields
+from tui.core.personas.format import slugify, text_from_fields
+from tui.core.personas.store import PersonaIdError, PersonaStore
 
 
 class NewPersonaForm(ModalScreen[str | None]):

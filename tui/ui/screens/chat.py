@@ -17,14 +17,14 @@ from textual.widgets import Footer, Header
 if TYPE_CHECKING:
     from tui.ui.app import AppConfig
 
-from tui.core import transcripts
-from tui.core.catalog import ModelNotFoundError
-from tui.core.engine import ContextFullError, EngineInfo
-from tui.core.persona_store import DEFAULT_PERSONA
-from tui.core.personas import Persona
-from tui.core.sampling import Sampling
-from tui.core.session import Chat, ChatEngine, Session
-from tui.core.template import TemplateRenderError
+from tui.core.chat import transcripts
+from tui.core.chat.sampling import Sampling
+from tui.core.chat.session import Chat, ChatEngine, Session
+from tui.core.engine.values import ContextFullError, EngineInfo
+from tui.core.models.catalog import ModelNotFoundError
+from tui.core.personas.format import Persona
+from tui.core.personas.store import DEFAULT_PERSONA
+from tui.core.prompt.template import TemplateRenderError
 from tui.paths import get_paths
 from tui.ui.messages import (
     EngineFailed,

@@ -17,8 +17,8 @@ from tui.ui.widgets.conversation import Conversation, code_blocks, copy_to_clipb
 from tui.ui.widgets.inspector import Inspector
 
 if TYPE_CHECKING:
-    from tui.core.sampling import Sampling
-    from tui.core.session import Chat
+    from tui.core.chat.sampling import Sampling
+    from tui.core.chat.session import Chat
     from tui.ui.app import LlmTuiApp
 
 INSPECT_DELAY = 0.15

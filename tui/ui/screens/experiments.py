@@ -17,10 +17,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from tui.core.persona_store import PersonaSet
-from tui.core.probe import IDENTITY_QUESTION, Answer, identity_probe, memory_test
-from tui.core.sampling import Sampling
-from tui.core.session import ChatEngine
+from tui.core.chat.experiments import IDENTITY_QUESTION, Answer, identity_probe, memory_test
+from tui.core.chat.sampling import Sampling
+from tui.core.chat.session import ChatEngine
+from tui.core.personas.store import PersonaSet
 from tui.ui.widgets.inspector import render_prompt
 
 

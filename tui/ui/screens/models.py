@@ -13,14 +13,14 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
 
-from tui.core import hub
-from tui.core.app_state import load_state, save_state
-from tui.core.catalog import CatalogEntry, load_catalog
-from tui.core.downloads import DownloadCancelled, DownloadError, Progress, describe, human_bytes
-from tui.core.engine import DEFAULT_CONTEXT
-from tui.core.fit import estimate
-from tui.core.model_files import MODEL_STATUS_EMBEDDED, deletable_files, model_status, pull
+from tui.core.engine.values import DEFAULT_CONTEXT
+from tui.core.models import hub
+from tui.core.models.catalog import CatalogEntry, load_catalog
+from tui.core.models.downloads import DownloadCancelled, DownloadError, Progress, describe, human_bytes
+from tui.core.models.fit import estimate
+from tui.core.models.local import MODEL_STATUS_EMBEDDED, deletable_files, model_status, pull
 from tui.core.problems import ProblemError
+from tui.core.settings.state import load_state, save_state
 from tui.paths import get_paths
 from tui.ui.dialogs.common import Confirm
 from tui.ui.dialogs.model_details import ModelDetails, ModelSettings

@@ -16,9 +16,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TextArea
 
-from tui.core.persona_store import PersonaIdError, PersonaStore
-from tui.core.personas import Persona, parse_persona
-from tui.external_editor import EditorError, editor_command, exit_message
+from tui.core.personas.editor import EditorError, editor_command, exit_message
+from tui.core.personas.format import Persona, parse_persona
+from tui.core.personas.store import PersonaIdError, PersonaStore
 from tui.ui.dialogs.common import AskText, Choose, Confirm
 from tui.ui.messages import PersonasChanged
 from tui.ui.widgets.toml_editor import TomlEditor

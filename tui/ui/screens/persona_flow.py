@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.core.persona_store import PersonaIdError
+from tui.core.personas.store import PersonaIdError
 from tui.core.safe_read import read_text_bounded
 from tui.ui.dialogs.common import AskText
 from tui.ui.dialogs.new_persona import NewPersonaForm

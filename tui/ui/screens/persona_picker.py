@@ -15,8 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.core.persona_store import PersonaSet
-from tui.core.personas import Persona
+from tui.core.personas.format import Persona
+from tui.core.personas.store import PersonaSet
 
 ORIGINS = {"bundled": "bundled", "user": "yours", "overridden": "yours, overrides bundled"}
 

@@ -11,8 +11,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Markdown, Static
 
-from tui.core import transcripts
 from tui.core.atomic import write_text_atomic
+from tui.core.chat import transcripts
 from tui.paths import get_paths
 
 BANNER = (

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui.core.engine import Piece
+from tui.core.engine.values import Piece
 
 SHADES = ((0.9, ""), (0.5, "on #3a3a1a"), (0.2, "on #5a3a10"), (0.0, "on #6a1a1a"))
 

@@ -12,7 +12,7 @@ from textual.widget import Widget
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
-from tui.core.engine import ReplyStats
+from tui.core.engine.values import ReplyStats
 
 STOP_LABELS = {
     "end_of_turn": "end of turn",

@@ -19,11 +19,11 @@ from textual.reactive import reactive
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from tui.core.engine import ContextFullError
-from tui.core.prompt import Prompt
-from tui.core.prompt_parts import appended_from, char_kinds, injected_ranges, parts, token_char_ranges
-from tui.core.session import Chat
-from tui.core.template import TemplateRenderError
+from tui.core.chat.session import Chat
+from tui.core.engine.values import ContextFullError
+from tui.core.prompt.build import Prompt
+from tui.core.prompt.parts import appended_from, char_kinds, injected_ranges, parts, token_char_ranges
+from tui.core.prompt.template import TemplateRenderError
 from tui.core.text_safety import same_length_visible
 
 KIND_STYLES = {

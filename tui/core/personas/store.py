@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tui.core.atomic import write_text_atomic
-from tui.core.personas import Persona, is_slug, parse_persona, slugify
+from tui.core.personas.format import Persona, is_slug, parse_persona, slugify
 from tui.core.problems import Problem
 from tui.core.safe_read import UnreadableFile, read_bytes_bounded
 from tui.paths import Paths, bundled_personas_dir

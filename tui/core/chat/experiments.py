@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tui.core.engine import Piece
-from tui.core.prompt import Prompt
-from tui.core.sampling import Sampling
-from tui.core.session import Chat, ChatEngine
+from tui.core.chat.sampling import Sampling
+from tui.core.chat.session import Chat, ChatEngine
+from tui.core.engine.values import Piece
+from tui.core.prompt.build import Prompt
 
 IDENTITY_QUESTION = "Who are you? Who made you?"
 MEMORY_FACT = "My name is Zorblax and my favourite colour is ultraviolet. Please remember that."

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from tui.core import hub
-from tui.core.catalog import CatalogEntry
-from tui.core.downloads import ProgressCallback, download, files_of, pending_download
-from tui.core.embedded import DISTRIBUTION, embedded_model_path
+from tui.core.models import hub
+from tui.core.models.catalog import CatalogEntry
+from tui.core.models.downloads import ProgressCallback, download, files_of, pending_download
+from tui.core.models.embedded import DISTRIBUTION, embedded_model_path
 from tui.core.problems import Problem, ProblemError
 from tui.paths import Paths
 

@@ -7,23 +7,11 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from tui.core import transcripts
 from tui.core.atomic import write_text_atomic
+from tui.core.chat import transcripts
 from tui.core.problems import Problem, ProblemError
 from tui.core.text_safety import terminal_safe
 from tui.paths import get_paths
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    sessions = sub.add_parser("sessions", help="saved session transcripts: list, show, export")
-    verbs = sessions.add_subparsers(dest="verb", metavar="VERB", required=True)
-    verbs.add_parser("list", help="saved sessions, newest first")
-    show = verbs.add_parser("show", help="one session as Markdown, with the exact prompt of each turn")
-    show.add_argument("id")
-    export = verbs.add_parser("export", help="write one session as Markdown or JSON")
-    export.add_argument("id")
-    export.add_argument("--format", choices=("md", "json"), default="md")
-    export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
 
 
 def write_user_file(target: Path, text: str) -> None:

@@ -10,40 +10,18 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from tui.core import gguf_header, hub
-from tui.core.catalog import Catalog, CatalogEntry, add_user_entry, load_catalog
-from tui.core.downloads import DownloadError, Progress, describe, human_bytes, pending_download
-from tui.core.fit import estimate
-from tui.core.model_files import MODEL_STATUS_EMBEDDED, deletable_files, model_status, pull
-from tui.core.personas import slugify
+from tui.core.models import gguf, hub
+from tui.core.models.catalog import Catalog, CatalogEntry, add_user_entry, load_catalog
+from tui.core.models.downloads import DownloadError, Progress, describe, human_bytes, pending_download
+from tui.core.models.fit import estimate
+from tui.core.models.local import MODEL_STATUS_EMBEDDED, deletable_files, model_status, pull
+from tui.core.personas.format import slugify
 from tui.core.problems import ProblemError
 from tui.core.text_safety import terminal_safe
 from tui.paths import Paths, get_paths
 
 SPLIT = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
-DEFAULT_QUANT = "Q4_K_M"
 LIST_CONTEXT = 4096
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    models = sub.add_parser("models", help="the model catalog: list, pull, add, rm, info")
-    verbs = models.add_subparsers(dest="verb", metavar="VERB", required=True)
-    verbs.add_parser("list", help="every catalog model: size, whether it fits, whether it is here")
-    pull_cmd = verbs.add_parser("pull", help="download a catalog model (resumes an interrupted download)")
-    pull_cmd.add_argument("id")
-    add = verbs.add_parser("add", help="add a GGUF from a hub repo to your catalog")
-    add.add_argument("repo", help="owner/name on the Hugging Face hub")
-    which = add.add_mutually_exclusive_group()
-    which.add_argument(
-        "--quant", default=DEFAULT_QUANT, help=f"quantisation to pick (default {DEFAULT_QUANT})"
-    )
-    which.add_argument("--file", help="the exact .gguf file name")
-    add.add_argument("--id", dest="new_id", help="catalog id for it (default: from the file name)")
-    rm = verbs.add_parser("rm", help="delete a downloaded model file")
-    rm.add_argument("id")
-    rm.add_argument("--yes", "-y", action="store_true", help="do not ask")
-    info = verbs.add_parser("info", help="a model's catalog entry, and its GGUF header if it is here")
-    info.add_argument("id")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -58,7 +36,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.verb == "rm":
             return _rm(paths, _entry(paths, args.id), args.yes, out)
         return _info(paths, _entry(paths, args.id), out)
-    except (hub.HubError, DownloadError, gguf_header.GGUFError) as exc:
+    except (hub.HubError, DownloadError, gguf.GGUFError) as exc:
         raise ProblemError(str(exc)) from exc
 
 
@@ -252,10 +230,10 @@ def _info(paths: Paths, entry: CatalogEntry, out: TextIO) -> int:
     path = entry.local_path(paths)
     print(f"on disk: {model_status(entry, paths)} ({path})", file=out)
     if path.is_file():
-        meta = gguf_header.read_metadata(path)
-        print(f"architecture: {gguf_header.architecture(meta)}", file=out)
-        print(f"trained context: {gguf_header.trained_context(meta)}", file=out)
-        for name, (token, text) in gguf_header.special_tokens(path).items():
+        meta = gguf.read_metadata(path)
+        print(f"architecture: {gguf.architecture(meta)}", file=out)
+        print(f"trained context: {gguf.trained_context(meta)}", file=out)
+        for name, (token, text) in gguf.special_tokens(path).items():
             print(f"{name} token: {token} {text!r}", file=out)
         template = meta.get("tokenizer.chat_template")
         print("chat template:", file=out)

@@ -8,143 +8,22 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from tui import __version__, cli_inspect, cli_models, cli_personas, cli_sessions
-from tui.core.limits import RANGES
+from tui import __version__
+from tui.cli.parser import build_parser
 from tui.core.problems import Problem, ProblemError
 from tui.core.text_safety import terminal_safe, visible_controls
-from tui.paths import get_paths
 
 if TYPE_CHECKING:
-    from tui.core.engine import Engine
-    from tui.core.personas import Persona
-    from tui.core.sampling import Sampling
+    from tui.core.chat.sampling import Sampling
+    from tui.core.engine.llama import Engine
+    from tui.core.personas.format import Persona
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
-
-
-def _ranged(name: str) -> Callable[[str], float]:
-    """An argparse type that parses a number and checks it against its range in `tui.core.limits`."""
-    valid = RANGES[name]
-
-    def parse(text: str) -> float:
-        try:
-            value: float = int(text) if valid.integer else float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {valid.describe()}, not {text!r}") from None
-        problem = valid.check(value)
-        if problem:
-            raise argparse.ArgumentTypeError(problem)
-        return value
-
-    parse.__name__ = name  # argparse names the type in some messages
-    return parse
-
-
-def _model_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
-    """The model options, accepted before or after the subcommand.
-
-    On subcommands they default to SUPPRESS, so a value given before the subcommand is not
-    overwritten by the subcommand's own default.
-    """
-    default = None if top else argparse.SUPPRESS
-    group = parser.add_argument_group("model")
-    group.add_argument(
-        "--model",
-        "-m",
-        default=default,
-        help="catalog id or path to a .gguf (default: the embedded SmolLM2)",
-    )
-    group.add_argument(
-        "--persona",
-        "-p",
-        default=default,
-        metavar="ID",
-        help="use a persona: its system message and sampling settings (see `llm-tui personas list`)",
-    )
-    system = group.add_mutually_exclusive_group()
-    system.add_argument("--system", "-s", default=default, help="the hidden system message to send")
-    system.add_argument(
-        "--no-system",
-        action="store_true",
-        default=False if top else argparse.SUPPRESS,
-        help="send no system message at all (the model's template decides what happens)",
-    )
-    group.add_argument(
-        "--ctx", type=_ranged("n_ctx"), metavar="N", default=default, help="context length in tokens"
-    )
-    group.add_argument(
-        "--threads",
-        type=_ranged("n_threads"),
-        metavar="N",
-        default=default,
-        help="CPU threads (default: the physical cores)",
-    )
-    group.add_argument(
-        "--gpu-layers",
-        type=_ranged("n_gpu_layers"),
-        metavar="N",
-        default=default,
-        help="layers to offload to the GPU (-1: all; default: all on a GPU build, else 0)",
-    )
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="llm-tui",
-        description="Chat with a local language model, and see exactly what it is sent.",
-    )
-    parser.add_argument("--version", action="version", version=f"llm-tui {__version__}")
-    parser.add_argument(
-        "--offline",
-        action="store_true",
-        help="never touch the network (also HF_HUB_OFFLINE=1): downloaded and local models only",
-    )
-    _model_options(parser, top=True)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    prompt = sub.add_parser("prompt", help="print the exact hidden prompt a message would be sent as")
-    prompt.add_argument("message")
-    shape = prompt.add_mutually_exclusive_group()
-    shape.add_argument("--tokens", action="store_true", help="list the tokens: index, id, piece")
-    shape.add_argument("--json", action="store_true", help="machine-readable: text, tokens, spans")
-    shape.add_argument("--parts", action="store_true", help="tokens per part: system, template, history, …")
-    shape.add_argument(
-        "--diff",
-        metavar="SESSION",
-        help="as the next turn of a saved session, marking what is new since its last prompt",
-    )
-    _model_options(prompt)
-
-    ask = sub.add_parser("ask", help="stream one reply to stdout (stats on stderr); a fresh session")
-    ask.add_argument("message")
-    ask.add_argument("--seed", type=_ranged("seed"), help="sampling seed (default: a random one, printed)")
-    ask.add_argument(
-        "--temperature", "-t", type=_ranged("temperature"), help="sampling temperature (0 = greedy)"
-    )
-    ask.add_argument("--max-tokens", type=_ranged("max_tokens"), help="longest reply, in tokens")
-    _model_options(ask)
-
-    info = sub.add_parser("info", help="llama.cpp build, GPU offload, paths, the default model")
-    info.add_argument(
-        "--model",
-        "-m",
-        default=argparse.SUPPRESS,
-        help="also load this model and report what the engine did",
-    )
-
-    sub.add_parser("paths", help="print where llm-tui keeps config, data and cache")
-    cli_personas.add_parser(sub)
-    cli_models.add_parser(sub)
-    cli_sessions.add_parser(sub)
-    cli_inspect.add_probe_parser(sub)
-    for child in sub.choices.values():
-        child.add_argument("--version", action="version", version=f"llm-tui {__version__}")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -170,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     _check_utf8(raw)
-    args = _parser().parse_args(raw)
+    args = build_parser().parse_args(raw)
     if args.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"  # huggingface_hub itself refuses too
     if args.command == "paths":
@@ -182,13 +61,21 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "ask":
         return _cmd_ask(args)
     if args.command == "personas":
-        return cli_personas.run(args, sys.stdout, sys.stderr)
+        from tui.cli import personas
+
+        return personas.run(args, sys.stdout, sys.stderr)
     if args.command == "models":
-        return cli_models.run(args, sys.stdout, sys.stderr)
+        from tui.cli import models
+
+        return models.run(args, sys.stdout, sys.stderr)
     if args.command == "sessions":
-        return cli_sessions.run(args, sys.stdout, sys.stderr)
+        from tui.cli import sessions
+
+        return sessions.run(args, sys.stdout, sys.stderr)
     if args.command == "probe":
-        return cli_inspect.run_probe(args, _load_engine(args), _sampling(args, None), sys.stdout)
+        from tui.cli import inspect
+
+        return inspect.run_probe(args, _load_engine(args), _sampling(args, None), sys.stdout)
     return _cmd_tui(args)
 
 
@@ -222,9 +109,11 @@ def _check_utf8(argv: Sequence[str]) -> None:
 
 def _persona(args: argparse.Namespace) -> Persona | None:
     """The persona named by --persona, or None; a clear error if it is unknown or broken."""
+    from tui.paths import get_paths
+
     if not args.persona:
         return None
-    from tui.core.persona_store import PersonaStore
+    from tui.core.personas.store import PersonaStore
 
     found = PersonaStore(get_paths()).load()
     persona = found.get(args.persona)
@@ -246,8 +135,10 @@ def _system(args: argparse.Namespace, persona: Persona | None) -> str | None:
 
 
 def _load_engine(args: argparse.Namespace, persona: Persona | None = None) -> Engine:
-    from tui.core.catalog import ModelNotFoundError, resolve_model
-    from tui.core.engine import Engine, EngineError, LoadOptions, quiet_python_output
+    from tui.core.engine.llama import Engine, quiet_python_output
+    from tui.core.engine.values import EngineError, LoadOptions
+    from tui.core.models.catalog import ModelNotFoundError, resolve_model
+    from tui.paths import get_paths
 
     try:
         model = resolve_model(args.model or (persona.model if persona else None), get_paths())
@@ -262,6 +153,8 @@ def _load_engine(args: argparse.Namespace, persona: Persona | None = None) -> En
 
 
 def _cmd_paths(out: TextIO) -> int:
+    from tui.paths import get_paths
+
     rows = get_paths().as_rows()
     width = max(len(name) for name, _ in rows)
     for name, path in rows:
@@ -270,8 +163,8 @@ def _cmd_paths(out: TextIO) -> int:
 
 
 def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
-    from tui.core.embedded import INSTALL_HINT, embedded_model_path
-    from tui.core.engine import build_info
+    from tui.core.engine.llama import build_info
+    from tui.core.models.embedded import INSTALL_HINT, embedded_model_path
 
     print(f"llm-tui {__version__}", file=out)
     for key, value in build_info().items():
@@ -293,8 +186,9 @@ def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_prompt(args: argparse.Namespace, out: TextIO) -> int:
-    from tui.core.session import Session
-    from tui.core.template import TemplateRenderError
+    from tui.cli import inspect as cli_inspect
+    from tui.core.chat.session import Session
+    from tui.core.prompt.template import TemplateRenderError
 
     persona = _persona(args)
     engine = _load_engine(args, persona)
@@ -342,7 +236,7 @@ def _sampling(args: argparse.Namespace, persona: Persona | None) -> Sampling:
     """Defaults, then the persona's settings, then what was given on the command line."""
     from dataclasses import replace
 
-    from tui.core.sampling import Sampling
+    from tui.core.chat.sampling import Sampling
 
     sampling = persona.apply(Sampling()) if persona else Sampling()
     for field, arg in (
@@ -357,8 +251,8 @@ def _sampling(args: argparse.Namespace, persona: Persona | None) -> Sampling:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
-    from tui.core.engine import EngineError, ReplyStats
-    from tui.core.session import Chat
+    from tui.core.chat.session import Chat
+    from tui.core.engine.values import EngineError, ReplyStats
 
     persona = _persona(args)
     engine = _load_engine(args, persona)
@@ -391,7 +285,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _cmd_tui(args: argparse.Namespace) -> int:
-    from tui.core.engine import prepare_runtime
+    from tui.core.engine.llama import prepare_runtime
     from tui.ui.app import AppConfig, create_app
 
     prepare_runtime()  # before Textual takes the terminal: llama.cpp's log must not reach it
@@ -404,7 +298,7 @@ def _cmd_tui(args: argparse.Namespace) -> int:
         n_threads=args.threads,
         n_gpu_layers=args.gpu_layers,
     )
-    from tui.core.template import SANDBOX
+    from tui.core.prompt.template import SANDBOX
 
     app = create_app(config)
     try:

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.atomic import write_text_atomic
-from tui.core.engine import EngineInfo
+from tui.core.chat.session import Session
+from tui.core.engine.values import EngineInfo
 from tui.core.safe_read import UnreadableFile, read_text_bounded
-from tui.core.session import Session
 from tui.paths import Paths
 
 FORMAT = 1

@@ -15,9 +15,9 @@ from typing import Any
 
 import tomli_w
 
-from tui.core.limits import RANGES
+from tui.core.chat.sampling import Sampling
 from tui.core.problems import Problem, problem_at, toml_problem
-from tui.core.sampling import Sampling
+from tui.core.settings.limits import RANGES
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -1,7 +1,7 @@
 """Chat templates rendered the way Hugging Face transformers renders them, and never trusted.
 
 A GGUF carries the model's own Jinja chat template (``tokenizer.chat_template``). It is rendered in
-`tui.core.template_sandbox`, a child process with a memory cap, under a time limit and an output
+`tui.core.prompt.sandbox`, a child process with a memory cap, under a time limit and an output
 budget: a template that loops for ever, builds gigabytes, needs tools we do not send or is not even
 valid Jinja becomes one `TemplateRenderError` naming the template and its complaint. The child is
 started once and reused, so rendering on every keystroke (the inspector) stays cheap.
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tui.core.messages import Message
+from tui.core.prompt.messages import Message
 
 FALLBACK_FORMAT = "chatml"
 TIME_LIMIT = 3.0
@@ -146,7 +146,7 @@ class _Sandbox:
         if self._process is None or self._process.poll() is not None:
             self._buffer = b""
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "tui.core.template_sandbox"],
+                [sys.executable, "-m", "tui.core.prompt.sandbox"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
 
-from tui.core.engine import ContextFullError, EngineInfo, Piece, ReplyStats
-from tui.core.messages import Message
-from tui.core.prompt import Prompt
-from tui.core.sampling import Sampling
+from tui.core.chat.sampling import Sampling
+from tui.core.engine.values import ContextFullError, EngineInfo, Piece, ReplyStats
+from tui.core.prompt.build import Prompt
+from tui.core.prompt.messages import Message
 
 
 class _Keep:
@@ -28,7 +28,7 @@ KEEP = _Keep()
 
 
 class ChatEngine(Protocol):
-    """What a session needs from a model; `tui.core.engine.Engine` is the real one."""
+    """What a session needs from a model; `tui.core.engine.llama.Engine` is the real one."""
 
     info: EngineInfo
 

@@ -6,28 +6,12 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from tui.core.persona_store import SUFFIX, BrokenPersona, PersonaIdError, PersonaStore, read_persona_file
-from tui.core.personas import Persona, template_text
+from tui.core.personas.editor import EditorError, run_editor
+from tui.core.personas.format import Persona, template_text
+from tui.core.personas.store import SUFFIX, BrokenPersona, PersonaIdError, PersonaStore, read_persona_file
 from tui.core.problems import ProblemError
 from tui.core.text_safety import terminal_safe
-from tui.external_editor import EditorError, run_editor
 from tui.paths import get_paths
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    personas = sub.add_parser("personas", help="list, show, create, edit and validate personas")
-    verbs = personas.add_subparsers(dest="verb", metavar="VERB", required=True)
-    verbs.add_parser("list", help="every persona, with broken files and their errors")
-    show = verbs.add_parser("show", help="a persona's file path and content")
-    show.add_argument("id")
-    new = verbs.add_parser("new", help="write a commented template for a new persona and print its path")
-    new.add_argument("id")
-    edit = verbs.add_parser(
-        "edit", help="open a persona in $VISUAL or $EDITOR (bundled ones are copied first)"
-    )
-    edit.add_argument("id")
-    validate = verbs.add_parser("validate", help="check persona files; exit status 1 on any error")
-    validate.add_argument("paths", nargs="*", type=Path, help="files to check (default: every persona)")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -11,9 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import httpx2
-from huggingface_hub import HfApi, constants, get_hf_file_metadata, hf_hub_url
-from huggingface_hub import errors as hub_errors
+# huggingface_hub and httpx2 are imported where they are used: together they cost about 100 ms,
+# which the first screen and `llm-tui --version` should not pay.
 
 TRUE = {"1", "true", "yes", "on"}
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -34,6 +33,8 @@ def offline(flag: bool = False) -> bool:
 
 
 def endpoint() -> str:
+    from huggingface_hub import constants
+
     return os.environ.get("HF_ENDPOINT", "").rstrip("/") or constants.ENDPOINT
 
 
@@ -62,6 +63,8 @@ def remote_file(
     """Where ``file`` is and what it should be: size, sha256, commit (one HEAD request)."""
     _refuse_offline(offline_flag, f"look up {repo}/{file}")
     rev = revision or "main"
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
     url = hf_hub_url(repo, file, revision=rev, endpoint=endpoint())
     try:
         meta = get_hf_file_metadata(url, endpoint=endpoint())
@@ -85,6 +88,8 @@ def gguf_files(repo: str, revision: str | None = None, *, offline_flag: bool = F
     """Every ``.gguf`` in the repo, with sizes and LFS hashes."""
     _refuse_offline(offline_flag, f"list the files of {repo}")
     try:
+        from huggingface_hub import HfApi
+
         info = HfApi(endpoint=endpoint()).model_info(repo, revision=revision, files_metadata=True)
     except Exception as exc:  # noqa: BLE001
         raise explain(exc, repo, None) from exc
@@ -104,6 +109,9 @@ def _refuse_offline(flag: bool, what: str) -> None:
 
 def explain(exc: BaseException, repo: str, file: str | None) -> HubError:
     """One sentence for the user, from whatever huggingface_hub or the network raised."""
+    import httpx2
+    from huggingface_hub import errors as hub_errors
+
     where = f"{repo}/{file}" if file else repo
     if isinstance(exc, hub_errors.GatedRepoError):
         return HubError(f"{repo} is gated: accept its licence on the hub, then {LOGIN_HINT}")

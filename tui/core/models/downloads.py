@@ -19,11 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2
-from huggingface_hub import get_session, hf_raise_for_status
-from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
-
-from tui.core.hub import HubError, RemoteFile, explain
+from tui.core.models.hub import HubError, RemoteFile, explain
 
 CHUNK = 1 << 20
 DISK_MARGIN = 64 << 20
@@ -150,6 +146,10 @@ def _fetch(
     cancel: threading.Event,
 ) -> tuple[int, str]:
     """Stream the file (from ``start``) into ``part``; the byte count and sha256 of the whole part."""
+    import httpx2  # imported here: the hub client is not needed until something downloads
+    from huggingface_hub import get_session, hf_raise_for_status
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+
     headers = build_hf_headers()
     headers["Accept-Encoding"] = "identity"
     if start:

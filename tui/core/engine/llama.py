@@ -1,7 +1,8 @@
 """llama.cpp through llama-cpp-python: load a GGUF, render and tokenize prompts, stream replies.
 
-This is the only module that imports ``llama_cpp``. Everything it produces is plain data (`Prompt`,
-`Piece`, `ReplyStats`), so the CLI, the TUI and the tests all see the same thing.
+Of the core, only this module loads libllama (an import-linter contract in ``pyproject.toml`` says so;
+the template fallback borrows llama-cpp-python's ChatML text). What it produces is plain data
+(`tui.core.engine.values`, `Prompt`), so the CLI, the TUI and the tests all see the same thing.
 """
 
 from __future__ import annotations
@@ -14,35 +15,32 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import llama_cpp
 import numpy as np
 
-from tui.core import gguf_header
-from tui.core.confidence import Confidence
-from tui.core.confidence import from_logits as confidence_from_logits
-from tui.core.fit import kv_cache_bytes
-from tui.core.hardware import available_memory_bytes, gpu_free_memory_bytes, physical_cores
-from tui.core.limits import FLAGS, RANGES
-from tui.core.messages import Message
-from tui.core.prompt import ControlToken, Prompt, build_prompt
-from tui.core.sampling import Sampling
-from tui.core.template import ChatTemplate, fallback_template
-
-DEFAULT_CONTEXT = 4096
-StopReason = Literal["end_of_turn", "max_tokens", "context_full", "cancelled"]
-
-
-class EngineError(Exception):
-    """Loading or running the model failed; the message is meant for the user."""
-
-
-class ContextFullError(EngineError):
-    """The prompt leaves no room in the context window for a reply."""
-
+from tui.core.chat.sampling import Sampling
+from tui.core.engine.confidence import Confidence
+from tui.core.engine.confidence import from_logits as confidence_from_logits
+from tui.core.engine.hardware import available_memory_bytes, gpu_free_memory_bytes, physical_cores
+from tui.core.engine.values import (
+    DEFAULT_CONTEXT,
+    ContextFullError,
+    EngineError,
+    EngineInfo,
+    LoadOptions,
+    Piece,
+    ReplyStats,
+    StopReason,
+)
+from tui.core.models import gguf
+from tui.core.models.fit import kv_cache_bytes
+from tui.core.prompt.build import ControlToken, Prompt, build_prompt
+from tui.core.prompt.messages import Message
+from tui.core.prompt.template import ChatTemplate, fallback_template
+from tui.core.settings.limits import FLAGS, RANGES
 
 # --- llama.cpp's log: kept in memory, never written to the terminal ---------------------------
 
@@ -95,71 +93,6 @@ def build_info() -> dict[str, str]:
         "gpu offload": "yes" if gpu_offload_supported() else "no (CPU build)",
         "system": llama_cpp.llama_print_system_info().decode("utf-8", errors="replace").strip(),
     }
-
-
-# --- plain values ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    """How to load a model; None means "choose for this machine"."""
-
-    n_ctx: int | None = None
-    n_threads: int | None = None
-    n_gpu_layers: int | None = None
-
-
-@dataclass(frozen=True)
-class EngineInfo:
-    """What the engine did when it loaded, for the status line and `llm-tui info`."""
-
-    path: Path
-    name: str
-    architecture: str
-    n_ctx: int
-    n_ctx_train: int | None
-    n_threads: int
-    n_layers: int | None
-    gpu_offload_supported: bool
-    gpu_layers: int
-    template_name: str
-    load_seconds: float
-    metadata: dict[str, Any] = field(repr=False)
-    warnings: tuple[str, ...] = ()
-    """Said once when the model loads: a context above the trained length, for example."""
-
-    @property
-    def device(self) -> str:
-        if self.gpu_layers <= 0:
-            return "CPU"
-        return f"GPU {self.gpu_layers}/{(self.n_layers or 0) + 1} layers"
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A streamed part of a reply: the token sampled and the text it completes (may be empty)."""
-
-    token: int
-    text: str
-    confidence: Confidence | None = None
-    """Only when asked for: how likely the model found this token, and the runners-up."""
-
-
-@dataclass(frozen=True)
-class ReplyStats:
-    prompt_tokens: int
-    reused_tokens: int
-    completion_tokens: int
-    time_to_first_token: float
-    decode_seconds: float
-    stop: StopReason
-    seed: int
-
-    @property
-    def tokens_per_second(self) -> float:
-        if self.completion_tokens < 2 or self.decode_seconds <= 0:
-            return 0.0
-        return (self.completion_tokens - 1) / self.decode_seconds
 
 
 class _NoChatHandler:
@@ -229,7 +162,7 @@ def _offloaded_layers(requested: int, blocks: int | None) -> int:
 
 
 class VocabTokenizer:
-    """A model's vocabulary as `tui.core.prompt.Tokenizer`: also for vocab-only GGUFs (the tests)."""
+    """A model's vocabulary as `tui.core.prompt.build.Tokenizer`: also for vocab-only GGUFs (the tests)."""
 
     def __init__(self, llm: llama_cpp.Llama) -> None:
         self._llm = llm
@@ -289,10 +222,10 @@ class Engine:
         if not path.is_file():
             raise EngineError(f"model file not found: {path}")
         try:
-            meta = gguf_header.read_metadata(path)
-        except gguf_header.GGUFError as exc:
+            meta = gguf.read_metadata(path)
+        except gguf.GGUFError as exc:
             raise EngineError(str(exc)) from exc
-        trained = gguf_header.trained_context(meta)
+        trained = gguf.trained_context(meta)
         n_ctx = options.n_ctx or min(trained or DEFAULT_CONTEXT, DEFAULT_CONTEXT)
         n_threads = options.n_threads or physical_cores()
         offload = gpu_offload_supported()
@@ -344,20 +277,20 @@ class Engine:
         self.info = EngineInfo(
             path=path,
             name=name or str(meta.get("general.name") or path.stem),
-            architecture=gguf_header.architecture(meta),
+            architecture=gguf.architecture(meta),
             n_ctx=llm.n_ctx(),
             n_ctx_train=trained,
             n_threads=n_threads,
-            n_layers=gguf_header.block_count(meta),
+            n_layers=gguf.block_count(meta),
             gpu_offload_supported=offload,
-            gpu_layers=_offloaded_layers(gpu_layers, gguf_header.block_count(meta)) if offload else 0,
+            gpu_layers=_offloaded_layers(gpu_layers, gguf.block_count(meta)) if offload else 0,
             template_name=self.template.name,
             load_seconds=time.perf_counter() - started,
             metadata=meta,
             warnings=tuple(warnings),
         )
 
-    # Tokenizer protocol (see tui.core.prompt) ---------------------------------------------
+    # Tokenizer protocol (see tui.core.prompt.build) ---------------------------------------------
 
     def tokenize(self, text: str, special: bool = True) -> list[int]:
         return self.vocab.tokenize(text, special)

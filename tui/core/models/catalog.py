@@ -16,12 +16,12 @@ from typing import Any
 
 import tomli_w
 
-from tui.core.app_state import load_state
 from tui.core.atomic import write_text_atomic
-from tui.core.embedded import DISTRIBUTION, INSTALL_HINT, embedded_model_path
-from tui.core.personas import is_slug
+from tui.core.models.embedded import DISTRIBUTION, INSTALL_HINT, embedded_model_path
+from tui.core.personas.format import is_slug
 from tui.core.problems import Problem, toml_problem
 from tui.core.safe_read import UnreadableFile, read_text_bounded
+from tui.core.settings.state import load_state
 from tui.paths import Paths, bundled_catalog_file
 
 if sys.version_info >= (3, 11):

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
 
-from tui.core.messages import Message
-from tui.core.template import ChatTemplate, TemplateRenderError
+from tui.core.prompt.messages import Message
+from tui.core.prompt.template import ChatTemplate, TemplateRenderError
 
 FOLD_SEPARATOR = "\n\n"
 FOLD_NOTE = "This template has no system role: the system message was folded into the first user turn."

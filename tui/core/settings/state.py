@@ -14,9 +14,9 @@ from typing import Any
 import tomli_w
 
 from tui.core.atomic import write_text_atomic
-from tui.core.limits import RANGES
 from tui.core.problems import Problem, toml_problem
 from tui.core.safe_read import UnreadableFile, read_text_bounded
+from tui.core.settings.limits import RANGES
 from tui.paths import Paths
 
 if sys.version_info >= (3, 11):

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tui.core import gguf_header
-from tui.core.hardware import available_memory_bytes, gpu_free_memory_bytes
+from tui.core.engine.hardware import available_memory_bytes, gpu_free_memory_bytes
+from tui.core.models import gguf
 
 KV_BYTES = 2  # llama.cpp keeps K and V as f16 by default
 ESTIMATED_KV_SHARE = 0.15
@@ -34,7 +34,7 @@ def kv_cache_bytes(meta: dict[str, Any], n_ctx: int) -> int | None:
 
     None when the header does not say (or says nonsense: the values come from an untrusted file).
     """
-    arch = gguf_header.architecture(meta)
+    arch = gguf.architecture(meta)
 
     def number(key: str, default: int | None = None) -> int | None:
         value = meta.get(f"{arch}.{key}", default)
@@ -58,8 +58,8 @@ def estimate(size: int, n_ctx: int, path: Path | None, gpu: bool = False) -> Fit
     kv = None
     if path is not None and path.is_file():
         try:
-            kv = kv_cache_bytes(gguf_header.read_metadata(path), n_ctx)
-        except gguf_header.GGUFError:
+            kv = kv_cache_bytes(gguf.read_metadata(path), n_ctx)
+        except gguf.GGUFError:
             kv = None
     exact = kv is not None
     if kv is None:

@@ -7,18 +7,18 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from tui.core import transcripts
-from tui.core.messages import Message
-from tui.core.probe import IDENTITY_QUESTION
+from tui.core.chat import transcripts
+from tui.core.chat.experiments import IDENTITY_QUESTION
 from tui.core.problems import ProblemError
-from tui.core.prompt import Prompt
-from tui.core.prompt_parts import appended_from, parts
+from tui.core.prompt.build import Prompt
+from tui.core.prompt.messages import Message
+from tui.core.prompt.parts import appended_from, parts
 from tui.paths import get_paths
 
 if TYPE_CHECKING:
-    from tui.core.engine import Engine
-    from tui.core.personas import Persona
-    from tui.core.sampling import Sampling
+    from tui.core.chat.sampling import Sampling
+    from tui.core.engine.llama import Engine
+    from tui.core.personas.format import Persona
 
 DIM, BRIGHT, RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
 
@@ -67,29 +67,12 @@ def print_diff(previous: str, prompt: Prompt, out: TextIO, err: TextIO) -> None:
         print(f"# only the first {kept} of the previous {len(previous)} characters are unchanged", file=err)
 
 
-def add_probe_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    probe = sub.add_parser("probe", help="ask who the model is: with no system message and under personas")
-    probe.add_argument("question", nargs="?", default=IDENTITY_QUESTION)
-    probe.add_argument(
-        "--persona",
-        "-p",
-        action="append",
-        dest="probe_personas",
-        metavar="ID",
-        help="persona to ask under (repeatable; default: none, then every persona tagged `identity`)",
-    )
-    probe.add_argument("--seed", type=int, default=42, help="the same seed for every answer (default 42)")
-    probe.add_argument("--max-tokens", type=int, default=60)
-    probe.add_argument("--prompts", action="store_true", help="also print each hidden prompt")
-    probe.add_argument("--model", "-m", default=argparse.SUPPRESS, help="catalog id or path to a .gguf")
-
-
 def run_probe(args: argparse.Namespace, engine: Engine, base: Sampling, out: TextIO) -> int:
     """Each answer in a fresh session with the same seed: only the hidden prompt differs."""
     from dataclasses import replace
 
-    from tui.core.persona_store import PersonaStore
-    from tui.core.probe import identity_probe
+    from tui.core.chat.experiments import identity_probe
+    from tui.core.personas.store import PersonaStore
 
     found = PersonaStore(get_paths()).load()
     chosen: list[Persona | None]
@@ -107,7 +90,7 @@ def run_probe(args: argparse.Namespace, engine: Engine, base: Sampling, out: Tex
         ]
     sampling = replace(base, seed=args.seed, max_tokens=args.max_tokens)
     subjects = [(p.id if p else "(no system message)", p.system if p else None) for p in chosen]
-    for answer in identity_probe(engine, args.question, subjects, sampling):
+    for answer in identity_probe(engine, args.question or IDENTITY_QUESTION, subjects, sampling):
         system = answer.system or "none: the template decides"
         print(f"== {answer.label}\nsystem: {system}\nanswer: {answer.text}\n", file=out)
         if args.prompts:

@@ -11,7 +11,7 @@ import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tui.core.prompt import Prompt
+from tui.core.prompt.build import Prompt
 
 KINDS = ("system", "template", "history", "message", "generation")
 LABELS = {

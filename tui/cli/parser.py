@@ -1,0 +1,205 @@
+"""The `llm-tui` command line: every command, option and valid range, and nothing heavy.
+
+Only argparse and plain values are imported here, so ``--version`` and ``--help`` answer about as
+fast as Python starts; each command's module (and libllama, the hub client, Textual) is imported
+when that command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from tui import __version__
+from tui.core.settings.limits import RANGES
+
+DEFAULT_QUANT = "Q4_K_M"
+
+
+def _ranged(name: str) -> Callable[[str], float]:
+    """An argparse type that parses a number and checks it against its range in `tui.core.settings.limits`."""
+    valid = RANGES[name]
+
+    def parse(text: str) -> float:
+        try:
+            value: float = int(text) if valid.integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {valid.describe()}, not {text!r}") from None
+        problem = valid.check(value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    parse.__name__ = name  # argparse names the type in some messages
+    return parse
+
+
+def _model_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """The model options, accepted before or after the subcommand.
+
+    On subcommands they default to SUPPRESS, so a value given before the subcommand is not
+    overwritten by the subcommand's own default.
+    """
+    default = None if top else argparse.SUPPRESS
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--model",
+        "-m",
+        default=default,
+        help="catalog id or path to a .gguf (default: the embedded SmolLM2)",
+    )
+    group.add_argument(
+        "--persona",
+        "-p",
+        default=default,
+        metavar="ID",
+        help="use a persona: its system message and sampling settings (see `llm-tui personas list`)",
+    )
+    system = group.add_mutually_exclusive_group()
+    system.add_argument("--system", "-s", default=default, help="the hidden system message to send")
+    system.add_argument(
+        "--no-system",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="send no system message at all (the model's template decides what happens)",
+    )
+    group.add_argument(
+        "--ctx", type=_ranged("n_ctx"), metavar="N", default=default, help="context length in tokens"
+    )
+    group.add_argument(
+        "--threads",
+        type=_ranged("n_threads"),
+        metavar="N",
+        default=default,
+        help="CPU threads (default: the physical cores)",
+    )
+    group.add_argument(
+        "--gpu-layers",
+        type=_ranged("n_gpu_layers"),
+        metavar="N",
+        default=default,
+        help="layers to offload to the GPU (-1: all; default: all on a GPU build, else 0)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llm-tui",
+        description="Chat with a local language model, and see exactly what it is sent.",
+    )
+    parser.add_argument("--version", action="version", version=f"llm-tui {__version__}")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="never touch the network (also HF_HUB_OFFLINE=1): downloaded and local models only",
+    )
+    _model_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    prompt = sub.add_parser("prompt", help="print the exact hidden prompt a message would be sent as")
+    prompt.add_argument("message")
+    shape = prompt.add_mutually_exclusive_group()
+    shape.add_argument("--tokens", action="store_true", help="list the tokens: index, id, piece")
+    shape.add_argument("--json", action="store_true", help="machine-readable: text, tokens, spans")
+    shape.add_argument("--parts", action="store_true", help="tokens per part: system, template, history, …")
+    shape.add_argument(
+        "--diff",
+        metavar="SESSION",
+        help="as the next turn of a saved session, marking what is new since its last prompt",
+    )
+    _model_options(prompt)
+
+    ask = sub.add_parser("ask", help="stream one reply to stdout (stats on stderr); a fresh session")
+    ask.add_argument("message")
+    ask.add_argument("--seed", type=_ranged("seed"), help="sampling seed (default: a random one, printed)")
+    ask.add_argument(
+        "--temperature", "-t", type=_ranged("temperature"), help="sampling temperature (0 = greedy)"
+    )
+    ask.add_argument("--max-tokens", type=_ranged("max_tokens"), help="longest reply, in tokens")
+    _model_options(ask)
+
+    info = sub.add_parser("info", help="llama.cpp build, GPU offload, paths, the default model")
+    info.add_argument(
+        "--model",
+        "-m",
+        default=argparse.SUPPRESS,
+        help="also load this model and report what the engine did",
+    )
+
+    sub.add_parser("paths", help="print where llm-tui keeps config, data and cache")
+    _personas(sub)
+    _models(sub)
+    _sessions(sub)
+    _probe(sub)
+    for child in sub.choices.values():
+        child.add_argument("--version", action="version", version=f"llm-tui {__version__}")
+    return parser
+
+
+def _personas(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    personas = sub.add_parser("personas", help="list, show, create, edit and validate personas")
+    verbs = personas.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs.add_parser("list", help="every persona, with broken files and their errors")
+    show = verbs.add_parser("show", help="a persona's file path and content")
+    show.add_argument("id")
+    new = verbs.add_parser("new", help="write a commented template for a new persona and print its path")
+    new.add_argument("id")
+    edit = verbs.add_parser(
+        "edit", help="open a persona in $VISUAL or $EDITOR (bundled ones are copied first)"
+    )
+    edit.add_argument("id")
+    validate = verbs.add_parser("validate", help="check persona files; exit status 1 on any error")
+    validate.add_argument("paths", nargs="*", type=Path, help="files to check (default: every persona)")
+
+
+def _models(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    models = sub.add_parser("models", help="the model catalog: list, pull, add, rm, info")
+    verbs = models.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs.add_parser("list", help="every catalog model: size, whether it fits, whether it is here")
+    pull_cmd = verbs.add_parser("pull", help="download a catalog model (resumes an interrupted download)")
+    pull_cmd.add_argument("id")
+    add = verbs.add_parser("add", help="add a GGUF from a hub repo to your catalog")
+    add.add_argument("repo", help="owner/name on the Hugging Face hub")
+    which = add.add_mutually_exclusive_group()
+    which.add_argument(
+        "--quant", default=DEFAULT_QUANT, help=f"quantisation to pick (default {DEFAULT_QUANT})"
+    )
+    which.add_argument("--file", help="the exact .gguf file name")
+    add.add_argument("--id", dest="new_id", help="catalog id for it (default: from the file name)")
+    rm = verbs.add_parser("rm", help="delete a downloaded model file")
+    rm.add_argument("id")
+    rm.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    info = verbs.add_parser("info", help="a model's catalog entry, and its GGUF header if it is here")
+    info.add_argument("id")
+
+
+def _sessions(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sessions = sub.add_parser("sessions", help="saved session transcripts: list, show, export")
+    verbs = sessions.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs.add_parser("list", help="saved sessions, newest first")
+    show = verbs.add_parser("show", help="one session as Markdown, with the exact prompt of each turn")
+    show.add_argument("id")
+    export = verbs.add_parser("export", help="write one session as Markdown or JSON")
+    export.add_argument("id")
+    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+
+
+def _probe(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    probe = sub.add_parser("probe", help="ask who the model is: with no system message and under personas")
+    probe.add_argument("question", nargs="?", help='default: "Who are you? Who made you?"')
+    probe.add_argument(
+        "--persona",
+        "-p",
+        action="append",
+        dest="probe_personas",
+        metavar="ID",
+        help="persona to ask under (repeatable; default: none, then every persona tagged `identity`)",
+    )
+    probe.add_argument(
+        "--seed", type=_ranged("seed"), default=42, help="the same seed for every answer (default 42)"
+    )
+    probe.add_argument("--max-tokens", type=_ranged("max_tokens"), default=60)
+    probe.add_argument("--prompts", action="store_true", help="also print each hidden prompt")
+    probe.add_argument("--model", "-m", default=argparse.SUPPRESS, help="catalog id or path to a .gguf")
