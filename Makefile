@@ -67,8 +67,10 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: $(VENV)/.dev-installed
+bench: $(VENV)/.dev-installed $(LLAMA_TOOLS)/.done
 	$(BIN)/python bench/decode.py
+	$(BIN)/python bench/tui_decode.py
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/download.py
 	$(BIN)/python bench/render.py
 

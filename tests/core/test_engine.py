@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import llama_cpp
@@ -48,13 +49,17 @@ def test_prompt_is_the_models_own_template_and_tokens(engine: Engine) -> None:
 
 
 def test_the_engine_generates_from_exactly_the_inspected_tokens(engine: Engine, model_path: Path) -> None:
-    """A bare llama-cpp-python loop fed prompt.ids produces the same greedy tokens."""
+    """A bare llama-cpp-python loop fed prompt.ids produces the same greedy tokens.
+
+    Without a repeat penalty: the engine uses llama.cpp's sampler chain (llama-server's semantics),
+    llama-cpp-python its own Python-side penalty, and the two differ there by design.
+    """
     engine.reset()
     prompt = engine.build_prompt([Message("user", "Name three colours.")])
-    _, ours, _ = _run(engine, prompt)
+    _, ours, _ = _run(engine, prompt, replace(GREEDY, repeat_penalty=1.0))
     bare = llama_cpp.Llama(str(model_path), n_ctx=2048, n_threads=physical_cores(), verbose=True)
     theirs = []
-    for token in bare.generate(prompt.ids, temp=0.0, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.1):
+    for token in bare.generate(prompt.ids, temp=0.0, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0):
         if llama_cpp.llama_vocab_is_eog(bare._model.vocab, token) or len(theirs) == len(ours):
             break
         theirs.append(token)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.ui.helpers import FakeEngine, chat_of, wait_until
+from tui.cli import commands
 from tui.cli import main as cli
 from tui.core.engine.values import Piece, ReplyStats
 from tui.paths import get_paths
@@ -171,7 +172,7 @@ def test_a_cli_crash_exits_non_zero_with_a_report(
     def boom(out: object) -> int:
         raise RuntimeError(f"simulated bug with {SECRET}")
 
-    monkeypatch.setattr(cli, "_cmd_paths", boom)
+    monkeypatch.setattr(commands, "cmd_paths", boom)
     assert cli.main(["paths"]) == 70
     err = capsys.readouterr().err
     assert "internal error: RuntimeError" in err and SECRET not in err

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui import __version__
 from tui.core.settings.limits import RANGES
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 DEFAULT_QUANT = "Q4_K_M"
+
+
+def _path(text: str) -> Path:
+    from pathlib import Path  # pathlib costs a few milliseconds that --help need not pay
+
+    return Path(text)
 
 
 def _ranged(name: str) -> Callable[[str], float]:
@@ -150,7 +159,7 @@ def _personas(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     )
     edit.add_argument("id")
     validate = verbs.add_parser("validate", help="check persona files; exit status 1 on any error")
-    validate.add_argument("paths", nargs="*", type=Path, help="files to check (default: every persona)")
+    validate.add_argument("paths", nargs="*", type=_path, help="files to check (default: every persona)")
 
 
 def _models(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -183,7 +192,7 @@ def _sessions(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     export = verbs.add_parser("export", help="write one session as Markdown or JSON")
     export.add_argument("id")
     export.add_argument("--format", choices=("md", "json"), default="md")
-    export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    export.add_argument("--output", "-o", type=_path, help="file to write (default: stdout)")
 
 
 def _probe(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

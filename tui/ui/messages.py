@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from textual.message import Message
@@ -34,6 +35,8 @@ class ReplyStarted(Message):
 class ReplyChunk(Message):
     session: int
     text: str
+    painted: threading.Event | None = None
+    """Set once the text is on the screen: the reply worker waits for it before decoding on."""
 
 
 @dataclass

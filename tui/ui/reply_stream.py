@@ -1,7 +1,11 @@
-"""Streaming one reply off the UI thread, handing text to the UI in batches.
+"""Streaming one reply off the UI thread, handing text to the UI in batches, in turns with the decoder.
 
-The model runs in a worker thread; this posts what it produces as messages. Text is batched by
-time: a fast GPU makes far more tokens per second than the screen has frames.
+The model runs in a worker thread; this posts what it produces as messages, batched by time (a fast
+GPU makes far more tokens per second than the screen has frames). After each batch the worker waits
+until the screen has painted it before decoding on. That looks slower and is faster: llama.cpp's
+threads spin at their barriers and expect every core, so a screen update running beside them
+stalls the whole decode (on 2 cores, painting at 30 Hz beside the decoder halved its speed), while
+the same update done in turn costs only its own few milliseconds. See bench/tui_decode.py.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ from tui.core.engine.values import EngineError, Piece, ReplyStats
 from tui.core.prompt.template import TemplateRenderError
 from tui.ui.messages import ReplyChunk, ReplyFinished, ReplyStarted
 
-FLUSH_SECONDS = 1 / 30
+FLUSH_SECONDS = 1 / 8
+"""How often the screen gets new text while a reply streams."""
+PAINT_WAIT = 0.5
+"""Longest wait for the screen to paint a batch (it never blocks the decoder for longer)."""
 
 
 def stream_reply(
@@ -56,8 +63,11 @@ def stream_reply(
                 continue
             buffer.append(event.text)
             if time.monotonic() - flushed >= FLUSH_SECONDS:
-                target.post_message(ReplyChunk(session, "".join(buffer)))
+                painted = threading.Event()
+                target.post_message(ReplyChunk(session, "".join(buffer), painted))
                 buffer.clear()
+                if not cancel.is_set():
+                    painted.wait(PAINT_WAIT)
                 flushed = time.monotonic()
     except Exception as exc:  # noqa: BLE001 - EngineError is expected; anything else is reported too
         target.post_message(ReplyChunk(session, "".join(buffer)))

@@ -25,6 +25,7 @@ from tui.core.chat.sampling import Sampling
 from tui.core.engine.confidence import Confidence
 from tui.core.engine.confidence import from_logits as confidence_from_logits
 from tui.core.engine.hardware import available_memory_bytes, gpu_free_memory_bytes, physical_cores
+from tui.core.engine.sampler import sampler_chain
 from tui.core.engine.values import (
     DEFAULT_CONTEXT,
     ContextFullError,
@@ -93,6 +94,10 @@ def build_info() -> dict[str, str]:
         "gpu offload": "yes" if gpu_offload_supported() else "no (CPU build)",
         "system": llama_cpp.llama_print_system_info().decode("utf-8", errors="replace").strip(),
     }
+
+
+class _Aborted(Exception):
+    """llama.cpp stopped a decode because the abort callback said so (the user cancelled)."""
 
 
 class _NoChatHandler:
@@ -267,6 +272,8 @@ class Engine:
         self._n_vocab = int(llm.n_vocab())
         self._lock = threading.Lock()
         self._cancel: threading.Event | None = None
+        self._evaluated: list[int] = []
+        """The tokens in the KV cache (sequence 0), in order."""
         self._abort_cb = llama_cpp.ggml_abort_callback(self._should_abort)
         bos, eos = self._token_text(llm.token_bos()), self._token_text(llm.token_eos())
         source = meta.get("tokenizer.chat_template")
@@ -340,52 +347,48 @@ class Engine:
     def _generate(
         self, prompt: Prompt, s: Sampling, seed: int, cancel: threading.Event, confidence: bool
     ) -> Iterator[Piece | ReplyStats]:
-        llm = self._llm
+        """Our own loop over llama.cpp's C API: evaluate what the cache lacks, then sample and decode.
+
+        One token per `llama_decode`, llama.cpp's sampler chain (`sampler.py`), nothing else per token
+        but the end check, the text and the cancel check (see bench/decode.py for what that costs).
+        """
         ids = prompt.ids
         room = self.info.n_ctx - len(ids)
         if room <= 0:
             raise ContextFullError(f"the prompt is {len(ids)} tokens, the context holds {self.info.n_ctx}")
-        reused = self._reusable_prefix(ids)
-        llm.set_seed(seed)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         stop: StopReason = "max_tokens" if s.max_tokens <= room else "context_full"
         budget = min(s.max_tokens, room)
         count, first, last = 0, 0.0, 0.0
         started = time.perf_counter()
-        self._set_abort(cancel)
-        tokens = llm.generate(
-            ids,
-            top_k=s.top_k,
-            top_p=s.top_p,
-            min_p=s.min_p,
-            temp=s.temperature,
-            repeat_penalty=s.repeat_penalty,
-            reset=True,
-        )
-        try:
-            for token in tokens:
-                last = time.perf_counter()
-                if count == 0:
-                    first = last
-                    self._set_abort(None)  # per-node callbacks cost decode speed; poll instead
-                if self.is_end(token):
-                    stop = "end_of_turn"
-                    break
-                count += 1
-                sure = self._confidence(token) if confidence else None
-                yield Piece(token, decoder.decode(self.piece(token)), sure)
-                if cancel.is_set():
-                    stop = "cancelled"
-                    break
-                if count >= budget:
-                    break
-        except RuntimeError as exc:
-            if not cancel.is_set():
-                raise EngineError(f"llama.cpp failed while generating: {exc}") from exc
-            stop = "cancelled"
-        finally:
-            tokens.close()
-            self._set_abort(None)
+        reused = 0
+        with sampler_chain(s, seed, self._n_vocab, ids) as chain:
+            try:
+                self._set_abort(cancel)
+                reused = self._evaluate_prompt(ids)
+                self._set_abort(None)  # per-node callbacks cost decode speed; poll between tokens instead
+                ctx = self._llm._ctx.ctx
+                while True:
+                    token = llama_cpp.llama_sampler_sample(chain, ctx, -1)
+                    last = time.perf_counter()
+                    if count == 0:
+                        first = last
+                    if self.is_end(token):
+                        stop = "end_of_turn"
+                        break
+                    count += 1
+                    sure = self._confidence(token) if confidence else None
+                    yield Piece(token, decoder.decode(self.piece(token)), sure)
+                    if cancel.is_set():
+                        stop = "cancelled"
+                        break
+                    if count >= budget:
+                        break
+                    self._decode([token])
+            except _Aborted:
+                stop = "cancelled"
+            finally:
+                self._set_abort(None)
         tail = decoder.decode(b"", final=True)
         if tail:
             yield Piece(-1, tail)
@@ -399,24 +402,46 @@ class Engine:
             seed=seed,
         )
 
+    def _evaluate_prompt(self, ids: list[int]) -> int:
+        """Bring the KV cache to ``ids``: keep the common prefix, drop the rest, evaluate the remainder.
+
+        At least the last token is always evaluated, so its logits are fresh for the first sample.
+        Returns how many tokens came from the cache.
+        """
+        keep = 0
+        for a, b in zip(self._evaluated, ids, strict=False):
+            if a != b:
+                break
+            keep += 1
+        keep = min(keep, len(ids) - 1)
+        memory = llama_cpp.llama_get_memory(self._llm._ctx.ctx)
+        llama_cpp.llama_memory_seq_rm(memory, 0, keep, -1)
+        del self._evaluated[keep:]
+        batch = max(1, int(llama_cpp.llama_n_batch(self._llm._ctx.ctx)))
+        for start in range(keep, len(ids), batch):
+            self._decode(ids[start : start + batch])
+        return keep
+
+    def _decode(self, tokens: list[int]) -> None:
+        """One `llama_decode` of ``tokens`` after what is cached (logits for the last one only)."""
+        array = (llama_cpp.llama_token * len(tokens))(*tokens)
+        status = llama_cpp.llama_decode(self._llm._ctx.ctx, llama_cpp.llama_batch_get_one(array, len(tokens)))
+        if status == 2:  # aborted through the abort callback (a cancel during the prompt)
+            raise _Aborted
+        if status != 0:
+            raise EngineError(f"llama.cpp could not decode (status {status}); the context may be full")
+        self._evaluated.extend(tokens)
+
+    @property
+    def evaluated_ids(self) -> list[int]:
+        """The ids in the KV cache, in order: what the model has actually been fed (for tests)."""
+        return list(self._evaluated)
+
     def _confidence(self, token: int) -> Confidence:
         """From the logits the sampler just used (no decode has happened since)."""
         row = llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1)
         logits = np.ctypeslib.as_array(row, shape=(self._n_vocab,))
         return confidence_from_logits(logits, token, self._token_text)
-
-    def _reusable_prefix(self, ids: Sequence[int]) -> int:
-        """How many prompt tokens llama-cpp-python will take from the KV cache (its own rule)."""
-        llm = self._llm
-        cached = llm.input_ids[: llm.n_tokens]
-        common = 0
-        for a, b in zip(cached, ids, strict=False):
-            if a != b:
-                break
-            common += 1
-        if common == len(ids):
-            return common if llm.n_tokens == len(ids) and not llm._requires_eval else common - 1
-        return common
 
     def _should_abort(self, _data: ctypes.c_void_p) -> bool:
         cancel = self._cancel
@@ -430,13 +455,13 @@ class Engine:
     def reset(self) -> None:
         """Forget everything: the KV cache is cleared and no cached prefix is reused afterwards."""
         with self._lock:
-            self._llm.reset()  # type: ignore[no-untyped-call]
-            self._llm._ctx.kv_cache_clear()  # type: ignore[no-untyped-call]
+            llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._llm._ctx.ctx), True)
+            self._evaluated.clear()
 
     @property
     def cached_tokens(self) -> int:
         """How many tokens the KV cache holds now (0 right after `reset`)."""
-        return int(self._llm.n_tokens)
+        return len(self._evaluated)
 
     def close(self) -> None:
         with self._lock:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 from tui.core.chat import transcripts
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat, ChatEngine, Session
+from tui.core.engine.compute_thread import on_compute_thread
 from tui.core.engine.values import ContextFullError, EngineInfo
 from tui.core.models.catalog import ModelNotFoundError
 from tui.core.personas.format import Persona
@@ -135,7 +136,9 @@ class ChatScreen(ChatTools):
     @work(thread=True, exit_on_error=False, group="load", exclusive=True)
     def _load(self, model: str | None = None) -> None:
         try:
-            engine = self._load_engine(model) if model else self._load_engine()
+            engine = (
+                on_compute_thread(self._load_engine, model) if model else on_compute_thread(self._load_engine)
+            )
         except ModelNotFoundError as exc:
             self.post_message(EngineFailed(str(exc), no_model=True))
             return
@@ -166,7 +169,7 @@ class ChatScreen(ChatTools):
 
     @work(thread=True, exit_on_error=False, group="close")
     def _close_engine(self, engine: ChatEngine) -> None:
-        engine.close()  # waits for a reply still streaming on it to stop
+        on_compute_thread(engine.close)  # after a reply still streaming on it has stopped
 
     async def on_engine_failed(self, message: EngineFailed) -> None:
         if self.chat is not None:  # a switch failed: the model loaded before stays
@@ -228,7 +231,7 @@ class ChatScreen(ChatTools):
         def save(recorded: Session) -> None:
             self._save_session(recorded, info, persona)
 
-        stream_reply(self, chat, text, cancel, session, sampling, self._confidence, save)
+        on_compute_thread(stream_reply, self, chat, text, cancel, session, sampling, self._confidence, save)
 
     async def on_reply_started(self, message: ReplyStarted) -> None:
         if message.session != self._session or self._turn is None or self.chat is None:
@@ -240,8 +243,13 @@ class ChatScreen(ChatTools):
 
     async def on_reply_chunk(self, message: ReplyChunk) -> None:
         turn = self._turn
+        painted = message.painted
         if message.session == self._session and turn is not None and turn.reply is not None:
             await turn.reply.add(message.text)
+            if painted is not None:
+                self.call_after_refresh(painted.set)
+        elif painted is not None:
+            painted.set()
 
     async def on_reply_finished(self, message: ReplyFinished) -> None:
         self._cancel = None

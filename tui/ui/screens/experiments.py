@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, Input, Static
 from tui.core.chat.experiments import IDENTITY_QUESTION, Answer, identity_probe, memory_test
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import ChatEngine
+from tui.core.engine.compute_thread import on_compute_thread
 from tui.core.personas.store import PersonaSet
 from tui.ui.widgets.inspector import render_prompt
 
@@ -100,8 +101,11 @@ class ProbeScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="probe")
     def _run(self, question: str) -> None:
-        for answer in identity_probe(self.engine, question, self.subjects, self.sampling):
-            self.post_message(AnswerReady(answer))
+        def ask_all() -> None:
+            for answer in identity_probe(self.engine, question, self.subjects, self.sampling):
+                self.post_message(AnswerReady(answer))
+
+        on_compute_thread(ask_all)
 
 
 class MemoryTestScreen(ExperimentScreen):
@@ -120,6 +124,6 @@ class MemoryTestScreen(ExperimentScreen):
 
     @work(thread=True, exit_on_error=False, group="memory")
     def _run(self) -> None:
-        told, asked = memory_test(self.engine, self.system, self.sampling)
+        told, asked = on_compute_thread(memory_test, self.engine, self.system, self.sampling)
         self.post_message(AnswerReady(told))
         self.post_message(AnswerReady(asked))

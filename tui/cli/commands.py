@@ -1,0 +1,232 @@
+"""The commands themselves: prompt, ask, info, paths and the TUI (the others have modules of their own).
+
+Imported only once a command runs, so `--version` and `--help` never pay for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING, TextIO
+
+from tui import __version__
+from tui.cli.errors import print_error
+from tui.core.problems import ProblemError
+from tui.core.text_safety import terminal_safe, visible_controls
+
+if TYPE_CHECKING:
+    from tui.core.chat.sampling import Sampling
+    from tui.core.engine.llama import Engine
+    from tui.core.personas.format import Persona
+
+EXIT_INTERRUPTED = 130
+
+
+def _persona(args: argparse.Namespace) -> Persona | None:
+    """The persona named by --persona, or None; a clear error if it is unknown or broken."""
+    from tui.paths import get_paths
+
+    if not args.persona:
+        return None
+    from tui.core.personas.store import PersonaStore
+
+    found = PersonaStore(get_paths()).load()
+    persona = found.get(args.persona)
+    if persona is not None:
+        return persona
+    for broken in found.broken:
+        if broken.id == args.persona:
+            raise ProblemError(f"persona `{args.persona}` cannot be used: {broken.errors[0]}")
+    raise ProblemError(f"no persona `{args.persona}`; known: {', '.join(sorted(found.personas))}")
+
+
+def _system(args: argparse.Namespace, persona: Persona | None) -> str | None:
+    """--system and --no-system win over the persona's system message."""
+    if args.no_system:
+        return None
+    if args.system is not None:
+        return str(args.system)
+    return persona.system if persona else None
+
+
+def load_engine(args: argparse.Namespace, persona: Persona | None = None) -> Engine:
+    from tui.core.engine.llama import Engine, quiet_python_output
+    from tui.core.engine.values import EngineError, LoadOptions
+    from tui.core.models.catalog import ModelNotFoundError, resolve_model
+    from tui.paths import get_paths
+
+    try:
+        model = resolve_model(args.model or (persona.model if persona else None), get_paths())
+        options = LoadOptions(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
+        with quiet_python_output():
+            engine = Engine(model.path, options, name=model.label)
+        for warning in engine.info.warnings:
+            print(f"llm-tui: warning: {warning}", file=sys.stderr)
+        return engine
+    except (ModelNotFoundError, EngineError) as exc:
+        raise ProblemError(str(exc)) from exc
+
+
+def cmd_paths(out: TextIO) -> int:
+    from tui.paths import get_paths
+
+    rows = get_paths().as_rows()
+    width = max(len(name) for name, _ in rows)
+    for name, path in rows:
+        print(f"{name:<{width}}  {path}", file=out)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
+    from tui.core.engine.llama import build_info
+    from tui.core.models.embedded import INSTALL_HINT, embedded_model_path
+
+    print(f"llm-tui {__version__}", file=out)
+    for key, value in build_info().items():
+        print(f"{key}: {value}", file=out)
+    embedded = embedded_model_path()
+    default = str(embedded) if embedded else f"not installed ({INSTALL_HINT})"
+    print(f"default model: {default}", file=out)
+    cmd_paths(out)
+    if args.model:
+        info = load_engine(args).info
+        print(f"model: {info.name} ({info.architecture}) from {info.path}", file=out)
+        print(
+            f"context: {info.n_ctx} of {info.n_ctx_train} trained; threads: {info.n_threads}",
+            file=out,
+        )
+        print(f"device: {info.device}; loaded in {info.load_seconds:.2f}s", file=out)
+        print(f"chat template: {info.template_name}", file=out)
+    return 0
+
+
+def cmd_prompt(args: argparse.Namespace, out: TextIO) -> int:
+    from tui.cli import inspect as cli_inspect
+    from tui.core.chat.session import Session
+    from tui.core.prompt.template import TemplateRenderError
+
+    persona = _persona(args)
+    engine = load_engine(args, persona)
+    parse_special = bool(persona and persona.parse_special)
+    messages = Session(_system(args, persona), sampling(args, persona)).messages(args.message)
+    previous = None
+    if args.diff:
+        messages, previous = cli_inspect.diff_messages(args.diff, args.message)
+    try:
+        prompt = engine.build_prompt(messages, parse_special)
+    except TemplateRenderError as exc:
+        raise ProblemError(str(exc)) from exc
+    if previous is not None:
+        cli_inspect.print_diff(previous, prompt, out, sys.stderr)
+        return 0
+    if args.parts:
+        cli_inspect.print_parts(prompt, engine.info.n_ctx, out)
+        return 0
+    if args.json:
+        json.dump(prompt.to_json(), out, ensure_ascii=False, indent=2)
+        print(file=out)
+        return 0
+    color = out.isatty() and "NO_COLOR" not in os.environ
+    if args.tokens:
+        for index, token in enumerate(prompt.tokens):
+            mark = "*" if token.special else " "
+            print(f"{index:>5} {token.id:>7} {mark} {token.text!r}", file=out)  # repr: controls escaped
+    else:
+        out.write(_ansi_specials(prompt.runs()) if color else terminal_safe(prompt.text, out))
+        if not prompt.text.endswith("\n"):
+            out.write("\n")
+    notes = [f"{len(prompt)} tokens, {engine.info.template_name}", *prompt.notes]
+    for note in notes:
+        print(f"# {note}", file=sys.stderr)
+    return 0
+
+
+def _ansi_specials(runs: list[tuple[str, bool]]) -> str:
+    """Special tokens in reverse video, so the template's own markers stand out in a terminal."""
+    shown = [(visible_controls(text), special) for text, special in runs]
+    return "".join(f"\x1b[7m{text}\x1b[27m" if special else text for text, special in shown)
+
+
+def sampling(args: argparse.Namespace, persona: Persona | None) -> Sampling:
+    """Defaults, then the persona's settings, then what was given on the command line."""
+    from dataclasses import replace
+
+    from tui.core.chat.sampling import Sampling
+
+    sampling = persona.apply(Sampling()) if persona else Sampling()
+    for field, arg in (
+        ("seed", "seed"),
+        ("temperature", "temperature"),
+        ("max_tokens", "max_tokens"),
+    ):
+        value = getattr(args, arg, None)
+        if value is not None:
+            sampling = replace(sampling, **{field: value})
+    return sampling
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from tui.core.chat.session import Chat
+    from tui.core.engine.values import EngineError, ReplyStats
+
+    persona = _persona(args)
+    engine = load_engine(args, persona)
+    chat = Chat(
+        engine, _system(args, persona), sampling(args, persona), bool(persona and persona.parse_special)
+    )
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    stats: ReplyStats | None = None
+    try:
+        for event in chat.send(args.message, cancel):
+            if isinstance(event, ReplyStats):
+                stats = event
+            else:
+                sys.stdout.write(terminal_safe(event.text, sys.stdout))  # a model may emit escapes too
+                sys.stdout.flush()
+    except EngineError as exc:
+        raise ProblemError(str(exc)) from exc
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    sys.stdout.write("\n")
+    if stats is not None:
+        print(
+            f"# {stats.prompt_tokens} prompt tokens, {stats.completion_tokens} generated, "
+            f"first token {stats.time_to_first_token:.2f}s, {stats.tokens_per_second:.1f} tok/s, "
+            f"stop: {stats.stop}, seed {stats.seed}",
+            file=sys.stderr,
+        )
+    return EXIT_INTERRUPTED if stats is not None and stats.stop == "cancelled" else 0
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from tui.core.engine.llama import prepare_runtime
+    from tui.ui.app import AppConfig, create_app
+
+    prepare_runtime()  # before Textual takes the terminal: llama.cpp's log must not reach it
+    config = AppConfig(
+        model=args.model,
+        persona=args.persona,
+        system=args.system,
+        no_system=args.no_system,
+        n_ctx=args.ctx,
+        n_threads=args.threads,
+        n_gpu_layers=args.gpu_layers,
+    )
+    from tui.core.prompt.template import SANDBOX
+
+    app = create_app(config)
+    try:
+        app.run()
+    finally:
+        SANDBOX.close()  # a render still running in a worker ends now, not at its time limit
+    if app.crash_error is not None:
+        from tui.core.crash import EXIT_CRASH, one_line
+
+        print_error(one_line(app.crash_error, app.crash_report))
+        return EXIT_CRASH
+    return app.return_code or 0
