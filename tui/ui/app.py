@@ -20,6 +20,7 @@ from tui.core.problems import Problem
 from tui.core.settings.config import load_config
 from tui.core.settings.state import load_state, save_state
 from tui.paths import get_paths
+from tui.ui.actions import binding_ids, bindings
 from tui.ui.messages import PersonasChanged
 from tui.ui.screens.chat import ChatScreen
 from tui.ui.screens.models import ModelBrowser
@@ -49,7 +50,7 @@ class AppConfig:
 class LlmTuiApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "llm-tui"
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit")]
+    BINDINGS = bindings("app")
 
     def __init__(self, config: AppConfig) -> None:
         super().__init__()
@@ -203,17 +204,6 @@ def checked_keymap(keymap: dict[str, str], source: str) -> tuple[dict[str, str],
         else:
             good[binding_id] = keys
     return good, problems
-
-
-def binding_ids() -> set[str]:
-    """Every binding id a `[keymap]` in config.toml may rebind."""
-    from tui.ui.screens.persona_editor import PersonaEditor
-    from tui.ui.screens.sessions import SessionsView
-
-    ids = set()
-    for owner in (LlmTuiApp, ChatScreen, ModelBrowser, PersonaEditor, SessionsView):
-        ids |= {b.id for b in owner.BINDINGS if isinstance(b, Binding) and b.id}
-    return ids
 
 
 def load_engine(config: AppConfig) -> ChatEngine:

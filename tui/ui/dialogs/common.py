@@ -7,14 +7,18 @@ from collections.abc import Callable
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from tui.ui.actions import bindings
+
 
 class Confirm(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
+    BINDINGS = bindings("dialog")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "Cancel") -> None:
         super().__init__(classes="dialog")
@@ -35,7 +39,10 @@ class Confirm(ModalScreen[bool]):
 class Choose(ModalScreen[str]):
     """A question with several named answers; escape answers ``cancel``."""
 
-    BINDINGS = [Binding("escape", "dismiss('cancel')", "Cancel")]
+    BINDINGS = bindings("dialog")
+
+    def action_cancel(self) -> None:
+        self.dismiss("cancel")
 
     def __init__(self, question: str, choices: list[tuple[str, str]]) -> None:
         super().__init__(classes="dialog")
@@ -56,7 +63,10 @@ class Choose(ModalScreen[str]):
 class AskText(ModalScreen[str | None]):
     """One line of text (a new persona id, say), checked before it is accepted."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = bindings("dialog")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
     def __init__(
         self, question: str, value: str = "", check: Callable[[str], str | None] | None = None

@@ -7,7 +7,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
@@ -16,6 +15,7 @@ from tui.core.models import gguf
 from tui.core.models.catalog import CatalogEntry
 from tui.core.settings.limits import RANGES
 from tui.core.text_safety import same_length_visible
+from tui.ui.actions import bindings
 
 
 def header_text(entry: CatalogEntry, path: Path) -> Text:
@@ -47,7 +47,7 @@ def header_text(entry: CatalogEntry, path: Path) -> Text:
 
 
 class ModelDetails(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+    BINDINGS = bindings("details")
 
     def __init__(self, entry: CatalogEntry, path: Path) -> None:
         super().__init__(classes="picker")
@@ -66,7 +66,11 @@ class ModelDetails(ModalScreen[None]):
 class ModelSettings(ModalScreen[dict[str, int] | None]):
     """Context length, threads and GPU layers for one model; empty means "choose for me"."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = bindings("dialog")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
     FIELDS = (
         ("n_ctx", "Context length (tokens)"),
         ("n_threads", "CPU threads"),

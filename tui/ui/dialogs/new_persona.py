@@ -5,19 +5,22 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, TextArea
 
 from tui.core.personas.format import slugify, text_from_fields
 from tui.core.personas.store import PersonaIdError, PersonaStore
+from tui.ui.actions import bindings
 
 
 class NewPersonaForm(ModalScreen[str | None]):
     """Returns the id of the persona it wrote, or None."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = bindings("dialog")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
     def __init__(self, store: PersonaStore) -> None:
         super().__init__(classes="dialog")

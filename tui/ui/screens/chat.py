@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Footer, Header
@@ -27,6 +26,7 @@ from tui.core.personas.format import Persona
 from tui.core.personas.store import DEFAULT_PERSONA
 from tui.core.prompt.template import TemplateRenderError
 from tui.paths import get_paths
+from tui.ui.actions import bindings
 from tui.ui.messages import (
     EngineFailed,
     EngineReady,
@@ -56,20 +56,7 @@ NEW_SESSION_TEXT = (
 
 class ChatScreen(ChatTools):
     SUB_TITLE = "loading the model…"
-    BINDINGS = [
-        Binding("f1", "help", "Help", show=True, id="chat.help"),
-        Binding("f2", "inspector", "Hidden prompt", show=True, id="chat.inspector"),
-        Binding("escape", "stop", "Stop reply", show=True, id="chat.stop"),
-        Binding("ctrl+n", "new_session", "New session", show=True, id="chat.new_session"),
-        Binding("f3", "personas", "Personas", show=True, id="chat.personas"),
-        Binding("f4", "models", "Models", show=True, id="chat.models"),
-        Binding("f5", "sessions", "Saved sessions", show=False, id="chat.sessions"),
-        Binding("f8", "confidence", "Token confidence", show=False, id="chat.confidence"),
-        Binding("ctrl+r", "regenerate", "Regenerate", show=True, id="chat.regenerate"),
-        Binding("ctrl+l", "edit_last", "Edit last message", show=False, id="chat.edit_last"),
-        Binding("ctrl+o", "copy_reply", "Copy reply", show=False, id="chat.copy_reply"),
-        Binding("ctrl+g", "copy_code", "Copy code", show=False, id="chat.copy_code"),
-    ]
+    BINDINGS = bindings("chat")
 
     def __init__(self, load_engine: Callable[..., ChatEngine], config: AppConfig) -> None:
         super().__init__()

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -22,6 +21,7 @@ from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import ChatEngine
 from tui.core.engine.compute_thread import on_compute_thread
 from tui.core.personas.store import PersonaSet
+from tui.ui.actions import bindings
 from tui.ui.widgets.inspector import render_prompt
 
 
@@ -45,7 +45,7 @@ class AnswerColumn(VerticalScroll):
 
 
 class ExperimentScreen(Screen[None]):
-    BINDINGS = [Binding("escape", "close", "Close", id="experiments.close")]
+    BINDINGS = bindings("experiments")
 
     def __init__(self, engine: ChatEngine, sampling: Sampling) -> None:
         super().__init__()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Markdown
+
+from tui.ui.actions import bindings, keys_now
 
 IDEAS = """\
 **A model has no self and no memory.** What it says about who it is comes from its training, or
@@ -24,23 +26,26 @@ from a hidden *system message* put in front of your words.
 """
 
 
-def _keys_table(screen: Screen[Any]) -> str:
-    """The keys as they are now (after any `[keymap]` in config.toml), for the screen below."""
-    rows = ["| key | does |", "|---|---|"]
-    for key, active in screen.active_bindings.items():
-        if active.node in (screen, screen.app) and active.binding.description:
-            rows.append(f"| `{key}` | {active.binding.description} |")
+def _keys_table(keymap: Mapping[str, str]) -> str:
+    """Every key of llm-tui as bound now (after any `[keymap]` in config.toml), from the registry."""
+    rows: list[str] = []
+    scope = ""
+    for title, keys, description in keys_now(keymap):
+        if title != scope:
+            scope = title
+            rows += ["", f"**{title}**", "", "| key | does |", "|---|---|"]
+        shown = ", ".join(f"`{k.strip()}`" for k in keys.split(","))
+        rows.append(f"| {shown} | {description} |")
     rows += [
-        "| `enter` | send the message |",
-        "| `shift+enter`, `ctrl+j` | new line in the message |",
-        "| `tab`, then `c` / `k` | copy a message / its code block |",
-        "| `ctrl+p` | every action, searchable |",
+        "",
+        "The message box (Textual's text editor): `enter` sends, `shift+enter` or `ctrl+j` starts a new "
+        "line; `ctrl+p` opens Textual's command palette with every action above.",
     ]
     return "\n".join(rows)
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,f1,q", "dismiss(None)", "Close")]
+    BINDINGS = bindings("help")
 
     def __init__(self, under: Screen[Any]) -> None:
         super().__init__(classes="picker")
@@ -50,5 +55,6 @@ class HelpScreen(ModalScreen[None]):
         with Vertical():
             yield Label("llm-tui: help", classes="title")
             with VerticalScroll():
-                yield Markdown(IDEAS + "\n### Keys\n\n" + _keys_table(self.under))
+                keymap = getattr(self.app, "_keymap", {})  # what set_keymap applied from config.toml
+                yield Markdown(IDEAS + "\n### Keys\n" + _keys_table(keymap))
             yield Label("escape close", classes="hint")

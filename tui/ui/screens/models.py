@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
@@ -22,6 +21,7 @@ from tui.core.models.local import MODEL_STATUS_EMBEDDED, deletable_files, model_
 from tui.core.problems import ProblemError
 from tui.core.settings.state import load_state, save_state
 from tui.paths import get_paths
+from tui.ui.actions import bindings
 from tui.ui.dialogs.common import Confirm
 from tui.ui.dialogs.model_details import ModelDetails, ModelSettings
 from tui.ui.messages import DownloadFinished, DownloadProgress, SwitchModel
@@ -51,16 +51,7 @@ class ModelBrowser(Screen[None]):
 
     SUB_TITLE = "models"
 
-    BINDINGS = [
-        Binding("enter", "use", "Use model", id="models.use"),
-        Binding("p", "download", "Download", id="models.download"),
-        Binding("c", "cancel", "Cancel download", id="models.cancel"),
-        Binding("x", "delete", "Delete…", id="models.delete"),
-        Binding("f", "set_default", "Set default", id="models.set_default"),
-        Binding("i", "details", "Details", id="models.details"),
-        Binding("s", "settings", "Load settings", id="models.settings"),
-        Binding("escape", "close", "Close", id="models.close"),
-    ]
+    BINDINGS = bindings("models")
 
     def __init__(self) -> None:
         super().__init__()

@@ -12,26 +12,20 @@ from pathlib import Path
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TextArea
 
 from tui.core.personas.editor import EditorError, editor_command, exit_message
 from tui.core.personas.format import Persona, parse_persona
 from tui.core.personas.store import PersonaIdError, PersonaStore
+from tui.ui.actions import bindings
 from tui.ui.dialogs.common import AskText, Choose, Confirm
 from tui.ui.messages import PersonasChanged
 from tui.ui.widgets.toml_editor import TomlEditor
 
 
 class PersonaEditor(Screen[None]):
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="persona_editor.save"),
-        Binding("ctrl+n", "save_as_new", "Save as new…", id="persona_editor.save_as_new"),
-        Binding("ctrl+o", "external_editor", "Open in $EDITOR", id="persona_editor.external_editor"),
-        Binding("ctrl+r", "remove", "Delete / reset…", id="persona_editor.remove"),
-        Binding("escape", "close", "Close", id="persona_editor.close", priority=True),
-    ]
+    BINDINGS = bindings("persona_editor")
 
     def __init__(self, store: PersonaStore, persona_id: str, source: Path) -> None:
         super().__init__()

@@ -9,7 +9,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
@@ -17,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from tui.core.personas.format import Persona
 from tui.core.personas.store import PersonaSet
+from tui.ui.actions import bindings
 
 ORIGINS = {"bundled": "bundled", "user": "yours", "overridden": "yours, overrides bundled"}
 
@@ -31,12 +31,7 @@ class PickerChoice:
 
 
 class PersonaPicker(ModalScreen[PickerChoice | None]):
-    BINDINGS = [
-        Binding("escape", "dismiss(None)", "Close"),
-        Binding("e", "choose('edit')", "Edit"),
-        Binding("d", "choose('duplicate')", "Duplicate"),
-        Binding("n", "new", "New…"),
-    ]
+    BINDINGS = bindings("personas")
 
     def __init__(
         self, personas: PersonaSet, current: str | None, unusable: Callable[[Persona], str | None]

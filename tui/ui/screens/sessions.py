@@ -6,7 +6,6 @@ import json
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Markdown, Static
@@ -14,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Markdown, Static
 from tui.core.atomic import write_text_atomic
 from tui.core.chat import transcripts
 from tui.paths import get_paths
+from tui.ui.actions import bindings
 
 BANNER = (
     "Kept for you, read-only. The model cannot see any of this: every session starts from nothing, "
@@ -23,11 +23,7 @@ BANNER = (
 
 class SessionsView(Screen[None]):
     SUB_TITLE = "saved sessions"
-    BINDINGS = [
-        Binding("m", "export('md')", "Export Markdown", id="sessions.export_md"),
-        Binding("j", "export('json')", "Export JSON", id="sessions.export_json"),
-        Binding("escape", "close", "Close", id="sessions.close"),
-    ]
+    BINDINGS = bindings("sessions")
 
     def compose(self) -> ComposeResult:
         yield Header()

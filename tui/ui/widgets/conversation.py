@@ -6,13 +6,14 @@ import re
 from typing import ClassVar
 
 from rich.markdown import Markdown as RichMarkdown
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from tui.core.engine.values import ReplyStats
+from tui.ui.actions import bindings
 
 STOP_LABELS = {
     "end_of_turn": "end of turn",
@@ -31,10 +32,7 @@ def code_blocks(text: str) -> list[str]:
     return [block.rstrip("\n") for block in CODE_BLOCK.findall(text)]
 
 
-COPY_BINDINGS: list[BindingType] = [
-    Binding("c", "copy", "Copy message"),
-    Binding("k", "copy_code", "Copy code"),
-]
+COPY_BINDINGS: list[BindingType] = bindings("message")
 
 
 class Copyable:

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -25,6 +25,7 @@ from tui.core.prompt.build import Prompt
 from tui.core.prompt.parts import appended_from, char_kinds, injected_ranges, parts, token_char_ranges
 from tui.core.prompt.template import TemplateRenderError
 from tui.core.text_safety import same_length_visible
+from tui.ui.actions import bindings
 
 KIND_STYLES = {
     "system": "magenta",
@@ -83,15 +84,7 @@ def summary(prompt: Prompt, n_ctx: int) -> Text:
 
 
 class Inspector(VerticalScroll, can_focus=True):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("t", "flip('tokens')", "Token boundaries"),
-        Binding("i", "flip('ids')", "Token ids"),
-        Binding("d", "flip('diff')", "Diff with previous turn"),
-        Binding("left_square_bracket", "move(-1)", "Earlier turn"),
-        Binding("right_square_bracket", "move(1)", "Later turn"),
-        Binding("c", "copy('text')", "Copy prompt"),
-        Binding("j", "copy('json')", "Copy as JSON"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("inspector")
 
     tokens = reactive(False)
     ids = reactive(False)
