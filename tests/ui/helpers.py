@@ -46,7 +46,6 @@ class FakeEngine:
         gpu_layers=0,
         template_name="fake",
         load_seconds=0.0,
-        metadata={},
     )
 
     def build_prompt(self, messages: Sequence[Message], parse_special: bool = False) -> Prompt:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
-from textual.widgets import Markdown, Static
+from textual.widgets import Markdown
 
-from tui.ui.widgets.conversation import FREEZE_CHARS, Conversation, Reply, safe_cut
+from tui.ui.widgets.conversation import FREEZE_CHARS, Conversation, FrozenBlock, Reply, safe_cut
 
 
 class Host(App[None]):
@@ -32,7 +32,7 @@ async def test_long_replies_freeze_completed_blocks_and_keep_every_character() -
             await reply.add(text[start : start + 97])
         await reply.finish()
         await pilot.pause()
-        frozen = [s.source for s in reply.query(Static).filter(".frozen")]  # type: ignore[attr-defined]
+        frozen = [s.markdown for s in reply.query(FrozenBlock)]
         live = reply.query_one(".live", Markdown)
         assert len(text) > 3 * FREEZE_CHARS and len(frozen) >= 3
         assert "".join(frozen) + live.source == text == reply.text

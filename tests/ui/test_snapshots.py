@@ -86,10 +86,15 @@ def test_inspector(snap_compare: Any) -> None:
         await pilot.press("f2")
         chat.query_one("#input").insert("And now?")  # type: ignore[attr-defined]
         inspector = chat.query_one(Inspector)
-        await wait_until(pilot, lambda: len(inspector.prompts) == 2)
+        await wait_until(pilot, lambda: len(inspector.prompts) == 2 and not inspector_busy(pilot))
         await pilot.pause()
 
     assert snap_compare(app_with_reply(), terminal_size=(140, 36), run_before=open_inspector)
+
+
+def inspector_busy(pilot: Pilot[None]) -> bool:
+    """The live prompt is rendered in a worker: wait for every render, not only the first."""
+    return any(w.group == "inspect" and not w.is_finished for w in pilot.app.workers)
 
 
 def test_inspector_on_the_real_model(snap_compare: Any, model_path: Any) -> None:
@@ -107,7 +112,7 @@ def test_inspector_on_the_real_model(snap_compare: Any, model_path: Any) -> None
         await pilot.press("f2")
         chat.query_one("#input").insert("Who are you?")  # type: ignore[attr-defined]
         inspector = chat.query_one(Inspector)
-        await wait_until(pilot, lambda: len(inspector.prompts) == 1)
+        await wait_until(pilot, lambda: len(inspector.prompts) == 1 and not inspector_busy(pilot))
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(140, 36), run_before=inspect)

@@ -293,7 +293,6 @@ class Engine:
             gpu_layers=_offloaded_layers(gpu_layers, gguf.block_count(meta)) if offload else 0,
             template_name=self.template.name,
             load_seconds=time.perf_counter() - started,
-            metadata=meta,
             warnings=tuple(warnings),
         )
 

@@ -5,9 +5,9 @@ The session, transcripts, the UI and a future remote engine use these without lo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # numpy stays unloaded until token confidence is asked for
     from tui.core.engine.confidence import Confidence
@@ -48,7 +48,6 @@ class EngineInfo:
     gpu_layers: int
     template_name: str
     load_seconds: float
-    metadata: dict[str, Any] = field(repr=False)
     warnings: tuple[str, ...] = ()
     """Said once when the model loads: a context above the trained length, for example."""
 

@@ -1,6 +1,8 @@
 """Downloading a GGUF: progress, cancel, resume across restarts, sha256 verified before use.
 
-huggingface_hub 2.x does not resume an interrupted download across attempts, so resuming is ours:
+huggingface_hub does not resume an interrupted download across attempts (each attempt writes a fresh
+temporary file and deletes it on failure: huggingface/huggingface_hub#4196, "No resuming of
+downloads", open as of 2026), so resuming is ours; drop this once the hub client resumes again:
 the bytes so far stay in ``<file>.part``, a small JSON note says which remote file they belong to,
 and the next attempt asks for the rest with an HTTP Range request. Requests go through
 huggingface_hub's own HTTP session and headers (endpoint, token, user agent).

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from tui.core.personas.format import Persona
 from tui.core.personas.store import PersonaSet
@@ -82,7 +82,7 @@ class PersonaPicker(ModalScreen[PickerChoice | None]):
         if self.current:
             try:
                 option_list.highlighted = option_list.get_option_index(self.current)
-            except Exception:  # noqa: BLE001 - the current persona may be gone; start at the top
+            except OptionDoesNotExist:  # the current persona may be gone: start at the top
                 option_list.highlighted = 0
         self._preview(option_list.highlighted)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.style import Style
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
@@ -36,7 +37,7 @@ class ConfidenceView(Vertical):
         super().__init__(classes="confidence")
         self.pieces = pieces
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         text = Text()
         for index, piece in enumerate(self.pieces):
             probability = piece.confidence.probability if piece.confidence else 1.0

@@ -6,6 +6,7 @@ import re
 from typing import ClassVar
 
 from rich.markdown import Markdown as RichMarkdown
+from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
@@ -88,7 +89,7 @@ class Reply(Copyable, Vertical, can_focus=True):
         self._live_text = ""
         self._stream: MarkdownStream | None = None
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Markdown("", classes="live")
 
     @property
@@ -120,8 +121,7 @@ class Reply(Copyable, Vertical, can_focus=True):
             await self._stream.stop()
             self._stream = None
         done, self._live_text = self._live_text[:cut], self._live_text[cut:]
-        segment = Static(RichMarkdown(done), classes="frozen")
-        segment.source = done  # type: ignore[attr-defined]
+        segment = FrozenBlock(done)
         await self.mount(segment, before=self.live)
         await self.live.update(self._live_text)
 
@@ -131,6 +131,14 @@ class Reply(Copyable, Vertical, can_focus=True):
             await self._stream.stop()
             self._stream = None
         await self.live.update(self._live_text)
+
+
+class FrozenBlock(Static):
+    """Completed blocks of a long reply, rendered once with Rich (their Markdown text kept)."""
+
+    def __init__(self, markdown: str) -> None:
+        super().__init__(RichMarkdown(markdown), classes="frozen")
+        self.markdown = markdown
 
 
 FREEZE_CHARS = 1500
@@ -180,7 +188,7 @@ class TurnView(Vertical):
         self.user_text = text
         self.reply: Reply | None = None
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield UserMessage(self.user_text)
 
     async def start_reply(self) -> Reply:

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import work
+from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
@@ -100,7 +101,7 @@ class Inspector(VerticalScroll, can_focus=True):
         """The user messages of turns no longer in the prompt (dropped to fit the context)."""
         self.note = ""
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static("", id="inspector-title")
         yield Static("", id="inspector-summary")
         yield Static("", id="inspector-prompt")
@@ -130,12 +131,9 @@ class Inspector(VerticalScroll, can_focus=True):
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self.show, prompts, chat.engine.info.n_ctx, dropped, note)
 
-    def show(
-        self, prompts: list[Prompt], n_ctx: int, dropped: list[str], note: str = "", follow: bool = True
-    ) -> None:
+    def show(self, prompts: list[Prompt], n_ctx: int, dropped: list[str], note: str = "") -> None:
         self.prompts, self.n_ctx, self.dropped, self.note = prompts, n_ctx, dropped, note
-        if follow or not 0 <= self.position < len(prompts):
-            self.position = len(prompts) - 1
+        self.position = len(prompts) - 1
         self.redraw()
 
     @property
