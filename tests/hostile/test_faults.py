@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.helpers import FakeEngine, chat_of, wait_until
+from tests.ui.helpers import FakeEngine, ready, wait_until
 from tui.cli import commands
 from tui.cli import main as cli
 from tui.core.engine.values import Piece, ReplyStats
@@ -41,8 +41,7 @@ class Slow(FakeEngine):
 
 async def start_long_reply(pilot, app, text: str):  # type: ignore[no-untyped-def]
     """The chat screen, with a slow reply to ``text`` streaming for a moment already."""
-    chat = chat_of(app)
-    await wait_until(pilot, lambda: chat.chat is not None)
+    chat = await ready(pilot, app)
     chat.query_one(ChatInput).insert(text)
     await pilot.press("enter")
     await wait_until(pilot, lambda: chat.busy)
@@ -71,8 +70,7 @@ async def test_new_session_twice_while_a_reply_streams_keeps_the_partial_turn() 
 async def test_session_numbers_stay_consistent_under_a_burst_of_new_sessions() -> None:
     app = create_app(AppConfig(engine_factory=FakeEngine))
     async with app.run_test(size=(100, 30)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         await pilot.press(*["ctrl+n"] * 30)
         await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number == 31)
         await wait_until(pilot, lambda: chat._session == 31)
@@ -111,8 +109,7 @@ async def test_a_failed_persona_save_keeps_the_text(read_only_personas: Path) ->
 
     app = create_app(AppConfig(engine_factory=FakeEngine))
     async with app.run_test(size=(110, 34)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        await ready(pilot, app)
         path = app.store.user_path("almo")  # editing a bundled persona saves the user's copy
         bundled = app.store.bundled_path("almo")
         assert bundled is not None
@@ -153,8 +150,7 @@ async def test_a_tui_crash_leaves_a_report_without_secrets(monkeypatch: pytest.M
 
     with pytest.raises(RuntimeError):
         async with app.run_test(size=(100, 30)) as pilot:
-            chat = chat_of(app)
-            await wait_until(pilot, lambda: chat.chat is not None)
+            chat = await ready(pilot, app)
             monkeypatch.setattr(chat, "action_regenerate", boom)
             await pilot.press("ctrl+r")
             await pilot.pause(0.5)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.helpers import chat_of, wait_until
+from tests.ui.helpers import ready, wait_until
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat
 from tui.core.engine.llama import Engine
@@ -44,8 +44,7 @@ async def test_the_tui_feeds_exactly_what_the_inspector_shows(model_path: Path) 
         )
     )
     async with app.run_test(size=(120, 40)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         await pilot.press("f2")
         chat.query_one(ChatInput).insert(FORGED)
         inspector = chat.query_one(Inspector)

@@ -84,6 +84,13 @@ async def click(pilot: Pilot[None], selector: str, timeout: float = 10.0) -> Non
         await pilot.pause(0.05)
 
 
+async def ready(pilot: Pilot[None], app: App[None]) -> ChatScreen:
+    """The chat screen once its model has loaded: the start of most app tests."""
+    chat = chat_of(app)
+    await wait_until(pilot, lambda: chat.chat is not None)
+    return chat
+
+
 def chat_of(app: App[None]) -> ChatScreen:
     """The chat screen, under whatever is pushed on top of it."""
     screen = app.screen_stack[1]

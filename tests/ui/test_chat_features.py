@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.ui.helpers import FakeEngine, chat_of, wait_until
+from tests.ui.helpers import FakeEngine, ready, wait_until
 from tui.core.chat.sampling import Sampling
 from tui.core.engine.llama import Engine
 from tui.core.engine.values import LoadOptions
@@ -40,8 +40,7 @@ def real_app(model_path: Path) -> LlmTuiApp:
 async def test_regenerate_samples_again_with_a_new_seed_in_the_same_place(model_path: Path) -> None:
     app = real_app(model_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         await send(pilot, chat, "Tell me a fun fact", 1)
         assert chat.chat is not None
         first = chat.chat.session.turns[0]
@@ -60,8 +59,7 @@ async def test_regenerate_samples_again_with_a_new_seed_in_the_same_place(model_
 async def test_edit_last_puts_the_message_back_and_takes_the_turn_back() -> None:
     app = create_app(AppConfig(engine_factory=FakeEngine))
     async with app.run_test(size=(100, 30)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         await send(pilot, chat, "first", 1)
         await send(pilot, chat, "secnod with a typo", 2)
         await pilot.press("ctrl+l")
@@ -75,8 +73,7 @@ async def test_copy_the_reply_a_code_block_and_a_focused_message() -> None:
     words = ("Here:\n\n```python\nprint('hi')\n```\n", "Done.")
     app = create_app(AppConfig(engine_factory=lambda: FakeEngine(words=words)))
     async with app.run_test(size=(100, 30)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         await send(pilot, chat, "code please", 1)
         await pilot.press("ctrl+o")
         assert app.clipboard == "Here:\n\n```python\nprint('hi')\n```\nDone."
@@ -90,8 +87,7 @@ async def test_copy_the_reply_a_code_block_and_a_focused_message() -> None:
 async def test_every_session_is_saved_for_the_user_and_shown_read_only(model_path: Path) -> None:
     app = real_app(model_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         await send(pilot, chat, "Hello there", 1)
         assert chat.chat is not None
         prompt = chat.chat.session.turns[0].prompt.text
@@ -136,8 +132,7 @@ async def test_help_theme_and_keymap() -> None:
     )
     app = create_app(AppConfig(engine_factory=FakeEngine))
     async with app.run_test(size=(100, 30)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         messages = [n.message for n in app._notifications]
         assert any(
             "unknown binding `chat.new_sesion` (did you mean `chat.new_session`?)" in m for m in messages
@@ -167,8 +162,7 @@ async def test_token_confidence_shades_the_reply_and_shows_alternatives(model_pa
 
     app = real_app(model_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         await send(pilot, chat, "Hi", 1)
         assert not chat.query(ConfidenceView)  # off by default: nothing computed
         assert chat.chat is not None and chat.chat.session.turns[0].pieces == []

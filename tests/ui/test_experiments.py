@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.helpers import chat_of, wait_until
+from tests.ui.helpers import ready, wait_until
 from tui.core.chat.experiments import identity_probe
 from tui.core.chat.sampling import Sampling
 from tui.core.engine.llama import Engine
@@ -24,8 +24,7 @@ def real_app(model_path: Path) -> LlmTuiApp:
 async def test_identity_probe_side_by_side(model_path: Path) -> None:
     app = real_app(model_path)
     async with app.run_test(size=(140, 40)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         assert "Identity probe" in [c.title for c in app.get_system_commands(chat)]
         chat.action_probe()
         await wait_until(pilot, lambda: isinstance(app.screen, ProbeScreen))
@@ -51,8 +50,7 @@ def test_probe_answers_come_from_fresh_sessions(model_path: Path) -> None:
 async def test_memory_test_shows_the_second_prompt_has_nothing_of_the_first(model_path: Path) -> None:
     app = real_app(model_path)
     async with app.run_test(size=(140, 40)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         chat.action_memory_test()
         await wait_until(pilot, lambda: isinstance(app.screen, MemoryTestScreen))
         screen = app.screen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.helpers import chat_of, wait_until
+from tests.ui.helpers import ready, wait_until
 from tui.core.chat.sampling import Sampling
 from tui.core.engine.llama import Engine
 from tui.core.engine.values import LoadOptions
@@ -25,8 +25,7 @@ async def test_the_inspector_shows_exactly_what_is_sent(model_path: Path) -> Non
         )
     )
     async with app.run_test(size=(140, 36)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         await pilot.press("f2")
         inspector = chat.query_one(Inspector)
         assert inspector.display
@@ -71,8 +70,7 @@ async def test_turns_dropped_for_context_are_shown_as_dropped(model_path: Path) 
         )
     )
     async with app.run_test(size=(140, 36)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         await pilot.press("f2")
         long = "tell me about the sea and the wind and the long grey waves " * 5
         for n in range(3):
@@ -98,8 +96,7 @@ async def test_after_a_new_session_the_inspector_shows_a_prompt_with_nothing_of_
         )
     )
     async with app.run_test(size=(140, 36)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         await pilot.press("f2")
         chat.query_one(ChatInput).insert("My name is Zorblax.")
         await pilot.press("enter")

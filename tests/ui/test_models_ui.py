@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import DataTable
 
 from tests.hubserver import FakeHub, serve
-from tests.ui.helpers import chat_of, click, wait_until
+from tests.ui.helpers import chat_of, click, ready, wait_until
 from tui.core.models import catalog as catalog_module
 from tui.core.models.catalog import add_user_entry, load_catalog
 from tui.core.models.downloads import part_path
@@ -60,8 +60,7 @@ async def open_browser(pilot, app: LlmTuiApp) -> ModelBrowser:  # type: ignore[n
 
 async def start_download(pilot, app: LlmTuiApp, model_id: str) -> ModelBrowser:  # type: ignore[no-untyped-def]
     """Once the model has loaded: open the browser and download ``model_id`` until it shows progress."""
-    chat = chat_of(app)
-    await wait_until(pilot, lambda: chat.chat is not None)
+    await ready(pilot, app)
     browser = await open_browser(pilot, app)
     await highlight(pilot, browser, model_id)
     await pilot.press("p")
@@ -81,8 +80,7 @@ async def test_download_two_at_once_then_switch_to_the_downloaded_model(fake_hub
     fake_hub.chunk_delay = 0.05
     app = create_app(AppConfig())
     async with app.run_test(size=(120, 36)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         browser = await open_browser(pilot, app)
         table = browser.query_one(DataTable)
         assert table.row_count == len(load_catalog(get_paths()).entries)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import OptionList
 
-from tests.ui.helpers import FakeEngine, chat_of, click, wait_until
+from tests.ui.helpers import FakeEngine, click, ready, wait_until
 from tui.core.atomic import write_text_atomic
 from tui.core.chat.sampling import Sampling
 from tui.core.engine.llama import Engine
@@ -42,8 +42,7 @@ async def pick(pilot, app: LlmTuiApp, persona_id: str) -> None:  # type: ignore[
 async def test_picking_a_persona_starts_a_new_session_with_its_system_message(model_path: Path) -> None:
     app = real_app(model_path)
     async with app.run_test(size=(110, 32)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         await pick(pilot, app, "almo")
         preview = str(app.screen.query_one("#persona-preview").render())
         assert "Almo, a model developed by Allen AI" in preview
@@ -69,8 +68,7 @@ async def test_a_system_message_longer_than_the_context_cannot_be_chosen(model_p
     )
     app = real_app(model_path, n_ctx=256)
     async with app.run_test(size=(110, 32)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        await ready(pilot, app)
         await pick(pilot, app, "windbag")
         await pilot.press("enter")
         await pilot.pause()
@@ -153,8 +151,7 @@ async def test_new_persona_from_fields_is_written_with_tomli_w() -> None:
 async def test_files_changed_on_disk_are_picked_up_without_a_restart() -> None:
     app = create_app(AppConfig(engine_factory=FakeEngine))
     async with app.run_test(size=(110, 32)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         folder = get_paths().user_personas
         folder.mkdir(parents=True)
         (folder / "poet.toml").write_text('name = "Poet"\nsystem = "Answer in verse."\n')
@@ -225,15 +222,14 @@ async def test_a_broken_file_is_listed_and_can_be_opened_to_fix_it() -> None:
 async def test_persona_option_and_palette_commands() -> None:
     app = create_app(AppConfig(persona="almo", engine_factory=FakeEngine))
     async with app.run_test(size=(110, 32)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         assert chat.chat is not None and "You are Almo" in (chat.chat.session.system or "")
         titles = [command.title for command in app.get_system_commands(chat)]
         for expected in ("Personas", "New session", "Stop reply"):
             assert expected in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"Personas")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: any(found.option_count for found in app.screen.query("CommandList")))
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, PersonaPicker))
 
@@ -241,8 +237,7 @@ async def test_persona_option_and_palette_commands() -> None:
 async def test_system_override_wins_until_a_persona_is_picked() -> None:
     app = create_app(AppConfig(persona="almo", system="You are Zed.", engine_factory=FakeEngine))
     async with app.run_test(size=(110, 32)) as pilot:
-        chat = chat_of(app)
-        await wait_until(pilot, lambda: chat.chat is not None)
+        chat = await ready(pilot, app)
         assert chat.chat is not None and chat.chat.session.system == "You are Zed."
         assert "custom system message" in chat.sub_title
         await pick(pilot, app, "pirate")

@@ -48,7 +48,8 @@ def test_new_session_marker(snap_compare: Any) -> None:
     async def new_session(pilot: Pilot[None]) -> None:
         await chatted(pilot)
         await pilot.press("ctrl+n")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: bool(pilot.app.screen.query(".new-session")))
+        await pilot.pause()
 
     assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=new_session)
 
@@ -57,7 +58,8 @@ def test_persona_picker(snap_compare: Any) -> None:
     async def open_picker(pilot: Pilot[None]) -> None:
         await chatted(pilot)
         await pilot.press("f3")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "PersonaPicker")
+        await pilot.pause()
 
     assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=open_picker)
 
@@ -66,7 +68,8 @@ def test_model_browser(snap_compare: Any) -> None:
     async def open_browser(pilot: Pilot[None]) -> None:
         await chatted(pilot)
         await pilot.press("f4")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "ModelBrowser")
+        await pilot.pause()
 
     assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=open_browser)
 
@@ -75,7 +78,8 @@ def test_help(snap_compare: Any) -> None:
     async def open_help(pilot: Pilot[None]) -> None:
         await chatted(pilot)
         await pilot.press("f1")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "HelpScreen")
+        await pilot.pause()
 
     assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=open_help)
 
