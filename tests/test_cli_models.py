@@ -61,7 +61,7 @@ def test_add_picks_the_quant_then_pull_rm_and_info(llm_home: Path, fake_hub: Fak
     assert "added tiny-q4_k_m" in added.stdout
     entry = load_catalog(get_paths()).entries["tiny-q4_k_m"]
     hosted = fake_hub.repos[REPO]["tiny-Q4_K_M.gguf"]
-    assert (entry.get("size"), entry.get("sha256"), entry.get("revision")) == (
+    assert (entry.size, entry.sha256, entry.revision) == (
         hosted.size,
         hosted.sha256,
         COMMIT,

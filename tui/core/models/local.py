@@ -8,7 +8,7 @@ from pathlib import Path
 from tui.core.models import hub
 from tui.core.models.catalog import CatalogEntry
 from tui.core.models.downloads import ProgressCallback, download, files_of, pending_download
-from tui.core.models.embedded import DISTRIBUTION, embedded_model_path
+from tui.core.models.embedded import embedded_model_path
 from tui.core.problems import Problem, ProblemError
 from tui.paths import Paths
 
@@ -17,13 +17,13 @@ MODEL_STATUS_EMBEDDED = "embedded"
 
 def model_status(entry: CatalogEntry, paths: Paths) -> str:
     """``embedded``, ``yes``, ``partial 45%`` or ``no``."""
-    if entry.get("embedded") == DISTRIBUTION and embedded_model_path() is not None:
+    if entry.is_embedded and embedded_model_path() is not None:
         return MODEL_STATUS_EMBEDDED
     path = entry.local_path(paths)
     if path.is_file():
         return "yes"
     partial = pending_download(path)
-    size = int(entry.get("size") or 0)
+    size = entry.size
     if partial and size:
         return f"partial {100 * partial // size}%"
     return "no"
@@ -38,15 +38,15 @@ def pull(
     offline_flag: bool = False,
 ) -> Path:
     """Download ``entry`` into the models folder, verified against its pinned sha256."""
-    remote = hub.remote_file(entry.repo, entry.file, entry.get("revision"), offline_flag=offline_flag)
-    size = entry.get("size")
-    if isinstance(size, int) and size != remote.size:
+    remote = hub.remote_file(entry.repo, entry.file, entry.revision, offline_flag=offline_flag)
+    size = entry.size
+    if size and size != remote.size:
         raise hub.HubError(
             f"{entry.repo}/{entry.file} is {remote.size} bytes on the hub, the catalog says {size}: "
             "the file was replaced; update the catalog entry"
         )
     return download(
-        remote, entry.local_path(paths), expected_sha256=entry.get("sha256"), progress=progress, cancel=cancel
+        remote, entry.local_path(paths), expected_sha256=entry.sha256, progress=progress, cancel=cancel
     )
 
 
@@ -58,7 +58,7 @@ def deletable_files(entry: CatalogEntry, paths: Paths) -> list[Path]:
     and for anything that is not a plain file; an empty list means nothing is on disk.
     """
     where = f"models rm {entry.id}"
-    if entry.get("embedded") == DISTRIBUTION:
+    if entry.is_embedded:
         raise ProblemError(
             Problem(
                 where,
@@ -66,11 +66,11 @@ def deletable_files(entry: CatalogEntry, paths: Paths) -> list[Path]:
                 hint="uninstall that package to remove it",
             )
         )
-    if entry.get("path"):
+    if entry.path:
         raise ProblemError(
             Problem(
                 where,
-                f"{entry.get('path')} is your own file, named by a `path` entry: llm-tui deletes only "
+                f"{entry.path} is your own file, named by a `path` entry: llm-tui deletes only "
                 "files it downloaded",
                 hint=f"delete the file yourself and remove the entry from {paths.user_catalog}",
             )

@@ -19,9 +19,9 @@ from tui.ui.actions import bindings
 
 
 def header_text(entry: CatalogEntry, path: Path) -> Text:
-    lines = [Text(entry.name, "bold"), Text(str(entry.get("description") or ""), "italic"), Text("")]
+    lines = [Text(entry.name, "bold"), Text(entry.description, "italic"), Text("")]
     for key in ("repo", "file", "params", "quant", "license"):
-        value = getattr(entry, key) if key in ("repo", "file") else entry.get(key)
+        value = getattr(entry, key)
         if value:
             lines.append(Text(f"{key}: {value}"))
     if not path.is_file():

@@ -92,8 +92,8 @@ class ModelBrowser(Screen[None]):
         table: DataTable[str] = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear()
-        for entry in sorted(self.entries.values(), key=lambda e: (e.get("size") or 0, e.id)):
-            size = int(entry.get("size") or 0)
+        for entry in sorted(self.entries.values(), key=lambda e: (e.size, e.id)):
+            size = entry.size
             n_ctx = state.models.get(entry.id, {}).get("n_ctx", DEFAULT_CONTEXT)
             fit = estimate(size, n_ctx, entry.local_path(self.paths))
             marks = ("★" if entry.id == state.default_model else "") + (
@@ -103,8 +103,8 @@ class ModelBrowser(Screen[None]):
             table.add_row(
                 marks,
                 entry.name,
-                str(entry.get("params") or "?"),
-                str(entry.get("quant") or "?"),
+                entry.params or "?",
+                entry.quant or "?",
                 human_bytes(size) if size else "?",
                 fit.label(),
                 status,
@@ -146,7 +146,7 @@ class ModelBrowser(Screen[None]):
         if self._on_disk(entry):
             self.notify(f"{entry.name} is already here.", markup=False)
             return
-        fit = estimate(int(entry.get("size") or 0), DEFAULT_CONTEXT, None)
+        fit = estimate(entry.size, DEFAULT_CONTEXT, None)
         if fit.fits is False:
             self.notify(
                 f"{entry.name} may not fit: it needs about {human_bytes(fit.needed)}.", severity="warning"
