@@ -1,9 +1,10 @@
 """Download rate of llm-tui's downloader against a plain HTTP client, same file, same local server.
 
 The server is the tests' hub-compatible server, in its own process on loopback, serving the embedded
-SmolLM2 file: first at the speed of a fast link (100 MB/s by default), then as fast as it can. The
-plain client is httpx streaming the file to disk; llm-tui's downloader also asks for the file's
-metadata, keeps a resume note and computes the sha256 as the bytes arrive. Rounds alternate;
+SmolLM2 file: first at the speed of a fast link (100 MB/s by default), then as fast as it can. Like
+for like: the plain client uses huggingface_hub's own HTTP session and headers, as llm-tui does,
+streams to disk and computes the sha256 in its receiving loop; llm-tui's downloader also asks for
+the file's metadata and keeps a resume note, and hashes on a thread of its own. Rounds alternate;
 medians are reported.
 
     python bench/download.py [--rounds 5]
@@ -12,6 +13,7 @@ medians are reported.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import statistics
 import subprocess
@@ -20,11 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx2
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tui.core import hub  # noqa: E402
+from tui.core.models import hub  # noqa: E402
 from tui.core.models.downloads import download  # noqa: E402
 from tui.core.models.embedded import embedded_model_path  # noqa: E402
 
@@ -32,10 +32,18 @@ REPO, FILE = "bench/SmolLM2-GGUF", "smollm2.gguf"
 
 
 def plain(url: str, dest: Path) -> float:
+    """Like for like: huggingface_hub's own session and headers, sha256 as the bytes arrive."""
+    from huggingface_hub import get_session
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+
     started = time.perf_counter()
-    with httpx2.Client() as client, client.stream("GET", url) as response, dest.open("wb") as f:
+    hasher = hashlib.sha256()
+    headers = {**build_hf_headers(), "Accept-Encoding": "identity"}
+    with get_session().stream("GET", url, headers=headers) as response, dest.open("wb") as f:
         for block in response.iter_bytes():
             f.write(block)
+            hasher.update(block)
+    hasher.hexdigest()
     return time.perf_counter() - started
 
 

@@ -78,6 +78,7 @@ def test_pull_reports_progress_verifies_and_the_model_then_replies(fake_hub: Fak
 
 def test_cancel_keeps_the_part_and_a_later_pull_resumes(fake_hub: FakeHub) -> None:
     model = entry(fake_hub)
+    fake_hub.chunk_delay = 0.01  # slow enough that a progress report comes before the end
     cancel = threading.Event()
 
     def stop_early(progress: Progress) -> None:
