@@ -105,7 +105,7 @@ async def test_download_two_at_once_then_switch_to_the_downloaded_model(fake_hub
         assert chat.chat.engine.info.name == "Test second.gguf"
         notice = str(chat.query_one(Notice).render())
         assert "Model “Test second.gguf” loaded." in notice and "remembers nothing" in notice
-        assert browser.current_model == "test-second"
+        assert app.current_model == "test-second"
 
 
 async def test_cancel_delete_default_and_details(fake_hub: FakeHub) -> None:

@@ -58,6 +58,8 @@ class LlmTuiApp(App[None]):
         self.store = PersonaStore(get_paths())
         self.personas = PersonaSet()
         self._snapshot = self.store.snapshot()
+        self.current_model: str | None = None
+        """The catalog id of the model in use, when it was chosen from the catalog (app state)."""
         self.crash_report: Path | None = None
         self.crash_error: Exception | None = None
 

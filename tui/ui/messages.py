@@ -68,10 +68,3 @@ class DownloadProgress(Message):
 class DownloadFinished(Message):
     model_id: str
     error: str | None
-
-
-@dataclass
-class SwitchModel(Message):
-    """Load this catalog model (or path) and start a new session with it."""
-
-    model: str

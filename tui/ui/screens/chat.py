@@ -35,12 +35,10 @@ from tui.ui.messages import (
     ReplyFinished,
     ReplyStarted,
     SessionStarted,
-    SwitchModel,
 )
 from tui.ui.reply_stream import stream_reply
 from tui.ui.screens import persona_flow
 from tui.ui.screens.chat_tools import ChatTools
-from tui.ui.screens.models import ModelBrowser
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.confidence_view import ConfidenceView
 from tui.ui.widgets.conversation import Conversation, TurnView
@@ -143,9 +141,8 @@ class ChatScreen(ChatTools):
             self.notify(warning, severity="warning", timeout=15, markup=False)
         status = self.query_one(StatusLine)
         status.model, status.device, status.context_size = info.name, info.device, info.n_ctx
-        browser = self.app.get_screen("models")
-        if isinstance(browser, ModelBrowser) and message.model:
-            browser.current_model = message.model
+        if message.model:
+            self.llm_app.current_model = message.model
         if previous is not None:
             self.chat.session.number = previous.session.number + 1
             self._close_engine(previous.engine)
@@ -176,14 +173,17 @@ class ChatScreen(ChatTools):
             await self._notice(f"The model could not be loaded: {message.error}", "error")
 
     def action_models(self) -> None:
-        self.app.push_screen("models")
+        self.app.push_screen("models", self.switch_model)
 
-    def on_switch_model(self, message: SwitchModel) -> None:
+    def switch_model(self, model: str | None) -> None:
+        """Load ``model`` (what the browser returned; None: it was closed) in a new session."""
+        if model is None:
+            return
         if self._cancel is not None:
             self._cancel.set()
         self._pending.clear()
-        self.query_one(StatusLine).model = f"loading {message.model}…"
-        self._load(message.model)
+        self.query_one(StatusLine).model = f"loading {model}…"
+        self._load(model)
 
     # Sending and streaming ------------------------------------------------------------------
 

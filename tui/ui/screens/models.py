@@ -24,7 +24,7 @@ from tui.paths import get_paths
 from tui.ui.actions import bindings
 from tui.ui.dialogs.common import Confirm
 from tui.ui.dialogs.model_details import ModelDetails, ModelSettings
-from tui.ui.messages import DownloadFinished, DownloadProgress, SwitchModel
+from tui.ui.messages import DownloadFinished, DownloadProgress
 
 if TYPE_CHECKING:
     from tui.ui.app import LlmTuiApp
@@ -46,7 +46,7 @@ class DownloadRow(Vertical):
         self.query_one(ProgressBar).update(total=progress.total, progress=progress.done)
 
 
-class ModelBrowser(Screen[None]):
+class ModelBrowser(Screen[str | None]):
     """Installed once on the app, so downloads carry on while it is closed."""
 
     SUB_TITLE = "models"
@@ -58,7 +58,6 @@ class ModelBrowser(Screen[None]):
         self.paths = get_paths()
         self.entries: dict[str, CatalogEntry] = {}
         self.cancels: dict[str, threading.Event] = {}
-        self.current_model: str | None = None
 
     @property
     def llm_app(self) -> LlmTuiApp:
@@ -97,7 +96,7 @@ class ModelBrowser(Screen[None]):
             n_ctx = state.models.get(entry.id, {}).get("n_ctx", DEFAULT_CONTEXT)
             fit = estimate(size, n_ctx, entry.local_path(self.paths))
             marks = ("★" if entry.id == state.default_model else "") + (
-                "●" if entry.id == self.current_model else ""
+                "●" if entry.id == self.llm_app.current_model else ""
             )
             status = "downloading" if entry.id in self.cancels else model_status(entry, self.paths)
             table.add_row(
@@ -136,8 +135,7 @@ class ModelBrowser(Screen[None]):
                 markup=False,
             )
             return
-        self.app.pop_screen()
-        self.llm_app.screen.post_message(SwitchModel(entry.id))
+        self.dismiss(entry.id)  # the screen that opened the browser switches to it
 
     def action_download(self) -> None:
         entry = self.highlighted()
@@ -246,7 +244,7 @@ class ModelBrowser(Screen[None]):
         self.app.push_screen(ModelSettings(entry.id, state.models.get(entry.id, {})), save)
 
     def action_close(self) -> None:
-        self.app.pop_screen()
+        self.dismiss(None)
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:

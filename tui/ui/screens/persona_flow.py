@@ -37,8 +37,11 @@ def open_picker(chat: ChatScreen, current: str) -> None:
 def open_editor(chat: ChatScreen, persona_id: str, path: Path) -> None:
     """Edit the user's copy if there is one, else the file shown (bundled, or a broken one)."""
     app = chat.llm_app
-    user = app.store.user_dir / f"{persona_id}.toml"
-    source = user if user.exists() else path
+    try:
+        user: Path | None = app.store.user_path(persona_id)  # checks the id: never a path by hand
+    except PersonaIdError:
+        user = None  # a broken file whose name is not an id: edit it where it is
+    source = user if user is not None and user.exists() else path
     app.push_screen(PersonaEditor(app.store, persona_id, source))
 
 
