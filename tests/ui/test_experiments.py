@@ -21,12 +21,21 @@ def real_app(model_path: Path) -> LlmTuiApp:
     )
 
 
+async def from_the_palette(pilot, title: str) -> None:  # type: ignore[no-untyped-def]
+    """Run a command the way a user does: ctrl+p, type its name, enter."""
+    await pilot.press("ctrl+p")
+    await pilot.press(*title)
+    await wait_until(
+        pilot, lambda: any(found.option_count for found in pilot.app.screen.query("CommandList"))
+    )
+    await pilot.press("enter")
+
+
 async def test_identity_probe_side_by_side(model_path: Path) -> None:
     app = real_app(model_path)
     async with app.run_test(size=(140, 40)) as pilot:
-        chat = await ready(pilot, app)
-        assert "Identity probe" in [c.title for c in app.get_system_commands(chat)]
-        chat.action_probe()
+        await ready(pilot, app)
+        await from_the_palette(pilot, "Identity probe")
         await wait_until(pilot, lambda: isinstance(app.screen, ProbeScreen))
         probe = app.screen
         await wait_until(pilot, lambda: len(probe.query(AnswerColumn)) == 3, timeout=90)
@@ -50,8 +59,8 @@ def test_probe_answers_come_from_fresh_sessions(model_path: Path) -> None:
 async def test_memory_test_shows_the_second_prompt_has_nothing_of_the_first(model_path: Path) -> None:
     app = real_app(model_path)
     async with app.run_test(size=(140, 40)) as pilot:
-        chat = await ready(pilot, app)
-        chat.action_memory_test()
+        await ready(pilot, app)
+        await from_the_palette(pilot, "Memory test")
         await wait_until(pilot, lambda: isinstance(app.screen, MemoryTestScreen))
         screen = app.screen
         await wait_until(pilot, lambda: len(screen.query(AnswerColumn)) == 2, timeout=90)

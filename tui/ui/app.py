@@ -134,15 +134,6 @@ class LlmTuiApp(App[None]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Textual's own commands, then every key binding of the current screen."""
         yield from super().get_system_commands(screen)
-        if isinstance(screen, ChatScreen):
-            yield SystemCommand(
-                "Identity probe", "Ask who the model is, with and without personas", screen.action_probe
-            )
-            yield SystemCommand(
-                "Memory test",
-                "Tell the model a fact, start a new session, ask for it",
-                screen.action_memory_test,
-            )
         for binding in screen.BINDINGS:
             if isinstance(binding, Binding) and binding.description and binding.action != "dismiss(None)":
                 yield SystemCommand(

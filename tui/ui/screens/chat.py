@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.timer import Timer
-from textual.widgets import Footer, Header
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TextArea
 
 if TYPE_CHECKING:
-    from tui.ui.app import AppConfig
+    from tui.ui.app import AppConfig, LlmTuiApp
 
 from tui.core.chat import transcripts
 from tui.core.chat.sampling import Sampling
@@ -27,6 +27,7 @@ from tui.core.personas.store import DEFAULT_PERSONA
 from tui.core.prompt.template import TemplateRenderError
 from tui.paths import get_paths
 from tui.ui.actions import bindings
+from tui.ui.commands import ExperimentCommands
 from tui.ui.messages import (
     EngineFailed,
     EngineReady,
@@ -38,7 +39,8 @@ from tui.ui.messages import (
 )
 from tui.ui.reply_stream import stream_reply
 from tui.ui.screens import persona_flow
-from tui.ui.screens.chat_tools import ChatTools
+from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.sessions import SessionsView
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.confidence_view import ConfidenceView
 from tui.ui.widgets.conversation import Conversation, TurnView
@@ -52,9 +54,10 @@ NEW_SESSION_TEXT = (
 )
 
 
-class ChatScreen(ChatTools):
+class ChatScreen(Screen[None]):
     SUB_TITLE = "loading the model…"
     BINDINGS = bindings("chat")
+    COMMANDS = Screen.COMMANDS | {ExperimentCommands}
 
     def __init__(self, load_engine: Callable[..., ChatEngine], config: AppConfig) -> None:
         super().__init__()
@@ -68,7 +71,6 @@ class ChatScreen(ChatTools):
         self._cancel: threading.Event | None = None
         self._turn: TurnView | None = None
         self._session = 1
-        self._inspect_timer: Timer | None = None
         self._confidence = False
 
     def compose(self) -> ComposeResult:
@@ -368,6 +370,52 @@ class ChatScreen(ChatTools):
                     timeout=6,
                 )
         self._update_title()
+
+    # The tools beside the conversation: each widget or screen owns its behaviour -----------------
+
+    @property
+    def llm_app(self) -> LlmTuiApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def persona_id(self) -> str:
+        return self._persona_id
+
+    def action_inspector(self) -> None:
+        inspector = self.query_one(Inspector)
+        inspector.display = not inspector.display
+        self.inspect()
+
+    def inspect(self) -> None:
+        """Bring the inspector up to date (only while it is shown: it tokenizes the whole prompt)."""
+        inspector = self.query_one(Inspector)
+        if inspector.display and self.chat is not None:
+            inspector.follow(self.chat, self.query_one(ChatInput).text)
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if event.text_area.id == "input":  # the message box, not the persona editor's text
+            self.query_one(Inspector).draft_changed(self.chat, event.text_area.text)
+
+    def action_confidence(self) -> None:
+        self._confidence = not self._confidence
+        state = "on: replies are shaded by how likely each token was" if self._confidence else "off"
+        self.notify(f"Token confidence {state}.")
+
+    def action_sessions(self) -> None:
+        self.app.push_screen(SessionsView())
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self))
+
+    def action_copy_reply(self) -> None:
+        self.query_one(Conversation).copy_last_reply(self._last_reply())
+
+    def action_copy_code(self) -> None:
+        self.query_one(Conversation).copy_last_reply(self._last_reply(), code_only=True)
+
+    def _last_reply(self) -> str | None:
+        turns = self.chat.session.turns if self.chat is not None else []
+        return turns[-1].reply if turns else None
 
     # Helpers ----------------------------------------------------------------------------------
 

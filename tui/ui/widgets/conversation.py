@@ -206,6 +206,20 @@ class TurnView(Vertical):
 
 
 class Conversation(VerticalScroll):
+    def copy_last_reply(self, reply: str | None, code_only: bool = False) -> None:
+        """Copy the last reply (or its last code block) through the terminal, saying what happened."""
+        if reply is None:
+            self.app.notify("No reply to copy yet.", severity="warning")
+            return
+        if not code_only:
+            copy_to_clipboard(self, reply, "last reply")
+            return
+        blocks = code_blocks(reply)
+        if not blocks:
+            self.app.notify("The last reply has no code block.", severity="warning")
+            return
+        copy_to_clipboard(self, blocks[-1], "code block")
+
     """Follows the newest text unless the user has scrolled up (Textual's anchor)."""
 
     def on_mount(self) -> None:

@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
@@ -35,6 +36,8 @@ KIND_STYLES = {
     "message": "bold cyan",
     "generation": "green",
 }
+INSPECT_DELAY = 0.15
+"""Seconds of no typing before the inspector re-renders the next turn's prompt."""
 SHADES = ("on #262636", "on #36263a")
 TYPED_SPECIAL = "underline red"
 """Message text that looks like a special token: typed, kept as text (never a control token)."""
@@ -100,11 +103,19 @@ class Inspector(VerticalScroll, can_focus=True):
         self.dropped: list[str] = []
         """The user messages of turns no longer in the prompt (dropped to fit the context)."""
         self.note = ""
+        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="inspector-title")
         yield Static("", id="inspector-summary")
         yield Static("", id="inspector-prompt")
+
+    def draft_changed(self, chat: Chat | None, draft: str) -> None:
+        """The message box changed: re-render the next turn's prompt once typing pauses."""
+        if self._timer is not None:
+            self._timer.stop()
+        if chat is not None and self.display:
+            self._timer = self.set_timer(INSPECT_DELAY, lambda: self.follow(chat, draft))
 
     def follow(self, chat: Chat, draft: str) -> None:
         """Show the prompts of ``chat``'s session, and of ``draft`` as the next turn if it is not empty.

@@ -1,0 +1,46 @@
+"""The experiments as a command provider for Textual's palette (ctrl+p) on the chat screen.
+
+They are commands, not keys: the identity probe and the memory test each open a screen of their own.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from tui.ui.screens.experiments import MemoryTestScreen, ProbeScreen
+
+EXPERIMENTS = {
+    "Identity probe": "Ask who the model is, with and without personas",
+    "Memory test": "Tell the model a fact, start a new session, ask for it",
+}
+
+
+class ExperimentCommands(Provider):
+    """Offers the experiments while a model is loaded on the chat screen."""
+
+    def _run(self, name: str) -> None:
+        from tui.ui.screens.chat import ChatScreen
+
+        chat = self.screen
+        if not isinstance(chat, ChatScreen) or chat.chat is None:
+            self.app.notify("The model is still loading.", severity="warning")
+            return
+        system, sampling, _ = chat.settings()
+        if name == "Identity probe":
+            personas = chat.llm_app.personas
+            self.app.push_screen(ProbeScreen(chat.chat.engine, sampling, personas, chat.persona_id))
+        else:
+            self.app.push_screen(MemoryTestScreen(chat.chat.engine, sampling, system))
+
+    async def discover(self) -> Hits:
+        for name, help_text in EXPERIMENTS.items():
+            yield DiscoveryHit(name, partial(self._run, name), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text in EXPERIMENTS.items():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), partial(self._run, name), help=help_text)
