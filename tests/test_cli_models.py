@@ -71,7 +71,7 @@ def test_add_picks_the_quant_then_pull_rm_and_info(llm_home: Path, fake_hub: Fak
     pulled = llm_tui("models", "pull", "tiny-q4_k_m", home=llm_home, hub=fake_hub)
     assert pulled.returncode == 0, pulled.stderr
     progress = [line for line in pulled.stderr.splitlines() if "%" in line]
-    assert progress and "100.0%" in progress[-1] and "MB/s" in progress[-1] and "ETA" in progress[-1]
+    assert progress and "100.0%" in progress[-1] and "B/s" in progress[-1] and "ETA" in progress[-1]
     assert "downloaded and verified" in pulled.stderr
     listed = llm_tui("models", "list", home=llm_home)
     assert any(
