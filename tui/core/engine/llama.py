@@ -40,7 +40,7 @@ from tui.core.models import gguf
 from tui.core.models.fit import kv_cache_bytes
 from tui.core.prompt.build import ControlToken, Prompt, build_prompt
 from tui.core.prompt.messages import Message
-from tui.core.prompt.template import ChatTemplate, fallback_template
+from tui.core.prompt.template import SANDBOX, ChatTemplate, fallback_template
 from tui.core.settings.limits import FLAGS, RANGES
 
 # --- llama.cpp's log: kept in memory, never written to the terminal ---------------------------
@@ -281,6 +281,7 @@ class Engine:
             self.template = ChatTemplate(source, "the model's own chat template", bos, eos, n_ctx=llm.n_ctx())
         else:
             self.template = fallback_template(bos, eos, n_ctx=llm.n_ctx())
+        SANDBOX.start()  # the template process starts now, so the first prompt does not wait for it
         self.info = EngineInfo(
             path=path,
             name=name or str(meta.get("general.name") or path.stem),
