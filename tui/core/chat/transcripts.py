@@ -16,6 +16,7 @@ from typing import Any
 from tui.core.atomic import write_text_atomic
 from tui.core.chat.session import Session
 from tui.core.engine.values import EngineInfo
+from tui.core.problems import Problem
 from tui.core.safe_read import UnreadableFile, read_text_bounded
 from tui.paths import Paths
 
@@ -74,9 +75,10 @@ class Saved:
     first_message: str
 
 
-def list_saved(paths: Paths) -> tuple[list[Saved], list[str]]:
+def list_saved(paths: Paths) -> tuple[list[Saved], list[Problem]]:
     """Saved sessions, newest first, and the files that could not be read."""
-    found, problems = [], []
+    found: list[Saved] = []
+    problems: list[Problem] = []
     for path in sorted(paths.sessions.glob("*.json"), reverse=True) if paths.sessions.is_dir() else []:
         try:
             data = load(path)
@@ -93,7 +95,9 @@ def list_saved(paths: Paths) -> tuple[list[Saved], list[str]]:
                 )
             )
         except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
-            problems.append(f"{path}: not a readable session ({reason_of(exc)})")
+            problems.append(
+                Problem(str(path), f"not a readable session ({reason_of(exc)})", hint="it is left as it is")
+            )
     return found, problems
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from tui.core.problems import ProblemError
+
 if TYPE_CHECKING:  # numpy stays unloaded until token confidence is asked for
     from tui.core.engine.confidence import Confidence
 
@@ -16,7 +18,7 @@ DEFAULT_CONTEXT = 4096
 StopReason = Literal["end_of_turn", "max_tokens", "context_full", "cancelled"]
 
 
-class EngineError(Exception):
+class EngineError(ProblemError):
     """Loading or running the model failed; the message is meant for the user."""
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.core.models.hub import HubError, RemoteFile, explain
+from tui.core.problems import ProblemError
 
 CHUNK = 1 << 20
 DISK_MARGIN = 64 << 20
@@ -30,7 +31,7 @@ DISK_MARGIN = 64 << 20
 PROGRESS_SECONDS = 0.1
 
 
-class DownloadError(Exception):
+class DownloadError(ProblemError):
     """The download stopped; the message says why and whether running it again resumes it."""
 
 

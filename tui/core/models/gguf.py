@@ -16,6 +16,7 @@ import struct
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tui.core.problems import ProblemError
 from tui.core.safe_read import UnreadableFile, open_regular
 
 MAGIC = b"GGUF"
@@ -46,7 +47,7 @@ MAX_STRING = 64 << 20
 MAX_KEYS = 1_000_000
 
 
-class GGUFError(Exception):
+class GGUFError(ProblemError):
     """The file is not a GGUF we can read; the message says what was wrong and where."""
 
 

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tui.core.problems import ProblemError
+
 # huggingface_hub and httpx2 are imported where they are used: together they cost about 100 ms,
 # which the first screen and `llm-tui --version` should not pay.
 
@@ -19,7 +21,7 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 LOGIN_HINT = "log in with `hf auth login` or set HF_TOKEN"
 
 
-class HubError(Exception):
+class HubError(ProblemError):
     """Anything the hub said no to, or could not be asked; the message says what to do."""
 
 

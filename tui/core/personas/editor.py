@@ -7,8 +7,10 @@ import shlex
 import subprocess
 from pathlib import Path
 
+from tui.core.problems import ProblemError
 
-class EditorError(Exception):
+
+class EditorError(ProblemError):
     """No editor is configured, or it could not be started."""
 
 

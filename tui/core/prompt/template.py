@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tui.core.problems import Problem, ProblemError
 from tui.core.prompt.messages import Message
 
 FALLBACK_FORMAT = "chatml"
@@ -33,11 +34,11 @@ MAX_SOURCE = 256 * 1024
 _POLL = 0.05
 
 
-class TemplateRenderError(Exception):
+class TemplateRenderError(ProblemError):
     """The template refused the conversation (``raise_exception``) or could not be rendered."""
 
     def __init__(self, template_name: str, reason: str, kind: str = "template") -> None:
-        super().__init__(f"chat template ({template_name}): {reason}")
+        super().__init__(Problem(f"chat template ({template_name})", reason))
         self.template_name = template_name
         self.reason = reason
         self.kind = kind
