@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.helpers import ready, wait_until
+from tests.ui.helpers import ready, real_app, wait_until
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat
 from tui.core.engine.llama import Engine
-from tui.core.engine.values import LoadOptions
-from tui.ui.app import AppConfig, create_app
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.conversation import ReplyFooter
 from tui.ui.widgets.inspector import Inspector
@@ -37,12 +35,7 @@ def test_the_cli_path_feeds_exactly_the_prompt(engine: Engine) -> None:
 
 
 async def test_the_tui_feeds_exactly_what_the_inspector_shows(model_path: Path) -> None:
-    app = create_app(
-        AppConfig(
-            sampling=Sampling(temperature=0, max_tokens=4, seed=1),
-            engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=1024)),
-        )
-    )
+    app = real_app(model_path, Sampling(temperature=0, max_tokens=4, seed=1))
     async with app.run_test(size=(120, 40)) as pilot:
         chat = await ready(pilot, app)
         await pilot.press("f2")

@@ -14,10 +14,12 @@ from textual.pilot import Pilot
 
 from tests.char_tokenizer import CharTokenizer
 from tui.core.chat.sampling import Sampling
-from tui.core.engine.values import EngineInfo, Piece, ReplyStats
+from tui.core.engine.llama import Engine
+from tui.core.engine.values import EngineInfo, LoadOptions, Piece, ReplyStats
 from tui.core.prompt.build import Prompt, build_prompt
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import fallback_template
+from tui.ui.app import AppConfig, LlmTuiApp, create_app
 from tui.ui.screens.chat import ChatScreen
 
 
@@ -82,6 +84,13 @@ async def click(pilot: Pilot[None], selector: str, timeout: float = 10.0) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"could not click {selector}")
         await pilot.pause(0.05)
+
+
+def real_app(model_path: Path, sampling: Sampling, n_ctx: int = 1024) -> LlmTuiApp:
+    """The app on the real SmolLM2, with fixed sampling settings."""
+    return create_app(
+        AppConfig(sampling=sampling, engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=n_ctx)))
+    )
 
 
 async def ready(pilot: Pilot[None], app: App[None]) -> ChatScreen:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.helpers import ready, wait_until
+from tests.ui.helpers import ready, real_app, wait_until
 from tui.core.chat.sampling import Sampling
-from tui.core.engine.llama import Engine
-from tui.core.engine.values import LoadOptions
 from tui.core.prompt.parts import appended_from
-from tui.ui.app import AppConfig, create_app
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.conversation import ReplyFooter
 from tui.ui.widgets.inspector import Inspector, render_prompt
@@ -18,12 +15,7 @@ DEFAULT = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
 
 
 async def test_the_inspector_shows_exactly_what_is_sent(model_path: Path) -> None:
-    app = create_app(
-        AppConfig(
-            sampling=Sampling(temperature=0.0, max_tokens=10, seed=3),
-            engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=1024)),
-        )
-    )
+    app = real_app(model_path, Sampling(temperature=0.0, max_tokens=10, seed=3))
     async with app.run_test(size=(140, 36)) as pilot:
         chat = await ready(pilot, app)
         await pilot.press("f2")
@@ -63,12 +55,7 @@ async def test_the_inspector_shows_exactly_what_is_sent(model_path: Path) -> Non
 
 
 async def test_turns_dropped_for_context_are_shown_as_dropped(model_path: Path) -> None:
-    app = create_app(
-        AppConfig(
-            sampling=Sampling(temperature=0.0, max_tokens=16, seed=3),
-            engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=256)),
-        )
-    )
+    app = real_app(model_path, Sampling(temperature=0.0, max_tokens=16, seed=3), n_ctx=256)
     async with app.run_test(size=(140, 36)) as pilot:
         chat = await ready(pilot, app)
         await pilot.press("f2")
@@ -89,12 +76,7 @@ async def test_turns_dropped_for_context_are_shown_as_dropped(model_path: Path) 
 async def test_after_a_new_session_the_inspector_shows_a_prompt_with_nothing_of_before(
     model_path: Path,
 ) -> None:
-    app = create_app(
-        AppConfig(
-            sampling=Sampling(temperature=0.0, max_tokens=8, seed=3),
-            engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=1024)),
-        )
-    )
+    app = real_app(model_path, Sampling(temperature=0.0, max_tokens=8, seed=3))
     async with app.run_test(size=(140, 36)) as pilot:
         chat = await ready(pilot, app)
         await pilot.press("f2")
