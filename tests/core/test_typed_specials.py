@@ -48,7 +48,8 @@ ORDINARY = [
 def _vocab(name: str) -> Iterator[object]:
     import llama_cpp
 
-    from tui.core.engine.llama import VocabTokenizer, prepare_runtime
+    from tui.core.engine.llama import prepare_runtime
+    from tui.core.engine.vocab import VocabTokenizer
 
     path = LLAMA_SRC / f"ggml-vocab-{name}.gguf"
     if not path.is_file():

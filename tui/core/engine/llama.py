@@ -24,7 +24,7 @@ import numpy as np
 from tui.core.chat.sampling import Sampling
 from tui.core.engine.confidence import Confidence
 from tui.core.engine.confidence import from_logits as confidence_from_logits
-from tui.core.engine.hardware import available_memory_bytes, gpu_free_memory_bytes, physical_cores
+from tui.core.engine.hardware import physical_cores
 from tui.core.engine.sampler import sampler_chain
 from tui.core.engine.values import (
     DEFAULT_CONTEXT,
@@ -36,8 +36,9 @@ from tui.core.engine.values import (
     ReplyStats,
     StopReason,
 )
+from tui.core.engine.vocab import VocabTokenizer
 from tui.core.models import gguf
-from tui.core.models.fit import kv_cache_bytes
+from tui.core.models.fit import check_memory
 from tui.core.prompt.build import ControlToken, Prompt, build_prompt
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import SANDBOX, ChatTemplate, fallback_template
@@ -132,86 +133,10 @@ def _without_llama_cpp_templates() -> Iterator[None]:
             setattr(formats, "Jinja2ChatFormatter", original)  # noqa: B010
 
 
-def _check_memory(path: Path, meta: dict[str, Any], n_ctx: int, on_gpu: bool) -> None:
-    """Refuse a context whose KV cache cannot fit, before llama.cpp tries to allocate it.
-
-    llama.cpp allocates the whole cache at load: a context of billions of tokens is either a raw
-    allocation error or, where memory overcommits, the kernel's OOM killer taking the process.
-    """
-    per_token = kv_cache_bytes(meta, 1)
-    if not per_token:
-        return
-    free = gpu_free_memory_bytes() if on_gpu else available_memory_bytes()
-    if free is None:
-        return
-    weights = 0 if on_gpu else path.stat().st_size
-    needed = weights + per_token * n_ctx
-    if needed <= free:
-        return
-    fits = max(0, (free - weights) // per_token) // 256 * 256
-    where = "GPU memory" if on_gpu else "memory"
-    advice = f"use --ctx {fits} or less" if fits >= 256 else "close other programs or pick a smaller model"
-    raise EngineError(
-        f"--ctx {n_ctx} needs {needed / 2**30:.1f} GiB of {where} ({per_token * n_ctx / 2**30:.1f} GiB "
-        f"of KV cache), {free / 2**30:.1f} GiB is free: {advice}"
-    )
-
-
 def _offloaded_layers(requested: int, blocks: int | None) -> int:
     """Layers llama.cpp puts on the GPU: the repeating blocks plus the output layer."""
     total = (blocks or 0) + 1
     return total if requested < 0 else min(requested, total)
-
-
-# --- the vocabulary -------------------------------------------------------------------------
-
-
-class VocabTokenizer:
-    """A model's vocabulary as `tui.core.prompt.build.Tokenizer`: also for vocab-only GGUFs (the tests)."""
-
-    def __init__(self, llm: llama_cpp.Llama) -> None:
-        self._llm = llm
-        self._vocab = llm._model.vocab
-        self._controls: dict[str, ControlToken] | None = None
-
-    def tokenize(self, text: str, special: bool = True) -> list[int]:
-        """No BOS is added (the template writes its own); ``special`` parses control-token text."""
-        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special))
-
-    def piece(self, token: int) -> bytes:
-        buf = ctypes.create_string_buffer(64)
-        n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, True)
-        if n < 0:
-            buf = ctypes.create_string_buffer(-n)
-            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, True)
-        return buf.raw[:n]
-
-    def is_special(self, token: int) -> bool:
-        attr = llama_cpp.llama_vocab_get_attr(self._vocab, token)
-        return bool(attr & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL) or bool(
-            llama_cpp.llama_vocab_is_eog(self._vocab, token)
-        )
-
-    def control_tokens(self) -> Mapping[str, ControlToken]:
-        """The tokens llama.cpp parses out of text only when asked to (control and unknown), once."""
-        if self._controls is None:
-            wanted = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
-            controls: dict[str, ControlToken] = {}
-            for token in range(int(self._llm.n_vocab())):
-                attr = llama_cpp.llama_vocab_get_attr(self._vocab, token)
-                if attr & wanted:
-                    name = self.piece(token).decode("utf-8", errors="replace")
-                    if name:
-                        controls.setdefault(
-                            name,
-                            ControlToken(
-                                token,
-                                bool(attr & llama_cpp.LLAMA_TOKEN_ATTR_LSTRIP),
-                                bool(attr & llama_cpp.LLAMA_TOKEN_ATTR_RSTRIP),
-                            ),
-                        )
-            self._controls = controls
-        return self._controls
 
 
 # --- the engine -----------------------------------------------------------------------------
@@ -241,7 +166,7 @@ class Engine:
             problem = RANGES[setting].check(value)
             if problem:
                 raise EngineError(f"{FLAGS[setting]} {problem}")
-        _check_memory(path, meta, n_ctx, on_gpu=offload and gpu_layers != 0)
+        check_memory(path, meta, n_ctx, on_gpu=offload and gpu_layers != 0)
         warnings: list[str] = []
         if trained and n_ctx > trained:
             warnings.append(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.engine.hardware import available_memory_bytes, gpu_free_memory_bytes
+from tui.core.engine.values import EngineError
 from tui.core.models import gguf
 
 KV_BYTES = 2  # llama.cpp keeps K and V as f16 by default
@@ -66,3 +67,28 @@ def estimate(size: int, n_ctx: int, path: Path | None, gpu: bool = False) -> Fit
         kv = int(size * ESTIMATED_KV_SHARE * n_ctx / 4096)
     available = gpu_free_memory_bytes() if gpu else available_memory_bytes()
     return Fit(size + kv, available, exact)
+
+
+def check_memory(path: Path, meta: dict[str, Any], n_ctx: int, on_gpu: bool) -> None:
+    """Refuse a context whose KV cache cannot fit, before llama.cpp tries to allocate it.
+
+    llama.cpp allocates the whole cache at load: a context of billions of tokens is either a raw
+    allocation error or, where memory overcommits, the kernel's OOM killer taking the process.
+    """
+    per_token = kv_cache_bytes(meta, 1)
+    if not per_token:
+        return
+    free = gpu_free_memory_bytes() if on_gpu else available_memory_bytes()
+    if free is None:
+        return
+    weights = 0 if on_gpu else path.stat().st_size
+    needed = weights + per_token * n_ctx
+    if needed <= free:
+        return
+    fits = max(0, (free - weights) // per_token) // 256 * 256
+    where = "GPU memory" if on_gpu else "memory"
+    advice = f"use --ctx {fits} or less" if fits >= 256 else "close other programs or pick a smaller model"
+    raise EngineError(
+        f"--ctx {n_ctx} needs {needed / 2**30:.1f} GiB of {where} ({per_token * n_ctx / 2**30:.1f} GiB "
+        f"of KV cache), {free / 2**30:.1f} GiB is free: {advice}"
+    )

@@ -20,11 +20,10 @@ from tui.core.chat import transcripts
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat, ChatEngine, Session
 from tui.core.engine.compute_thread import on_compute_thread
-from tui.core.engine.values import ContextFullError, EngineInfo
+from tui.core.engine.values import EngineInfo
 from tui.core.models.catalog import ModelNotFoundError
 from tui.core.personas.format import Persona
 from tui.core.personas.store import DEFAULT_PERSONA
-from tui.core.prompt.template import TemplateRenderError
 from tui.paths import get_paths
 from tui.ui.actions import bindings
 from tui.ui.commands import ExperimentCommands
@@ -93,6 +92,10 @@ class ChatScreen(Screen[None]):
         return self._cancel is not None
 
     @property
+    def config(self) -> AppConfig:
+        return self._config
+
+    @property
     def persona(self) -> Persona | None:
         """The current persona as it is on disk now (edits apply from the next session)."""
         return self.llm_app.personas.get(self._persona_id)
@@ -105,18 +108,6 @@ class ChatScreen(Screen[None]):
         if self._override:
             return (None if config.no_system else config.system), sampling, parse_special
         return (persona.system if persona else None), sampling, parse_special
-
-    def unusable(self, persona: Persona) -> str | None:
-        """Why ``persona`` cannot be used with the loaded model (its system message is too long)."""
-        if self.chat is None:
-            return None
-        try:
-            Session(persona.system, persona.apply(self._config.sampling)).prepare(self.chat.engine, "")
-        except ContextFullError as exc:
-            return str(exc)
-        except TemplateRenderError:
-            return None
-        return None
 
     # Loading --------------------------------------------------------------------------------
 
@@ -139,7 +130,7 @@ class ChatScreen(Screen[None]):
             self.notify(f"No usable persona `{self._persona_id}`: starting without one.", severity="warning")
         previous, self.chat = self.chat, Chat(message.engine, *self.settings())
         info = message.engine.info
-        for warning in getattr(info, "warnings", ()):
+        for warning in info.warnings:
             self.notify(warning, severity="warning", timeout=15, markup=False)
         status = self.query_one(StatusLine)
         status.model, status.device, status.context_size = info.name, info.device, info.n_ctx

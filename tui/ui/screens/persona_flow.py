@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tui.core.chat.session import Session
+from tui.core.engine.values import ContextFullError
+from tui.core.personas.format import Persona
 from tui.core.personas.store import PersonaIdError
+from tui.core.prompt.template import TemplateRenderError
 from tui.core.safe_read import read_text_bounded
 from tui.ui.dialogs.common import AskText
 from tui.ui.dialogs.new_persona import NewPersonaForm
@@ -31,7 +36,20 @@ def open_picker(chat: ChatScreen, current: str) -> None:
         elif choice.action == "new":
             app.push_screen(NewPersonaForm(app.store), lambda new_id: _edit_new(chat, new_id))
 
-    app.push_screen(PersonaPicker(app.personas, current, chat.unusable), chosen)
+    app.push_screen(PersonaPicker(app.personas, current, partial(unusable, chat)), chosen)
+
+
+def unusable(chat: ChatScreen, persona: Persona) -> str | None:
+    """Why ``persona`` cannot be used with the loaded model (its system message is too long)."""
+    if chat.chat is None:
+        return None
+    try:
+        Session(persona.system, persona.apply(chat.config.sampling)).prepare(chat.chat.engine, "")
+    except ContextFullError as exc:
+        return str(exc)
+    except TemplateRenderError:
+        return None
+    return None
 
 
 def open_editor(chat: ChatScreen, persona_id: str, path: Path) -> None:
