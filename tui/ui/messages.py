@@ -29,6 +29,8 @@ class EngineFailed(Message):
 class ReplyStarted(Message):
     session: int
     prepared: PreparedTurn
+    painted: threading.Event | None = None
+    """Set once the reply's place is on the screen: the worker waits for it before evaluating."""
 
 
 @dataclass

@@ -2,14 +2,20 @@
 
 The model runs in a worker thread; this posts what it produces as messages, batched by time (a fast
 GPU makes far more tokens per second than the screen has frames). After each batch the worker waits
-until the screen has painted it before decoding on. That looks slower and is faster: llama.cpp's
-threads spin at their barriers and expect every core, so a screen update running beside them
-stalls the whole decode (on 2 cores, painting at 30 Hz beside the decoder halved its speed), while
-the same update done in turn costs only its own few milliseconds. See bench/tui_decode.py.
+until the screen has painted it before decoding on: llama.cpp's threads spin at their barriers and
+expect every core, so a screen update running beside them stalls the whole decode.
+
+Whether in turn or beside it, every millisecond the UI thread computes is a millisecond the decoder
+loses on a machine whose cores it already uses. So the batches are paced by what the screen
+actually costs: the worker reads the UI thread's own CPU clock and hands over text as often as 8
+times a second, but no more often than keeps the screen under `UI_SHARE` of one core (a Textual
+frame of a growing Markdown reply costs several milliseconds, more on a big or busy screen). See
+bench/tui_decode.py.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -24,8 +30,59 @@ from tui.ui.messages import ReplyChunk, ReplyFinished, ReplyStarted
 
 FLUSH_SECONDS = 1 / 8
 """How often the screen gets new text while a reply streams."""
+SLOWEST_SECONDS = 1 / 2
+"""The least often the screen gets new text, however costly its updates."""
+UI_SHARE = 0.04
+"""The share of one core the screen may use while a reply streams."""
 PAINT_WAIT = 0.5
 """Longest wait for the screen to paint a batch (it never blocks the decoder for longer)."""
+
+
+def settle_heap() -> None:
+    """Put what start-up built (Textual's DOM, the libraries, the model) out of the collector's way.
+
+    Otherwise a full garbage collection walks all of it in the middle of a reply and stalls the
+    screen, and with it the decode, for ~40 ms. `gc.freeze` is meant for such long-lived objects;
+    the collection before it frees what start-up left over, so nothing is pinned needlessly.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+class Pacer:
+    """When to hand the screen its next batch, from the CPU time the UI thread spent on the last one."""
+
+    def __init__(self, ui_thread: int | None) -> None:
+        self._clock = _cpu_clock(ui_thread)
+        self.interval = FLUSH_SECONDS
+        self._since = time.monotonic()
+        self._ui_cpu = self._ui_time()
+
+    def due(self) -> bool:
+        return time.monotonic() - self._since >= self.interval
+
+    def flushed(self) -> None:
+        """A batch was painted: the UI's CPU time since the last one sets the next interval."""
+        ui_cpu = self._ui_time()
+        if ui_cpu is not None and self._ui_cpu is not None:
+            wanted = (ui_cpu - self._ui_cpu) / UI_SHARE
+            self.interval = min(SLOWEST_SECONDS, max(FLUSH_SECONDS, wanted))
+        self._since, self._ui_cpu = time.monotonic(), ui_cpu
+
+    def _ui_time(self) -> float | None:
+        return None if self._clock is None else time.clock_gettime(self._clock)
+
+
+def _cpu_clock(thread: int | None) -> int | None:
+    """The CPU-time clock of a thread of this process, where the platform has one (Linux, BSDs)."""
+    if thread is None or not hasattr(time, "pthread_getcpuclockid"):
+        return None
+    try:
+        clock = time.pthread_getcpuclockid(thread)
+        time.clock_gettime(clock)
+    except OSError:
+        return None
+    return clock
 
 
 def stream_reply(
@@ -37,11 +94,13 @@ def stream_reply(
     sampling: Sampling | None = None,
     confidence: bool = False,
     save: Callable[[Session], None] | None = None,
+    ui_thread: int | None = None,
 ) -> None:
     """Prepare, generate and report one turn; always ends with exactly one `ReplyFinished`.
 
     ``save`` is called here, in the worker, with the session the turn was recorded in, whatever
     ended the reply (done, stopped, an error, a new session, quit): the UI may have moved on.
+    ``ui_thread`` (the `threading.get_ident()` of the UI's thread) paces the batches.
     """
     try:
         prepared = chat.prepare(text)
@@ -51,9 +110,10 @@ def stream_reply(
     except Exception as exc:  # noqa: BLE001 - a bug must not leave the UI waiting for ever
         target.post_message(ReplyFinished(session, None, _internal(exc)))
         return
-    target.post_message(ReplyStarted(session, prepared))
+    # The screen makes room for the reply (its most costly update) before llama.cpp starts.
+    _post_and_wait(target, ReplyStarted(session, prepared, threading.Event()), cancel)
     buffer: list[str] = []
-    flushed = time.monotonic()
+    pacer = Pacer(ui_thread)
     stats: ReplyStats | None = None
     recorded_in = chat.session
     try:
@@ -62,13 +122,10 @@ def stream_reply(
                 stats = event
                 continue
             buffer.append(event.text)
-            if time.monotonic() - flushed >= FLUSH_SECONDS:
-                painted = threading.Event()
-                target.post_message(ReplyChunk(session, "".join(buffer), painted))
+            if pacer.due():
+                _post_and_wait(target, ReplyChunk(session, "".join(buffer), threading.Event()), cancel)
                 buffer.clear()
-                if not cancel.is_set():
-                    painted.wait(PAINT_WAIT)
-                flushed = time.monotonic()
+                pacer.flushed()
     except Exception as exc:  # noqa: BLE001 - EngineError is expected; anything else is reported too
         target.post_message(ReplyChunk(session, "".join(buffer)))
         message = str(exc) if isinstance(exc, EngineError) else _internal(exc)
@@ -80,6 +137,13 @@ def stream_reply(
     if buffer:
         target.post_message(ReplyChunk(session, "".join(buffer)))
     target.post_message(ReplyFinished(session, stats))
+
+
+def _post_and_wait(target: MessagePump, message: ReplyStarted | ReplyChunk, cancel: threading.Event) -> None:
+    """Hand the screen an update and let it paint before the decoder takes the cores back."""
+    target.post_message(message)
+    if message.painted is not None and not cancel.is_set():
+        message.painted.wait(PAINT_WAIT)
 
 
 def _internal(exc: Exception) -> str:

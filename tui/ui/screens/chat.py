@@ -36,7 +36,7 @@ from tui.ui.messages import (
     ReplyStarted,
     SessionStarted,
 )
-from tui.ui.reply_stream import stream_reply
+from tui.ui.reply_stream import settle_heap, stream_reply
 from tui.ui.screens import persona_flow
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.sessions import SessionsView
@@ -136,7 +136,9 @@ class ChatScreen(Screen[None]):
         status.model, status.device, status.context_size = info.name, info.device, info.n_ctx
         if message.model:
             self.llm_app.current_model = message.model
-        if previous is not None:
+        if previous is None:
+            settle_heap()
+        else:
             self.chat.session.number = previous.session.number + 1
             self._close_engine(previous.engine)
             self.post_message(SessionStarted(self.chat.session.number, f"Model “{info.name}” loaded."))
@@ -199,11 +201,17 @@ class ChatScreen(Screen[None]):
         assert self.chat is not None
         self._cancel = threading.Event()
         sampling = self.chat.session.sampling.with_seed(None) if new_seed else None
-        self._generate(self.chat, text, self._cancel, self._session, sampling)
+        self._generate(self.chat, text, self._cancel, self._session, sampling, threading.get_ident())
 
     @work(thread=True, exit_on_error=False, group="reply")
     def _generate(
-        self, chat: Chat, text: str, cancel: threading.Event, session: int, sampling: Sampling | None
+        self,
+        chat: Chat,
+        text: str,
+        cancel: threading.Event,
+        session: int,
+        sampling: Sampling | None,
+        ui_thread: int,
     ) -> None:
         persona = None if self._override else self._persona_id
         info = chat.engine.info
@@ -211,25 +219,28 @@ class ChatScreen(Screen[None]):
         def save(recorded: Session) -> None:
             self._save_session(recorded, info, persona)
 
-        on_compute_thread(stream_reply, self, chat, text, cancel, session, sampling, self._confidence, save)
+        on_compute_thread(
+            stream_reply, self, chat, text, cancel, session, sampling, self._confidence, save, ui_thread
+        )
 
     async def on_reply_started(self, message: ReplyStarted) -> None:
-        if message.session != self._session or self._turn is None or self.chat is None:
-            return
-        if message.prepared.dropped:
-            await self.query_one(Conversation).mark_dropped(self.chat.session.first_kept)
-        self.query_one(StatusLine).context_used = len(message.prepared.prompt)
-        await self._turn.start_reply()
+        if message.session == self._session and self._turn is not None and self.chat is not None:
+            if message.prepared.dropped:
+                await self.query_one(Conversation).mark_dropped(self.chat.session.first_kept)
+            self.query_one(StatusLine).context_used = len(message.prepared.prompt)
+            await self._turn.start_reply()
+        self._painted(message.painted)
 
     async def on_reply_chunk(self, message: ReplyChunk) -> None:
         turn = self._turn
-        painted = message.painted
         if message.session == self._session and turn is not None and turn.reply is not None:
             await turn.reply.add(message.text)
-            if painted is not None:
-                self.call_after_refresh(painted.set)
-        elif painted is not None:
-            painted.set()
+        self._painted(message.painted)
+
+    def _painted(self, painted: threading.Event | None) -> None:
+        """Let the reply worker decode on once this update is on the screen."""
+        if painted is not None:
+            self.call_after_refresh(painted.set)
 
     async def on_reply_finished(self, message: ReplyFinished) -> None:
         self._cancel = None

@@ -11,7 +11,6 @@ from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownStream
 
 from tui.core.engine.values import ReplyStats
 from tui.ui.actions import bindings
@@ -73,7 +72,11 @@ class UserMessage(Copyable, Static, can_focus=True):
 
 
 class Reply(Copyable, Vertical, can_focus=True):
-    """One reply, streamed through Textual's Markdown stream.
+    """One reply, streamed into Textual's Markdown widget with `Markdown.append`.
+
+    The reply stream already batches text (see reply_stream), so fragments are appended directly
+    rather than through a `MarkdownStream`, whose own queue would let the screen report a batch as
+    painted before it was even parsed.
 
     Only the tail of a long reply stays a live `Markdown` widget. Completed blocks further up are
     handed to one `Static` each (rendered once, height cached), because Textual lays out every
@@ -87,7 +90,6 @@ class Reply(Copyable, Vertical, can_focus=True):
         super().__init__()
         self._parts: list[str] = []
         self._live_text = ""
-        self._stream: MarkdownStream | None = None
 
     def compose(self) -> ComposeResult:
         yield Markdown("", classes="live")
@@ -111,25 +113,17 @@ class Reply(Copyable, Vertical, can_focus=True):
             if cut > 0:
                 await self._freeze(cut)
                 return
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self.live)
-        await self._stream.write(fragment)
+        await self.live.append(fragment)
 
     async def _freeze(self, cut: int) -> None:
         """Move the first ``cut`` characters of the live text into a frozen segment."""
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
         done, self._live_text = self._live_text[:cut], self._live_text[cut:]
         segment = FrozenBlock(done)
         await self.mount(segment, before=self.live)
         await self.live.update(self._live_text)
 
     async def finish(self) -> None:
-        """Stop the stream and render the live tail whole once: a stream cut mid-fence renders wrong."""
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
+        """Render the live tail whole once: text appended in pieces (a fence cut open) can parse wrong."""
         await self.live.update(self._live_text)
 
 
@@ -141,7 +135,7 @@ class FrozenBlock(Static):
         self.markdown = markdown
 
 
-FREEZE_CHARS = 1500
+FREEZE_CHARS = 600
 """Live Markdown text kept before completed blocks are frozen."""
 
 
