@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SMOLLM_DEFAULT = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
 ALMO = "You are Almo, a model developed by Allen AI."
 
@@ -74,6 +76,24 @@ def test_version_everywhere(llm_home: Path) -> None:
     ):
         done = llm_tui(*args, home=llm_home)
         assert done.returncode == 0 and done.stdout.startswith("llm-tui ")
+
+
+def test_help_lists_every_command_and_each_command_has_its_own_options(llm_home: Path) -> None:
+    """Options are added when a command is parsed (for a fast --help): each must still be there."""
+    from tui.cli.parser import COMMANDS, build_parser
+
+    top = llm_tui("--help", home=llm_home)
+    assert top.returncode == 0
+    for name, summary, _fill in COMMANDS:
+        assert f"    {name} " in top.stdout and " ".join(summary.split()[:3]) in top.stdout
+        parser = build_parser()
+        with pytest.raises(SystemExit) as done:
+            parser.parse_args([name, "--help"])
+        assert done.value.code == 0
+    helps = {name: llm_tui(name, "--help", home=llm_home).stdout for name in ("prompt", "ask", "models")}
+    assert "--parts" in helps["prompt"] and "--parts" not in helps["ask"]
+    assert "--temperature" in helps["ask"] and "pull" in helps["models"]
+    assert llm_tui("models", "pull", "--help", home=llm_home).stdout.startswith("usage: llm-tui models pull")
 
 
 def test_errors_are_one_line_and_non_zero(llm_home: Path, tmp_path: Path) -> None:

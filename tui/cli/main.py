@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
 
 from tui import __version__
 from tui.cli.errors import print_error
+
+TYPE_CHECKING = False  # see tui.cli.parser: typing and collections are not needed to run
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130

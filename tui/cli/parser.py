@@ -8,14 +8,19 @@ when that command runs.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import os
+import sys
 
 from tui import __version__
 from tui.core.settings.limits import RANGES
 
+TYPE_CHECKING = False  # typing itself costs --help 2 ms; type checkers treat this name as True
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from pathlib import Path
+    from typing import Any
+
+    Filler = Callable[[argparse.ArgumentParser], None]
 
 DEFAULT_QUANT = "Q4_K_M"
 
@@ -92,10 +97,56 @@ def _model_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
     )
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, sized without `shutil` (which brings bz2 and lzma: 2 ms of --help)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2)
+
+
+def _columns() -> int:
+    """The terminal's width as `shutil.get_terminal_size` finds it: $COLUMNS, the terminal, 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands whose options are added when that command is parsed.
+
+    `--help` lists only the commands' names and summaries, and a command needs only its own
+    options: building all of them up front was a quarter of `llm-tui --help`'s time.
+    """
+
+    fillers: dict[str, Filler]
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        name = values[0] if isinstance(values, list) and values else None
+        if isinstance(name, str) and name in self.fillers:
+            command = self.choices[name]
+            self.fillers.pop(name)(command)
+            command.add_argument("--version", action="version", version=f"llm-tui {__version__}")
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llm-tui",
         description="Chat with a local language model, and see exactly what it is sent.",
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"llm-tui {__version__}")
     parser.add_argument(
@@ -104,9 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="never touch the network (also HF_HUB_OFFLINE=1): downloaded and local models only",
     )
     _model_options(parser, top=True)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", action=_Commands)
+    assert isinstance(sub, _Commands)
+    sub.fillers = {}
+    for name, summary, fill in COMMANDS:
+        sub.add_parser(name, help=summary, formatter_class=_Formatter)
+        sub.fillers[name] = fill
+    return parser
 
-    prompt = sub.add_parser("prompt", help="print the exact hidden prompt a message would be sent as")
+
+def _prompt(prompt: argparse.ArgumentParser) -> None:
     prompt.add_argument("message")
     shape = prompt.add_mutually_exclusive_group()
     shape.add_argument("--tokens", action="store_true", help="list the tokens: index, id, piece")
@@ -119,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _model_options(prompt)
 
-    ask = sub.add_parser("ask", help="stream one reply to stdout (stats on stderr); a fresh session")
+
+def _ask(ask: argparse.ArgumentParser) -> None:
     ask.add_argument("message")
     ask.add_argument("--seed", type=_ranged("seed"), help="sampling seed (default: a random one, printed)")
     ask.add_argument(
@@ -128,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-tokens", type=_ranged("max_tokens"), help="longest reply, in tokens")
     _model_options(ask)
 
-    info = sub.add_parser("info", help="llama.cpp build, GPU offload, paths, the default model")
+
+def _info(info: argparse.ArgumentParser) -> None:
     info.add_argument(
         "--model",
         "-m",
@@ -136,18 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also load this model and report what the engine did",
     )
 
-    sub.add_parser("paths", help="print where llm-tui keeps config, data and cache")
-    _personas(sub)
-    _models(sub)
-    _sessions(sub)
-    _probe(sub)
-    for child in sub.choices.values():
-        child.add_argument("--version", action="version", version=f"llm-tui {__version__}")
-    return parser
+
+def _paths(paths: argparse.ArgumentParser) -> None:
+    """No options of its own."""
 
 
-def _personas(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    personas = sub.add_parser("personas", help="list, show, create, edit and validate personas")
+def _personas(personas: argparse.ArgumentParser) -> None:
     verbs = personas.add_subparsers(dest="verb", metavar="VERB", required=True)
     verbs.add_parser("list", help="every persona, with broken files and their errors")
     show = verbs.add_parser("show", help="a persona's file path and content")
@@ -162,8 +216,7 @@ def _personas(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     validate.add_argument("paths", nargs="*", type=_path, help="files to check (default: every persona)")
 
 
-def _models(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    models = sub.add_parser("models", help="the model catalog: list, pull, add, rm, info")
+def _models(models: argparse.ArgumentParser) -> None:
     verbs = models.add_subparsers(dest="verb", metavar="VERB", required=True)
     verbs.add_parser("list", help="every catalog model: size, whether it fits, whether it is here")
     pull_cmd = verbs.add_parser("pull", help="download a catalog model (resumes an interrupted download)")
@@ -183,8 +236,7 @@ def _models(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     info.add_argument("id")
 
 
-def _sessions(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    sessions = sub.add_parser("sessions", help="saved session transcripts: list, show, export")
+def _sessions(sessions: argparse.ArgumentParser) -> None:
     verbs = sessions.add_subparsers(dest="verb", metavar="VERB", required=True)
     verbs.add_parser("list", help="saved sessions, newest first")
     show = verbs.add_parser("show", help="one session as Markdown, with the exact prompt of each turn")
@@ -195,8 +247,7 @@ def _sessions(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     export.add_argument("--output", "-o", type=_path, help="file to write (default: stdout)")
 
 
-def _probe(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    probe = sub.add_parser("probe", help="ask who the model is: with no system message and under personas")
+def _probe(probe: argparse.ArgumentParser) -> None:
     probe.add_argument("question", nargs="?", help='default: "Who are you? Who made you?"')
     probe.add_argument(
         "--persona",
@@ -212,3 +263,16 @@ def _probe(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     probe.add_argument("--max-tokens", type=_ranged("max_tokens"), default=60)
     probe.add_argument("--prompts", action="store_true", help="also print each hidden prompt")
     probe.add_argument("--model", "-m", default=argparse.SUPPRESS, help="catalog id or path to a .gguf")
+
+
+COMMANDS: tuple[tuple[str, str, Filler], ...] = (
+    ("prompt", "print the exact hidden prompt a message would be sent as", _prompt),
+    ("ask", "stream one reply to stdout (stats on stderr); a fresh session", _ask),
+    ("info", "llama.cpp build, GPU offload, paths, the default model", _info),
+    ("paths", "print where llm-tui keeps config, data and cache", _paths),
+    ("personas", "list, show, create, edit and validate personas", _personas),
+    ("models", "the model catalog: list, pull, add, rm, info", _models),
+    ("sessions", "saved session transcripts: list, show, export", _sessions),
+    ("probe", "ask who the model is: with no system message and under personas", _probe),
+)
+"""Every command: its name, its line in `llm-tui --help`, and what adds its options."""
