@@ -204,10 +204,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    from tui.core.engine.llama import prepare_runtime
     from tui.ui.app import AppConfig, create_app
 
-    prepare_runtime()  # before Textual takes the terminal: llama.cpp's log must not reach it
+    # llama_cpp is imported by the model load, after the first frame (it costs ~100 ms); importing
+    # it prints nothing, and the engine routes llama.cpp's log away from the screen before its
+    # first call into llama.cpp.
     config = AppConfig(
         model=args.model,
         persona=args.persona,

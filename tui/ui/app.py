@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -23,7 +24,9 @@ from tui.paths import get_paths
 from tui.ui.actions import binding_ids, bindings
 from tui.ui.messages import PersonasChanged
 from tui.ui.screens.chat import ChatScreen
-from tui.ui.screens.models import ModelBrowser
+
+if TYPE_CHECKING:
+    from tui.ui.screens.models import ModelBrowser
 
 QUIT_WAIT_SECONDS = 5.0
 """Longest wait on quit for a reply to stop; it stops between two tokens, so far sooner."""
@@ -78,7 +81,6 @@ class LlmTuiApp(App[None]):
             self.notify(str(problem), severity="warning", timeout=15, markup=False)
         self.personas = self.store.load()
         self.set_interval(WATCH_SECONDS, self.check_persona_files)
-        self.install_screen(ModelBrowser(), "models")
         self.push_screen(ChatScreen(self.engine_factory, self.config))
 
     async def action_quit(self) -> None:
@@ -90,8 +92,8 @@ class LlmTuiApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, ChatScreen):
                 screen.stop_everything()
-        browser = self.get_screen("models")
-        if isinstance(browser, ModelBrowser):
+        if self.is_screen_installed("models"):
+            browser = self.model_browser()
             for cancel in browser.cancels.values():
                 cancel.set()  # a download stops at its next chunk and keeps its .part for next time
         for worker in list(self.workers):
@@ -99,6 +101,16 @@ class LlmTuiApp(App[None]):
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(worker.wait(), QUIT_WAIT_SECONDS)
         self.exit(return_code=self.return_code or 0)
+
+    def model_browser(self) -> ModelBrowser:
+        """The model browser, made when first opened, then kept: its downloads go on while closed."""
+        from tui.ui.screens.models import ModelBrowser
+
+        if not self.is_screen_installed("models"):
+            self.install_screen(ModelBrowser(), "models")
+        browser = self.get_screen("models")
+        assert isinstance(browser, ModelBrowser)
+        return browser
 
     def _handle_exception(self, error: Exception) -> None:
         """A crash: write the report first (the one line printed at exit says where)."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from tui.core.chat.session import ChatEngine, PreparedTurn
 from tui.core.engine.values import ReplyStats
-from tui.core.models.downloads import Progress
+
+if TYPE_CHECKING:
+    from tui.core.models.downloads import Progress  # the hub client is not needed for the first frame
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.command import Provider
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TextArea
@@ -26,7 +27,6 @@ from tui.core.personas.format import Persona
 from tui.core.personas.store import DEFAULT_PERSONA
 from tui.paths import get_paths
 from tui.ui.actions import bindings
-from tui.ui.commands import ExperimentCommands
 from tui.ui.messages import (
     EngineFailed,
     EngineReady,
@@ -37,14 +37,14 @@ from tui.ui.messages import (
     SessionStarted,
 )
 from tui.ui.reply_stream import settle_heap, stream_reply
-from tui.ui.screens import persona_flow
-from tui.ui.screens.help import HelpScreen
-from tui.ui.screens.sessions import SessionsView
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.confidence_view import ConfidenceView
 from tui.ui.widgets.conversation import Conversation, TurnView
 from tui.ui.widgets.inspector import Inspector
 from tui.ui.widgets.status import StatusLine
+
+# The other screens (help, sessions, personas, models, experiments) are imported when first
+# opened: importing them all made the first frame wait ~60 ms for screens not yet shown.
 
 NEW_SESSION_TEXT = (
     "{reason}Session #{number} started. The model starts from nothing: it remembers nothing of "
@@ -53,10 +53,17 @@ NEW_SESSION_TEXT = (
 )
 
 
+def _experiment_commands() -> type[Provider]:
+    """The palette's experiments, imported when the palette first opens (not at start-up)."""
+    from tui.ui.commands import ExperimentCommands
+
+    return ExperimentCommands
+
+
 class ChatScreen(Screen[None]):
     SUB_TITLE = "loading the model…"
     BINDINGS = bindings("chat")
-    COMMANDS = Screen.COMMANDS | {ExperimentCommands}
+    COMMANDS = Screen.COMMANDS | {_experiment_commands}
 
     def __init__(self, load_engine: Callable[..., ChatEngine], config: AppConfig) -> None:
         super().__init__()
@@ -85,7 +92,9 @@ class ChatScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(ChatInput).focus()
         self.set_interval(30, self._update_title)
-        self._load()
+        # After the first frame: the load's imports (llama_cpp, numpy: ~100 ms) hold the GIL and
+        # would hold the first frame back with them.
+        self.call_after_refresh(self._load)
 
     @property
     def busy(self) -> bool:
@@ -168,7 +177,7 @@ class ChatScreen(Screen[None]):
             await self._notice(f"The model could not be loaded: {message.error}", "error")
 
     def action_models(self) -> None:
-        self.app.push_screen("models", self.switch_model)
+        self.app.push_screen(self.llm_app.model_browser(), self.switch_model)
 
     def switch_model(self, model: str | None) -> None:
         """Load ``model`` (what the browser returned; None: it was closed) in a new session."""
@@ -351,6 +360,8 @@ class ChatScreen(Screen[None]):
     # Personas -----------------------------------------------------------------------------------
 
     def action_personas(self) -> None:
+        from tui.ui.screens import persona_flow
+
         persona_flow.open_picker(self, self._persona_id)
 
     def use_persona(self, persona_id: str) -> None:
@@ -404,9 +415,13 @@ class ChatScreen(Screen[None]):
         self.notify(f"Token confidence {state}.")
 
     def action_sessions(self) -> None:
+        from tui.ui.screens.sessions import SessionsView
+
         self.app.push_screen(SessionsView())
 
     def action_help(self) -> None:
+        from tui.ui.screens.help import HelpScreen
+
         self.app.push_screen(HelpScreen(self))
 
     def action_copy_reply(self) -> None:

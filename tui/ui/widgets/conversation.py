@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from rich.markdown import Markdown as RichMarkdown
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from tui.core.engine.values import ReplyStats
 from tui.ui.actions import bindings
+
+if TYPE_CHECKING:
+    from textual.widgets import Markdown
 
 STOP_LABELS = {
     "end_of_turn": "end of turn",
@@ -90,13 +92,14 @@ class Reply(Copyable, Vertical, can_focus=True):
         super().__init__()
         self._parts: list[str] = []
         self._live_text = ""
+        self.live: Markdown
 
     def compose(self) -> ComposeResult:
-        yield Markdown("", classes="live")
+        # Imported with the first reply: markdown-it and Rich's Markdown cost the first frame ~30 ms.
+        from textual.widgets import Markdown
 
-    @property
-    def live(self) -> Markdown:
-        return self.query_one(".live", Markdown)
+        self.live = Markdown("", classes="live")
+        yield self.live
 
     @property
     def text(self) -> str:
@@ -131,6 +134,8 @@ class FrozenBlock(Static):
     """Completed blocks of a long reply, rendered once with Rich (their Markdown text kept)."""
 
     def __init__(self, markdown: str) -> None:
+        from rich.markdown import Markdown as RichMarkdown
+
         super().__init__(RichMarkdown(markdown), classes="frozen")
         self.markdown = markdown
 
