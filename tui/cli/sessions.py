@@ -47,9 +47,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if path is None:
         raise ProblemError(f"no saved session `{args.id}`; see `llm-tui sessions list`")
     try:
-        data = transcripts.load(path)
-        text = transcripts.to_markdown(data)
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        record = transcripts.load(path)
+    except (OSError, ValueError) as exc:
         raise ProblemError(
             Problem(
                 str(path),
@@ -57,8 +56,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 hint="the file is damaged",
             )
         ) from exc
+    text = transcripts.to_markdown(record)
     if args.verb == "export" and args.format == "json":
-        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        text = json.dumps(record.to_json(), ensure_ascii=False, indent=2) + "\n"
     if args.verb == "export" and args.output:
         write_user_file(args.output, text)
         print(f"wrote {args.output}", file=err)

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tui.core.atomic import write_text_atomic
 from tui.core.chat.session import Session
@@ -21,6 +21,50 @@ from tui.core.safe_read import UnreadableFile, read_text_bounded
 from tui.paths import Paths
 
 FORMAT = 1
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    name: str
+    file: str
+    context: int
+    device: str
+
+
+@dataclass(frozen=True)
+class SavedTurn:
+    """One exchange as saved: what was said, how the reply ended, and the exact prompt sent."""
+
+    user: str
+    reply: str
+    seed: int | None
+    stop: str | None
+    prompt_tokens: int
+    completion_tokens: int | None
+    tokens_per_second: float | None
+    prompt: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A saved session, checked: every reader gets these fields, never the file's raw JSON."""
+
+    id: str
+    number: int
+    started: str
+    saved: str | None
+    model: SavedModel
+    persona: str | None
+    system: str | None
+    sampling: dict[str, float | None]
+    turns: tuple[SavedTurn, ...]
+    format: int = FORMAT
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["turns"] = list(data["turns"])
+        return {"format": data.pop("format"), **data}
 
 
 def session_file(paths: Paths, session: Session) -> Path:
@@ -28,31 +72,30 @@ def session_file(paths: Paths, session: Session) -> Path:
     return paths.sessions / f"{stamp}-{session.id}.json"
 
 
-def transcript(session: Session, info: EngineInfo, persona: str | None) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
-        "id": session.id,
-        "number": session.number,
-        "started": session.started_at.isoformat(timespec="seconds"),
-        "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {"name": info.name, "file": str(info.path), "context": info.n_ctx, "device": info.device},
-        "persona": persona,
-        "system": session.system,
-        "sampling": asdict(session.sampling),
-        "turns": [
-            {
-                "user": turn.user,
-                "reply": turn.reply,
-                "seed": turn.stats.seed if turn.stats else None,
-                "stop": turn.stats.stop if turn.stats else None,
-                "prompt_tokens": len(turn.prompt),
-                "completion_tokens": turn.stats.completion_tokens if turn.stats else None,
-                "tokens_per_second": round(turn.stats.tokens_per_second, 2) if turn.stats else None,
-                "prompt": turn.prompt.text,
-            }
+def transcript(session: Session, info: EngineInfo, persona: str | None) -> Transcript:
+    return Transcript(
+        id=session.id,
+        number=session.number,
+        started=session.started_at.isoformat(timespec="seconds"),
+        saved=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        model=SavedModel(info.name, str(info.path), info.n_ctx, info.device),
+        persona=persona,
+        system=session.system,
+        sampling=asdict(session.sampling),
+        turns=tuple(
+            SavedTurn(
+                user=turn.user,
+                reply=turn.reply,
+                seed=turn.stats.seed if turn.stats else None,
+                stop=turn.stats.stop if turn.stats else None,
+                prompt_tokens=len(turn.prompt),
+                completion_tokens=turn.stats.completion_tokens if turn.stats else None,
+                tokens_per_second=round(turn.stats.tokens_per_second, 2) if turn.stats else None,
+                prompt=turn.prompt.text,
+            )
             for turn in session.turns
-        ],
-    }
+        ),
+    )
 
 
 def save(paths: Paths, session: Session, info: EngineInfo, persona: str | None) -> Path | None:
@@ -60,7 +103,8 @@ def save(paths: Paths, session: Session, info: EngineInfo, persona: str | None) 
     if not session.turns:
         return None
     path = session_file(paths, session)
-    write_text_atomic(path, json.dumps(transcript(session, info, persona), ensure_ascii=False, indent=1))
+    data = transcript(session, info, persona).to_json()
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))
     return path
 
 
@@ -81,38 +125,111 @@ def list_saved(paths: Paths) -> tuple[list[Saved], list[Problem]]:
     problems: list[Problem] = []
     for path in sorted(paths.sessions.glob("*.json"), reverse=True) if paths.sessions.is_dir() else []:
         try:
-            data = load(path)
-            turns = data["turns"]
-            found.append(
-                Saved(
-                    str(data["id"]),
-                    path,
-                    str(data["started"]),
-                    str(data["model"]["name"]),
-                    data.get("persona"),
-                    len(turns),
-                    turns[0]["user"] if turns else "",
-                )
-            )
-        except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
+            saved = load(path)
+        except (OSError, ValueError) as exc:
             problems.append(
                 Problem(str(path), f"not a readable session ({reason_of(exc)})", hint="it is left as it is")
             )
+            continue
+        first = saved.turns[0].user if saved.turns else ""
+        found.append(
+            Saved(saved.id, path, saved.started, saved.model.name, saved.persona, len(saved.turns), first)
+        )
     return found, problems
 
 
 SESSION_LIMIT = 64 * 1024 * 1024
 
 
-def load(path: Path) -> dict[str, Any]:
-    """One saved session; `ValueError` (or `OSError`) with a readable reason when it is damaged."""
+def load(path: Path) -> Transcript:
+    """One saved session; `ValueError` (or `OSError`) naming what is wrong when it is damaged."""
     try:
         data = json.loads(read_text_bounded(path, SESSION_LIMIT))
     except RecursionError as exc:
         raise ValueError("nested too deeply to be a session") from exc
-    if not isinstance(data, dict):
-        raise ValueError("expected a JSON object")
-    return data
+    return parse(data)
+
+
+def parse(data: object) -> Transcript:
+    """Check a transcript's JSON field by field; `ValueError` names the first key that is wrong."""
+    top = _Fields(data, "")
+    if top.value("format", int) != FORMAT:
+        raise ValueError(f"format {top.data['format']} is not one this version reads ({FORMAT})")
+    model = _Fields(top.value("model", dict), "model")
+    sampling = top.value("sampling", dict)
+    for key, value in sampling.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"sampling.{key}: expected a number, not {type(value).__name__}")
+    turns = []
+    for number, item in enumerate(top.value("turns", list)):
+        turn = _Fields(item, f"turns[{number}]")
+        turns.append(
+            SavedTurn(
+                user=turn.value("user", str),
+                reply=turn.value("reply", str),
+                seed=turn.optional("seed", int),
+                stop=turn.optional("stop", str),
+                prompt_tokens=turn.value("prompt_tokens", int),
+                completion_tokens=turn.optional("completion_tokens", int),
+                tokens_per_second=turn.optional("tokens_per_second", (int, float)),
+                prompt=turn.value("prompt", str),
+            )
+        )
+    return Transcript(
+        id=top.value("id", str),
+        number=top.value("number", int),
+        started=top.value("started", str),
+        saved=top.optional("saved", str),
+        model=SavedModel(
+            model.value("name", str),
+            model.value("file", str),
+            model.value("context", int),
+            model.value("device", str),
+        ),
+        persona=top.optional("persona", str),
+        system=top.optional("system", str),
+        sampling=sampling,
+        turns=tuple(turns),
+    )
+
+
+class _Fields:
+    """Typed access to one JSON object, naming the key (``turns[2].user``) in every error."""
+
+    def __init__(self, data: object, where: str) -> None:
+        if not isinstance(data, dict):
+            raise ValueError(f"{where or 'the file'}: expected a JSON object")
+        self.data: dict[str, Any] = data
+        self.where = where
+
+    def value(self, key: str, kind: type[T] | tuple[type, ...]) -> T:
+        if key not in self.data:
+            raise ValueError(f"missing {self._name(key)}")
+        return self._checked(key, kind)
+
+    def optional(self, key: str, kind: type[T] | tuple[type, ...]) -> T | None:
+        return None if self.data.get(key) is None else self._checked(key, kind)
+
+    def _checked(self, key: str, kind: type[T] | tuple[type, ...]) -> T:
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            expected = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
+            found = _KIND_NAMES.get(type(value), type(value).__name__)
+            raise ValueError(f"{self._name(key)}: expected {expected}, not {found}")
+        return value  # type: ignore[return-value]
+
+    def _name(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+
+_KIND_NAMES: dict[type, str] = {
+    str: "text",
+    int: "a whole number",
+    float: "a number",
+    dict: "an object",
+    list: "a list",
+}
 
 
 def reason_of(exc: BaseException) -> str:
@@ -133,36 +250,38 @@ def find(paths: Paths, session_id: str) -> Path | None:
     return matches.pop() if len(matches) == 1 else None
 
 
-def to_markdown(data: dict[str, Any]) -> str:
+def to_markdown(saved: Transcript) -> str:
     """A readable record: settings, then each turn with its reply and the exact prompt it was sent as."""
+    model = saved.model
+    sampling = ", ".join(f"{k}={v}" for k, v in saved.sampling.items() if v is not None)
     lines = [
-        f"# Session #{data['number']} ({data['started']})",
+        f"# Session #{saved.number} ({saved.started})",
         "",
-        f"- model: {data['model']['name']} ({data['model']['device']}, context {data['model']['context']})",
-        f"- persona: {data.get('persona') or 'none'}",
-        f"- system message: {data['system']!r}" if data.get("system") else "- system message: none",
-        f"- sampling: {', '.join(f'{k}={v}' for k, v in data['sampling'].items() if v is not None)}",
+        f"- model: {model.name} ({model.device}, context {model.context})",
+        f"- persona: {saved.persona or 'none'}",
+        f"- system message: {saved.system!r}" if saved.system else "- system message: none",
+        f"- sampling: {sampling}",
         "",
         "Kept for you: the model cannot see this. Every session starts from nothing.",
     ]
-    for number, turn in enumerate(data["turns"], start=1):
-        stats = f"seed {turn['seed']}, {turn['completion_tokens']} tokens, stop: {turn['stop']}"
+    for number, turn in enumerate(saved.turns, start=1):
+        stats = f"seed {turn.seed}, {turn.completion_tokens} tokens, stop: {turn.stop}"
         lines += [
             "",
             f"## Turn {number}",
             "",
             "**You:**",
             "",
-            turn["user"],
+            turn.user,
             "",
             f"**Model** ({stats}):",
             "",
-            turn["reply"],
+            turn.reply,
             "",
-            f"<details><summary>The exact prompt ({turn['prompt_tokens']} tokens)</summary>",
+            f"<details><summary>The exact prompt ({turn.prompt_tokens} tokens)</summary>",
             "",
             "```text",
-            turn["prompt"],
+            turn.prompt,
             "```",
             "",
             "</details>",

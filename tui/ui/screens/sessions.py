@@ -62,7 +62,7 @@ class SessionsView(Screen[None]):
         if item is not None:
             try:
                 text = transcripts.to_markdown(transcripts.load(item.path))
-            except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            except (OSError, ValueError) as exc:
                 text = f"`{item.path}` cannot be shown: {transcripts.reason_of(exc)}"
             await self.query_one("#session-preview", Markdown).update(text)
 
@@ -72,12 +72,12 @@ class SessionsView(Screen[None]):
             return
         target = get_paths().data / "exports" / f"{item.path.stem}.{kind}"
         try:
-            data = transcripts.load(item.path)
+            saved = transcripts.load(item.path)
             if kind == "md":
-                write_text_atomic(target, transcripts.to_markdown(data))
+                write_text_atomic(target, transcripts.to_markdown(saved))
             else:
-                write_text_atomic(target, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+                write_text_atomic(target, json.dumps(saved.to_json(), ensure_ascii=False, indent=2) + "\n")
+        except (OSError, ValueError) as exc:
             reason = transcripts.reason_of(exc) if not isinstance(exc, OSError) else exc.strerror or str(exc)
             self.notify(f"Could not export to {target}: {reason}", severity="error", markup=False)
             return
