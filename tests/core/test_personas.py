@@ -75,6 +75,20 @@ def test_sampling_settings_are_laid_over_the_defaults() -> None:
     assert sampling.temperature == 0.3 and sampling.max_tokens == 256 and sampling.top_k == 33
 
 
+def test_every_sampling_setting_is_a_persona_key_with_a_range(tmp_path: Path) -> None:
+    """One schema: a field added to `Sampling` is a `[sampling]` key at once, checked by its range."""
+    from dataclasses import fields
+
+    from tui.core.settings.limits import RANGES
+
+    for field in fields(Sampling):
+        assert field.name in RANGES, f"Sampling.{field.name} has no range in limits.RANGES"
+        text = f'name = "x"\n[sampling]\n{field.name} = -1e30\n'
+        errors = parse_persona("x", text, tmp_path / "x.toml")
+        assert isinstance(errors, list)
+        assert any(f"sampling.{field.name}" in str(e) for e in errors), field.name
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [

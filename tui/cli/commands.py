@@ -158,15 +158,8 @@ def sampling(args: argparse.Namespace, persona: Persona | None) -> Sampling:
     from tui.core.chat.sampling import Sampling
 
     sampling = persona.apply(Sampling()) if persona else Sampling()
-    for field, arg in (
-        ("seed", "seed"),
-        ("temperature", "temperature"),
-        ("max_tokens", "max_tokens"),
-    ):
-        value = getattr(args, arg, None)
-        if value is not None:
-            sampling = replace(sampling, **{field: value})
-    return sampling
+    given = {name: getattr(args, name, None) for name in ("seed", "temperature", "max_tokens")}
+    return replace(sampling, **{name: value for name, value in given.items() if value is not None})
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -36,7 +36,8 @@ _TOP: dict[str, tuple[type | tuple[type, ...], str]] = {
     "sampling": (dict, "a table: [sampling]"),
     "parse_special": (bool, "true or false (true: special tokens typed in messages become control tokens)"),
 }
-_SAMPLING = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "max_tokens")
+_SAMPLING = tuple(f.name for f in fields(Sampling))
+"""The `[sampling]` keys: exactly `Sampling`'s fields, each checked against its range in limits."""
 
 
 @dataclass(frozen=True)
