@@ -31,7 +31,8 @@ run: $(VENV)/.run-installed
 LLAMA_SDIST := $(VENV)/llama-sdist
 LLAMA_TOOLS := $(VENV)/llama-build/bin
 
-$(LLAMA_SDIST)/.done: $(VENV)/.run-installed
+# Order-only: a change to pyproject.toml must not fetch the sources again and rebuild (8 minutes).
+$(LLAMA_SDIST)/.done: | $(VENV)/.run-installed
 	rm -rf $(LLAMA_SDIST) && mkdir -p $(LLAMA_SDIST)
 	version=$$($(BIN)/python -c "from importlib.metadata import version; print(version('llama_cpp_python'))") && \
 	$(BIN)/pip download --quiet --no-deps --no-binary :all: -d $(LLAMA_SDIST) "llama-cpp-python==$$version"
@@ -58,7 +59,8 @@ llama-tools: $(LLAMA_TOOLS)/.done
 
 llama-src: $(LLAMA_SRC)/.done
 
-test: $(VENV)/.dev-installed $(LLAMA_SRC)/.done
+# The tests run llama.cpp's own llama-server and rpc-server too (tests/server): built once, cached.
+test: $(VENV)/.dev-installed $(LLAMA_SRC)/.done $(LLAMA_TOOLS)/.done
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-installed

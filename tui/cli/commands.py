@@ -20,8 +20,9 @@ from tui.core.text_safety import terminal_safe, visible_controls
 
 if TYPE_CHECKING:
     from tui.core.chat.sampling import Sampling
-    from tui.core.engine.llama import Engine
+    from tui.core.chat.session import ChatEngine
     from tui.core.personas.format import Persona
+    from tui.core.settings.server import ServerSettings
 
 EXIT_INTERRUPTED = 130
 
@@ -53,22 +54,71 @@ def _system(args: argparse.Namespace, persona: Persona | None) -> str | None:
     return persona.system if persona else None
 
 
-def load_engine(args: argparse.Namespace, persona: Persona | None = None) -> Engine:
+SERVER_OWNS = (
+    ("model", "--model"),
+    ("ctx", "--ctx"),
+    ("threads", "--threads"),
+    ("gpu_layers", "--gpu-layers"),
+)
+"""Options that choose or load a model: with a server, the server has already done that."""
+
+
+def server_of(args: argparse.Namespace) -> ServerSettings | None:
+    """The llama-server to use (``--server``, ``$LLM_TUI_SERVER``, ``[server]`` in config.toml), if any."""
+    from tui.core.settings.server import server_settings
+    from tui.paths import get_paths
+
+    try:
+        settings, problems = server_settings(get_paths(), getattr(args, "server", None))
+    except ValueError as exc:
+        raise ProblemError(str(exc)) from exc
+    for problem in problems:
+        print(f"llm-tui: warning: {problem}", file=sys.stderr)
+    if settings is None:
+        return None
+    for name, flag in SERVER_OWNS:
+        if getattr(args, name, None) is not None:
+            raise ProblemError(
+                f"{flag} cannot be used with a server ({settings.url}): the server chose the model and "
+                "how it runs; start llama-server with what you want, or drop --server"
+            )
+    if getattr(args, "offline", False) and not settings.is_loopback():
+        raise ProblemError(f"--offline: {settings.url} is not on this machine")
+    return settings
+
+
+def load_engine(args: argparse.Namespace, persona: Persona | None = None) -> ChatEngine:
+    """The engine a command runs on: the server's model, or a model loaded here."""
+    from tui.core.engine.values import EngineError
+
+    settings = server_of(args)
+    try:
+        if settings is not None:
+            from tui.core.engine.server import ServerEngine
+
+            engine: ChatEngine = ServerEngine(settings)
+        else:
+            engine = _load_here(args, persona)
+    except EngineError as exc:
+        raise ProblemError(str(exc)) from exc
+    for warning in engine.info.warnings:
+        print(f"llm-tui: warning: {warning}", file=sys.stderr)
+    return engine
+
+
+def _load_here(args: argparse.Namespace, persona: Persona | None) -> ChatEngine:
     from tui.core.engine.llama import Engine, quiet_python_output
-    from tui.core.engine.values import EngineError, LoadOptions
+    from tui.core.engine.values import LoadOptions
     from tui.core.models.catalog import ModelNotFoundError, resolve_model
     from tui.paths import get_paths
 
     try:
         model = resolve_model(args.model or (persona.model if persona else None), get_paths())
-        options = LoadOptions(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
-        with quiet_python_output():
-            engine = Engine(model.path, options, name=model.label)
-        for warning in engine.info.warnings:
-            print(f"llm-tui: warning: {warning}", file=sys.stderr)
-        return engine
-    except (ModelNotFoundError, EngineError) as exc:
+    except ModelNotFoundError as exc:
         raise ProblemError(str(exc)) from exc
+    options = LoadOptions(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
+    with quiet_python_output():
+        return Engine(model.path, options, name=model.label)
 
 
 def cmd_paths(out: TextIO) -> int:
@@ -92,7 +142,15 @@ def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     default = str(embedded) if embedded else f"not installed ({INSTALL_HINT})"
     print(f"default model: {default}", file=out)
     cmd_paths(out)
-    if args.model:
+    settings = server_of(args)
+    if settings is not None:
+        engine = load_engine(args)
+        props = getattr(engine, "props", {})
+        print(f"server: {settings.url} ({props.get('build_info', 'build unknown')})", file=out)
+        print(f"server model: {props.get('model_path')}", file=out)
+        print(f"context: {engine.info.n_ctx}; chat template: {engine.info.template_name}", file=out)
+        engine.close()
+    elif args.model:
         info = load_engine(args).info
         print(f"model: {info.name} ({info.architecture}) from {info.path}", file=out)
         print(
@@ -203,6 +261,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     # it prints nothing, and the engine routes llama.cpp's log away from the screen before its
     # first call into llama.cpp.
     config = AppConfig(
+        server=server_of(args),
         model=args.model,
         persona=args.persona,
         system=args.system,

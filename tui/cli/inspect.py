@@ -17,7 +17,7 @@ from tui.paths import get_paths
 
 if TYPE_CHECKING:
     from tui.core.chat.sampling import Sampling
-    from tui.core.engine.llama import Engine
+    from tui.core.chat.session import ChatEngine
     from tui.core.personas.format import Persona
 
 DIM, BRIGHT, RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
@@ -76,7 +76,7 @@ def print_diff(previous: str, prompt: Prompt, out: TextIO, err: TextIO) -> None:
         print(f"# only the first {kept} of the previous {len(previous)} characters are unchanged", file=err)
 
 
-def run_probe(args: argparse.Namespace, engine: Engine, base: Sampling, out: TextIO) -> int:
+def run_probe(args: argparse.Namespace, engine: ChatEngine, base: Sampling, out: TextIO) -> int:
     """Each answer in a fresh session with the same seed: only the hidden prompt differs."""
     from dataclasses import replace
 

@@ -35,6 +35,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return _add(paths, args, out)
         if args.verb == "rm":
             return _rm(paths, _entry(paths, args.id), args.yes, out)
+        if args.verb == "path":
+            return _path(paths, args.id, out)
         return _info(paths, _entry(paths, args.id), out)
     except (hub.HubError, DownloadError, gguf.GGUFError) as exc:
         raise ProblemError(str(exc)) from exc
@@ -46,6 +48,20 @@ def _entry(paths: Paths, model_id: str) -> CatalogEntry:
     if entry is None:
         raise ProblemError(f"no model `{model_id}` in the catalog; see `llm-tui models list`")
     return entry
+
+
+def _path(paths: Paths, model_id: str, out: TextIO) -> int:
+    """The file of a catalog model, only when it is on this machine."""
+    from tui.core.models.catalog import ModelNotFoundError, resolve_model
+
+    entry = _entry(paths, model_id)
+    if model_status(entry, paths) not in ("yes", MODEL_STATUS_EMBEDDED):
+        raise ProblemError(f"`{model_id}` is not downloaded yet: `llm-tui models pull {model_id}`")
+    try:
+        print(resolve_model(model_id, paths).path, file=out)
+    except ModelNotFoundError as exc:
+        raise ProblemError(str(exc)) from exc
+    return 0
 
 
 def _report_problems(catalog: Catalog, err: TextIO) -> None:

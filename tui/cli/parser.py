@@ -154,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="never touch the network (also HF_HUB_OFFLINE=1): downloaded and local models only",
     )
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="use the model a llama-server runs (also $LLM_TUI_SERVER, or [server] url in config.toml)",
+    )
     _model_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", action=_Commands)
     assert isinstance(sub, _Commands)
@@ -234,6 +239,8 @@ def _models(models: argparse.ArgumentParser) -> None:
     rm.add_argument("--yes", "-y", action="store_true", help="do not ask")
     info = verbs.add_parser("info", help="a model's catalog entry, and its GGUF header if it is here")
     info.add_argument("id")
+    path = verbs.add_parser("path", help="print a downloaded model's file (to start llama-server with it)")
+    path.add_argument("id")
 
 
 def _sessions(sessions: argparse.ArgumentParser) -> None:

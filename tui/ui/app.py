@@ -26,6 +26,7 @@ from tui.ui.messages import PersonasChanged
 from tui.ui.screens.chat import ChatScreen
 
 if TYPE_CHECKING:
+    from tui.core.settings.server import ServerSettings
     from tui.ui.screens.models import ModelBrowser
 
 QUIT_WAIT_SECONDS = 5.0
@@ -48,6 +49,8 @@ class AppConfig:
     sampling: Sampling = field(default_factory=Sampling)
     engine_factory: Callable[[], ChatEngine] | None = None
     """Tests may pass their own; by default the real engine loads ``model``."""
+    server: ServerSettings | None = None
+    """A llama-server whose model to use instead of loading one here."""
 
 
 class LlmTuiApp(App[None]):
@@ -212,7 +215,11 @@ def checked_keymap(keymap: dict[str, str], source: str) -> tuple[dict[str, str],
 
 
 def load_engine(config: AppConfig) -> ChatEngine:
-    """Resolve the model and load it (runs in a worker thread)."""
+    """Resolve the model and load it, or connect to the server (runs in a worker thread)."""
+    if config.server is not None:
+        from tui.core.engine.server import ServerEngine
+
+        return ServerEngine(config.server)
     from tui.core.engine.llama import Engine
     from tui.core.engine.values import LoadOptions
     from tui.core.models.catalog import resolve_model

@@ -51,6 +51,8 @@ class ReplyFinished(Message):
     session: int
     stats: ReplyStats | None
     error: str | None = None
+    reload: bool = False
+    """The engine must be loaded again (the server now runs another model)."""
 
 
 @dataclass

@@ -24,7 +24,7 @@ from textual.message_pump import MessagePump
 
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat, Session
-from tui.core.engine.values import EngineError, Piece, ReplyStats
+from tui.core.engine.values import EngineChanged, EngineError, Piece, ReplyStats
 from tui.core.prompt.template import TemplateRenderError
 from tui.ui.messages import ReplyChunk, ReplyFinished, ReplyStarted
 
@@ -129,7 +129,7 @@ def stream_reply(
     except Exception as exc:  # noqa: BLE001 - EngineError is expected; anything else is reported too
         target.post_message(ReplyChunk(session, "".join(buffer)))
         message = str(exc) if isinstance(exc, EngineError) else _internal(exc)
-        target.post_message(ReplyFinished(session, None, message))
+        target.post_message(ReplyFinished(session, None, message, reload=isinstance(exc, EngineChanged)))
         return
     finally:
         if save is not None:

@@ -22,6 +22,10 @@ class EngineError(ProblemError):
     """Loading or running the model failed; the message is meant for the user."""
 
 
+class EngineChanged(EngineError):
+    """What runs the model changed under us (a server restarted with another model): load again."""
+
+
 class ContextFullError(EngineError):
     """The prompt leaves no room in the context window for a reply."""
 
@@ -52,9 +56,13 @@ class EngineInfo:
     load_seconds: float
     warnings: tuple[str, ...] = ()
     """Said once when the model loads: a context above the trained length, for example."""
+    server: str | None = None
+    """``host:port`` of the llama-server that runs the model; None when it runs in this process."""
 
     @property
     def device(self) -> str:
+        if self.server is not None:
+            return f"llama-server {self.server}"
         if self.gpu_layers <= 0:
             return "CPU"
         return f"GPU {self.gpu_layers}/{(self.n_layers or 0) + 1} layers"

@@ -1,6 +1,7 @@
 """The user's own settings file, ``config.toml``: read, never written by llm-tui.
 
-Today it holds ``[keymap]``: binding ids mapped to keys, e.g. ``"chat.new_session" = "ctrl+t"``.
+It holds ``[keymap]``: binding ids mapped to keys, e.g. ``"chat.new_session" = "ctrl+t"``, and
+``[server]``: a llama-server to use instead of loading models here (see tui.core.settings.server).
 Problems are reported with the file, key and what was expected, and never stop the app. Whether a
 key name exists is for the UI to say (it knows the terminal's keys); this file checks the shape.
 """
@@ -20,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-SECTIONS = ("keymap",)
+SECTIONS = ("keymap", "server")
 
 
 @dataclass
@@ -29,26 +30,27 @@ class UserConfig:
     problems: list[Problem] = field(default_factory=list)
 
 
-def load_config(paths: Paths, binding_ids: set[str]) -> UserConfig:
-    """``config.toml``, checked against the binding ids the app knows."""
+def read_config(paths: Paths) -> tuple[dict[str, object], list[Problem]]:
+    """The file's tables, or nothing and why (a missing file is no problem)."""
     path = paths.config_file
-    config = UserConfig()
     source = str(path)
     try:
-        data = tomllib.loads(read_text_bounded(path))
+        return tomllib.loads(read_text_bounded(path)), []
     except FileNotFoundError:
-        return config
+        return {}, []
     except UnreadableFile as exc:
-        config.problems.append(Problem(source, f"{exc.reason}; the file is ignored", line=exc.line))
-        return config
+        return {}, [Problem(source, f"{exc.reason}; the file is ignored", line=exc.line)]
     except OSError as exc:
-        config.problems.append(
-            Problem(source, f"cannot be read ({exc.strerror or exc}); the file is ignored")
-        )
-        return config
+        return {}, [Problem(source, f"cannot be read ({exc.strerror or exc}); the file is ignored")]
     except tomllib.TOMLDecodeError as exc:
-        config.problems.append(toml_problem(path, exc, "; the file is ignored until it is fixed"))
-        return config
+        return {}, [toml_problem(path, exc, "; the file is ignored until it is fixed")]
+
+
+def load_config(paths: Paths, binding_ids: set[str]) -> UserConfig:
+    """``config.toml``, checked against the binding ids the app knows."""
+    source = str(paths.config_file)
+    data, problems = read_config(paths)
+    config = UserConfig(problems=problems)
     for key in data:
         if key not in SECTIONS:
             near = difflib.get_close_matches(key, SECTIONS, n=1)

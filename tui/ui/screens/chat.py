@@ -265,6 +265,9 @@ class ChatScreen(Screen[None]):
             status = self.query_one(StatusLine)
             status.speed = message.stats.tokens_per_second or status.speed
             status.context_used = message.stats.prompt_tokens + message.stats.completion_tokens
+        if message.reload:
+            self._load()  # the next EngineReady starts a new session and says which model
+            return
         self.inspect()
         if self._pending:
             self._start_reply(self._pending.pop(0))

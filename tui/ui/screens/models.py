@@ -128,6 +128,15 @@ class ModelBrowser(Screen[str | None]):
         entry = self.highlighted()
         if entry is None:
             return
+        server = getattr(getattr(self.app, "config", None), "server", None)
+        if server is not None:
+            self.notify(
+                f"The model is chosen by the server at {server.url}: restart llama-server with "
+                f"`-m $(llm-tui models path {entry.id})` to use {entry.name}.",
+                severity="warning",
+                markup=False,
+            )
+            return
         if not self._on_disk(entry):
             self.notify(
                 f"{entry.name} is not downloaded yet: press p to download it.",
