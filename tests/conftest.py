@@ -1,12 +1,16 @@
-"""Shared fixtures: a private LLM_TUI_HOME for every test, and the real embedded SmolLM2 model."""
+"""Shared fixtures: a private LLM_TUI_HOME for each test, the embedded SmolLM2, a tmux terminal."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.tmux import Tmux
 from tui.core.models.embedded import INSTALL_HINT, embedded_model_path
 
 
@@ -35,3 +39,19 @@ def engine(model_path: Path) -> Iterator[object]:
     loaded = Engine(model_path, LoadOptions(n_ctx=2048))
     yield loaded
     loaded.close()
+
+
+@pytest.fixture
+def tmux(llm_home: Path, tmp_path: Path) -> Iterator[Tmux]:
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is required for the end-to-end test (`apt-get install tmux`)")
+    editor = tmp_path / "fake-editor"
+    editor.write_text('#!/bin/sh\nsed -i "s/Almo/Bilbo/" "$1"\n')
+    editor.chmod(0o755)
+    term = Tmux(f"llm-tui-test-{uuid.uuid4().hex[:8]}")
+    shell = ["env", f"LLM_TUI_HOME={llm_home}", f"VISUAL={editor}", "PS1=$ ", "bash", "--norc", "--noprofile"]
+    term("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "110", "-y", "32", *shell)
+    try:
+        yield term
+    finally:
+        subprocess.run(["tmux", "-L", term.socket, "kill-server"], capture_output=True)

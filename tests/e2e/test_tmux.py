@@ -3,57 +3,13 @@
 from __future__ import annotations
 
 import shlex
-import shutil
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.tmux import COMMAND, Tmux
+
 pytestmark = pytest.mark.e2e
-
-COMMAND = Path(sys.executable).parent / "llm-tui"
-
-
-class Tmux:
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-
-    def __call__(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True)
-        return done.stdout
-
-    def screen(self) -> str:
-        return self("capture-pane", "-p", "-t", "main")
-
-    def wait_for(self, what: Callable[[str], bool], timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.screen()
-            if what(text):
-                return text
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; the screen shows:\n{text}")
-            time.sleep(0.2)
-
-
-@pytest.fixture
-def tmux(llm_home: Path, tmp_path: Path) -> Iterator[Tmux]:
-    if shutil.which("tmux") is None:
-        pytest.fail("tmux is required for the end-to-end test (`apt-get install tmux`)")
-    editor = tmp_path / "fake-editor"
-    editor.write_text('#!/bin/sh\nsed -i "s/Almo/Bilbo/" "$1"\n')
-    editor.chmod(0o755)
-    term = Tmux(f"llm-tui-test-{uuid.uuid4().hex[:8]}")
-    shell = ["env", f"LLM_TUI_HOME={llm_home}", f"VISUAL={editor}", "PS1=$ ", "bash", "--norc", "--noprofile"]
-    term("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "110", "-y", "32", *shell)
-    try:
-        yield term
-    finally:
-        subprocess.run(["tmux", "-L", term.socket, "kill-server"], capture_output=True)
 
 
 def test_chat_new_session_and_quit_in_a_real_terminal(tmux: Tmux) -> None:
