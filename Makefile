@@ -75,6 +75,7 @@ bench: $(VENV)/.dev-installed $(LLAMA_TOOLS)/.done
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/download.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/server.py
 
 # After a deliberate change to the look: regenerate the screen snapshots, then review the diff.
 snap-update: $(VENV)/.dev-installed
