@@ -26,6 +26,8 @@ def test_the_tui_chats_through_the_server_without_ever_loading_libllama(
     assert seen["device"] == f"llama-server 127.0.0.1:{server.port}"
     assert seen["inspector_shown"] is True and seen["reply"]
     assert seen["confidence_pieces"] > 0
+    assert f"llama-server at 127.0.0.1:{server.port}" in " ".join(seen["notes"])
+    assert f"on llama-server 127.0.0.1:{server.port}" in seen["title"]
     assert seen["new_session_reused"] == 0  # the new session's first turn reused nothing
     saved = list((llm_home / "data" / "sessions").glob("*.json"))
     assert len(saved) == 2

@@ -46,6 +46,8 @@ async def main(url: str) -> dict[str, object]:
         assert chat.chat is not None
         turn = chat.chat.session.turns[0]
         seen["prompt_ids"] = len(turn.prompt.ids)
+        seen["notes"] = list(turn.prompt.notes)
+        seen["title"] = chat.sub_title
         seen["reply"] = turn.reply
         seen["confidence_pieces"] = len(turn.pieces)
         seen["first_session"] = chat.chat.session.number

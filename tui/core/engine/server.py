@@ -13,6 +13,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -167,7 +168,19 @@ class ServerEngine:
 
     def build_prompt(self, messages: Sequence[Message], parse_special: bool = False) -> Prompt:
         self.vocab.learn_controls(self.template.render(messages, True))
-        return build_prompt(self.template, messages, self.vocab, parse_special=parse_special)
+        prompt = build_prompt(self.template, messages, self.vocab, parse_special=parse_special)
+        return replace(prompt, notes=(*prompt.notes, *self.notes()))
+
+    def notes(self) -> tuple[str, ...]:
+        """What the inspector says about this engine: where the prompt goes, and what may differ."""
+        said = [f"Sent as these token ids to llama-server at {self.settings.where}, which runs the model."]
+        slots = self.props.get("total_slots")
+        if isinstance(slots, int) and slots > 1:
+            said.append(
+                f"The server has {slots} slots (-np {slots}): its numerics, and so seeded replies, can "
+                "differ from in-process ones (start it with -fa off -np 1 to match)."
+            )
+        return tuple(said)
 
     def generate(
         self,

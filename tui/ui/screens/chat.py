@@ -448,4 +448,6 @@ class ChatScreen(Screen[None]):
         if self.chat is not None:
             minutes = int((datetime.now(timezone.utc) - self.chat.session.started_at).total_seconds() // 60)
             age = "just started" if minutes < 1 else f"{minutes} min"
-            self.sub_title = f"{self.chat.engine.info.name} · {who} · session #{self._session}, {age}"
+            info = self.chat.engine.info
+            model = f"{info.name} on llama-server {info.server}" if info.server else info.name
+            self.sub_title = f"{model} · {who} · session #{self._session}, {age}"
