@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.llama_server import LlamaServer, free_port
+from tests.server.llama_server import ROOT, LlamaServer, free_port
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat
 from tui.core.engine.server import ServerEngine, ServerModelChanged
@@ -159,21 +159,37 @@ def test_a_server_killed_mid_reply_keeps_the_partial_reply_and_the_next_turn_rec
         engine.close()
 
 
+def retemplated(model: Path, out: Path, template: str) -> None:
+    """A copy of ``model`` with another chat template, made with llama.cpp's own gguf-new-metadata
+    (gguf-py from the llama-cpp-python sdist that `make llama-src` fetches)."""
+    gguf_py = ROOT / ".venv" / "llama-sdist" / "gguf-py"
+    subprocess.run(
+        [sys.executable, "-m", "gguf.scripts.gguf_new_metadata", "--chat-template", template, "--force",
+         str(model), str(out)],
+        check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(gguf_py)}, timeout=120,
+    )  # fmt: skip
+
+
 def test_a_server_restarted_with_another_model_is_noticed_before_anything_is_sent(
     model_path: Path, tmp_path: Path
 ) -> None:
-    first = LlamaServer(model_path, tmp_path / "a.log")
+    """The same file name, another template inside: /props tells them apart, not the path alone."""
+    served = tmp_path / "model.gguf"
+    shutil.copyfile(model_path, served)
+    first = LlamaServer(served, tmp_path / "a.log")
     engine = ServerEngine(ServerSettings(first.url))
     prompt = engine.build_prompt([Message("user", "hi")])
-    port = first.port
     first.stop()
-    other = tmp_path / "other.gguf"
-    shutil.copyfile(model_path, other)
-    second = LlamaServer(other, tmp_path / "b.log", port=port)
+    retemplated(
+        model_path, served, "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+    )
+    second = LlamaServer(served, tmp_path / "b.log", port=first.port)
     try:
-        with pytest.raises(ServerModelChanged, match=r"now runs another model \(other.gguf\)"):
+        assert engine.api.get("/props")["model_path"] == str(served)  # the same path as before
+        with pytest.raises(ServerModelChanged, match=r"now runs another model \(model.gguf\)"):
             list(engine.generate(prompt, Sampling(seed=1, max_tokens=4)))
         assert not any(slot.get("is_processing") for slot in second.slots())
+        assert all(slot.get("n_prompt_tokens_processed", 0) == 0 for slot in second.slots())  # nothing sent
     finally:
         second.stop()
         engine.close()

@@ -217,3 +217,35 @@ async def test_typing_stays_responsive_while_a_reply_streams() -> None:
         assert screen.query_one(ChatInput).text == "next"
         await pilot.press("escape")
         await wait_until(pilot, lambda: not screen.busy)
+
+
+async def test_a_server_now_running_another_model_starts_a_new_session_and_says_so() -> None:
+    """UI half of the check tested against a real llama-server in tests/server/test_faults.py."""
+    from tui.core.engine.values import EngineChanged
+
+    loads: list[FakeEngine] = []
+
+    class Changed(FakeEngine):
+        def generate(self, prompt, sampling, cancel=None, confidence=False):  # type: ignore[no-untyped-def]
+            if len(loads) == 1:
+                raise EngineChanged(
+                    "the server at http://x now runs another model (b.gguf); nothing was sent"
+                )
+            yield from super().generate(prompt, sampling, cancel, confidence)
+
+    def factory() -> FakeEngine:
+        loads.append(Changed())
+        return loads[-1]
+
+    app = create_app(AppConfig(engine_factory=factory))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = _screen(app)
+        await wait_until(pilot, lambda: screen.chat is not None)
+        await _send(pilot, "hello")
+        await wait_until(
+            pilot, lambda: len(loads) == 2 and screen.chat is not None and screen.chat.engine is loads[1]
+        )
+        texts = [str(n.render()) for n in screen.query(Notice)]
+        assert any("now runs another model" in t for t in texts)
+        assert any("Session #2 started" in t for t in texts)
+        assert not screen.chat.session.turns  # the refused turn was not recorded as sent

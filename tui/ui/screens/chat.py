@@ -78,6 +78,8 @@ class ChatScreen(Screen[None]):
         self._turn: TurnView | None = None
         self._session = 1
         self._confidence = False
+        self._reload_reason = ""
+        """Why the engine is being loaded again (said with the new session)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -150,7 +152,8 @@ class ChatScreen(Screen[None]):
         else:
             self.chat.session.number = previous.session.number + 1
             self._close_engine(previous.engine)
-            self.post_message(SessionStarted(self.chat.session.number, f"Model “{info.name}” loaded."))
+            why, self._reload_reason = self._reload_reason, ""
+            self.post_message(SessionStarted(self.chat.session.number, f"{why}Model “{info.name}” loaded."))
         self._update_title()
         if self._pending:
             self._start_reply(self._pending.pop(0))
@@ -266,6 +269,8 @@ class ChatScreen(Screen[None]):
             status.speed = message.stats.tokens_per_second or status.speed
             status.context_used = message.stats.prompt_tokens + message.stats.completion_tokens
         if message.reload:
+            error = message.error or ""
+            self._reload_reason = f"{error[:1].upper()}{error[1:]}. "
             self._load()  # the next EngineReady starts a new session and says which model
             return
         self.inspect()
