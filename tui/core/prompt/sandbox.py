@@ -11,7 +11,8 @@ trimmed blocks, ``loopcontrols``, a ``{% generation %}`` tag, a ``tojson`` that 
 ``raise_exception`` and ``strftime_now``; the tests compare our output with transformers itself.
 
 Protocol: one JSON object per line each way. Request ``{"source", "messages", "add_generation_prompt",
-"bos_token", "eos_token", "extra", "limit"}``; reply ``{"text"}`` or ``{"error", "kind"}``.
+"bos_token", "eos_token", "extra", "limit"}``; reply ``{"text"}`` or ``{"error", "kind"}``. A request
+``{"source", "op": "variables"}`` asks which variables the template reads: ``{"variables": [...]}``.
 """
 
 from __future__ import annotations
@@ -184,8 +185,18 @@ def render(request: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def answer(request: dict[str, Any]) -> dict[str, str]:
+def variables(source: str) -> list[str]:
+    """Every variable the template reads from its context (Jinja's own analysis of the source)."""
+    from jinja2 import meta
+
+    env = compile_template(source).environment
+    return sorted(meta.find_undeclared_variables(env.parse(source)))
+
+
+def answer(request: dict[str, Any]) -> dict[str, Any]:
     try:
+        if request.get("op") == "variables":
+            return {"variables": variables(request["source"])}
         return {"text": render(request)}
     except jinja2.TemplateSyntaxError as exc:
         return {"kind": "syntax", "error": f"syntax error on line {exc.lineno}: {exc.message}"}

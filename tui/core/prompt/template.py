@@ -10,19 +10,21 @@ started once and reused, so rendering on every keystroke (the inspector) stays c
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import re
 import select
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tui.core.problems import Problem, ProblemError
-from tui.core.prompt.messages import Message
+from tui.core.prompt.messages import Message, ThinkingStyle
 
 FALLBACK_FORMAT = "chatml"
 TIME_LIMIT = 3.0
@@ -64,23 +66,42 @@ class ChatTemplate:
     def output_limit(self) -> int:
         return max(MIN_OUTPUT, BYTES_PER_CONTEXT_TOKEN * self.n_ctx)
 
+    variables: tuple[tuple[str, object], ...] = ()
+    """The template's own variables, as ``apply_chat_template(**kwargs)`` passes them
+    (``enable_thinking``, ``reasoning_effort``, ...): from the persona, ``--thinking``, the TUI."""
+
+    @property
+    def thinking_style(self) -> ThinkingStyle:
+        """How this template wants earlier thinking passed (see `Message.as_dict`)."""
+        if "reasoning_content" in self.source:
+            return "reasoning_content"
+        if re.search(r"""\.thinking\b|\[["']thinking["']\]""", self.source):
+            return "thinking"
+        return "written"
+
+    def with_variables(self, variables: Mapping[str, object]) -> ChatTemplate:
+        return replace(self, variables=tuple(sorted(variables.items())))
+
+    def variables_read(self) -> frozenset[str]:
+        """The variables the template reads (messages, add_generation_prompt, ... and its own)."""
+        return _variables_read(self.source, self.name)
+
     def render(
         self,
         messages: Sequence[Message],
         add_generation_prompt: bool = True,
         cancel: threading.Event | None = None,
     ) -> str:
-        """Render like transformers' ``apply_chat_template(..., tokenize=False)``, under limits."""
-        if len(self.source) > MAX_SOURCE:
-            raise TemplateRenderError(
-                self.name, f"{len(self.source):,} characters long; templates over {MAX_SOURCE:,} are refused"
-            )
+        """Render as transformers' ``apply_chat_template(..., tokenize=False, **variables)``, limited."""
+        self._check_size()
+        style = self.thinking_style
         request = {
             "source": self.source,
-            "messages": [m.as_dict() for m in messages],
+            "messages": [m.as_dict(style) for m in messages],
             "add_generation_prompt": add_generation_prompt,
             "bos_token": self.bos_token,
             "eos_token": self.eos_token,
+            "extra": dict(self.variables),
             "limit": self.output_limit,
         }
         reply = SANDBOX.ask(request, self.name, cancel)
@@ -88,6 +109,24 @@ class ChatTemplate:
             return str(reply["text"])
         kind, reason = str(reply.get("kind", "template")), str(reply.get("error", "failed"))
         raise TemplateRenderError(self.name, _explain(self.source, kind, reason), kind)
+
+    def _check_size(self) -> None:
+        if len(self.source) > MAX_SOURCE:
+            raise TemplateRenderError(
+                self.name, f"{len(self.source):,} characters long; templates over {MAX_SOURCE:,} are refused"
+            )
+
+
+RESERVED = frozenset({"messages", "tools", "documents", "add_generation_prompt", "bos_token", "eos_token"})
+"""Variables llm-tui itself passes: a persona's [template] table may not set them."""
+
+
+@functools.lru_cache(maxsize=32)
+def _variables_read(source: str, name: str) -> frozenset[str]:
+    reply = SANDBOX.ask({"source": source, "op": "variables"}, name, None)
+    if "variables" not in reply:
+        raise TemplateRenderError(name, str(reply.get("error", "failed")), str(reply.get("kind", "template")))
+    return frozenset(str(v) for v in reply["variables"])
 
 
 def _explain(source: str, kind: str, reason: str) -> str:
