@@ -50,7 +50,9 @@ class FakeEngine:
         load_seconds=0.0,
     )
 
-    def build_prompt(self, messages: Sequence[Message], parse_special: bool = False) -> Prompt:
+    def build_prompt(
+        self, messages: Sequence[Message], parse_special: bool = False, variables: object = None
+    ) -> Prompt:
         """ChatML, one token per character: real spans and parts, no model needed."""
         return build_prompt(fallback_template(), messages, CharTokenizer(), parse_special=parse_special)
 
@@ -67,6 +69,9 @@ class FakeEngine:
 
     def reset(self) -> None:
         pass
+
+    def use_template_file(self, path: Path) -> None:
+        raise NotImplementedError("the fake engine has no template")
 
     def close(self) -> None:
         pass

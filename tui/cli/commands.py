@@ -101,6 +101,11 @@ def load_engine(args: argparse.Namespace, persona: Persona | None = None) -> Cha
             engine = _load_here(args, persona)
     except EngineError as exc:
         raise ProblemError(str(exc)) from exc
+    template_file = getattr(args, "chat_template_file", None) or (
+        persona.chat_template_file if persona else None
+    )
+    if template_file is not None:
+        engine.use_template_file(template_file)
     for warning in engine.info.warnings:
         print(f"llm-tui: warning: {warning}", file=sys.stderr)
     return engine
@@ -175,7 +180,7 @@ def cmd_prompt(args: argparse.Namespace, out: TextIO) -> int:
     if args.diff:
         messages, previous = cli_inspect.diff_messages(args.diff, args.message)
     try:
-        prompt = engine.build_prompt(messages, parse_special)
+        prompt = engine.build_prompt(messages, parse_special, template_variables(args, persona))
     except TemplateRenderError as exc:
         raise ProblemError(str(exc)) from exc
     if previous is not None:
@@ -227,22 +232,27 @@ def cmd_ask(args: argparse.Namespace) -> int:
     persona = _persona(args)
     engine = load_engine(args, persona)
     chat = Chat(
-        engine, _system(args, persona), sampling(args, persona), bool(persona and persona.parse_special)
+        engine,
+        _system(args, persona),
+        sampling(args, persona),
+        bool(persona and persona.parse_special),
+        template_variables(args, persona),
     )
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     stats: ReplyStats | None = None
+    output = ThinkingOutput(getattr(args, "thinking_output", "stderr"))
     try:
         for event in chat.send(args.message, cancel):
             if isinstance(event, ReplyStats):
                 stats = event
             else:
-                sys.stdout.write(terminal_safe(event.text, sys.stdout))  # a model may emit escapes too
-                sys.stdout.flush()
+                output.write(event.kind, event.text)
     except EngineError as exc:
         raise ProblemError(str(exc)) from exc
     finally:
         signal.signal(signal.SIGINT, previous)
+        output.close()
     sys.stdout.write("\n")
     if stats is not None:
         print(
@@ -252,6 +262,47 @@ def cmd_ask(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_INTERRUPTED if stats is not None and stats.stop == "cancelled" else 0
+
+
+class ThinkingOutput:
+    """Where `ask` writes a reasoning model's thinking: stderr (set off by marked lines), nowhere, or
+    stdout before the answer. The answer alone goes to stdout, so pipes get only the answer."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self._open = False
+
+    def write(self, kind: str, text: str) -> None:
+        if kind == "markup" or not text:
+            return
+        if kind == "thinking":
+            if self.where == "hide":
+                return
+            stream = sys.stderr if self.where == "stderr" else sys.stdout
+            if not self._open:
+                print("--- thinking ---", file=stream)
+                self._open = True
+            stream.write(terminal_safe(text, stream))
+            stream.flush()
+            return
+        self.close()
+        sys.stdout.write(terminal_safe(text, sys.stdout))  # a model may emit escapes too
+        sys.stdout.flush()
+
+    def close(self) -> None:
+        if self._open:
+            stream = sys.stderr if self.where == "stderr" else sys.stdout
+            print("\n--- end of thinking ---", file=stream, flush=True)
+            self._open = False
+
+
+def template_variables(args: argparse.Namespace, persona: Persona | None) -> dict[str, object]:
+    """The chat template's own variables: the persona's [template] table, then --thinking."""
+    variables: dict[str, object] = dict(persona.template) if persona else {}
+    thinking = getattr(args, "thinking", None)
+    if thinking is not None:
+        variables["enable_thinking"] = thinking == "on"
+    return variables
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

@@ -89,6 +89,19 @@ def _model_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
         help="CPU threads (default: the physical cores)",
     )
     group.add_argument(
+        "--thinking",
+        choices=("on", "off"),
+        default=default,
+        help="reasoning models: set the chat template's enable_thinking (Qwen3, SmolLM3)",
+    )
+    group.add_argument(
+        "--chat-template-file",
+        type=_path,
+        metavar="PATH",
+        default=default,
+        help="a Jinja chat template to use instead of the model's own",
+    )
+    group.add_argument(
         "--gpu-layers",
         type=_ranged("n_gpu_layers"),
         metavar="N",
@@ -190,6 +203,12 @@ def _ask(ask: argparse.ArgumentParser) -> None:
         "--temperature", "-t", type=_ranged("temperature"), help="sampling temperature (0 = greedy)"
     )
     ask.add_argument("--max-tokens", type=_ranged("max_tokens"), help="longest reply, in tokens")
+    ask.add_argument(
+        "--thinking-output",
+        choices=("stderr", "hide", "stdout"),
+        default="stderr",
+        help="where a reasoning model's thinking goes (default stderr; stdout gets the answer only)",
+    )
     _model_options(ask)
 
 

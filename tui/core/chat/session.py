@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Protocol
 
 from tui.core.chat.sampling import Sampling
+from tui.core.chat.thinking import ThinkingSplitter, opened_by_prompt
 from tui.core.engine.values import ContextFullError, EngineInfo, Piece, ReplyStats
 from tui.core.prompt.build import Prompt
 from tui.core.prompt.messages import Message
@@ -32,7 +34,12 @@ class ChatEngine(Protocol):
 
     info: EngineInfo
 
-    def build_prompt(self, messages: Sequence[Message], parse_special: bool = False) -> Prompt: ...
+    def build_prompt(
+        self,
+        messages: Sequence[Message],
+        parse_special: bool = False,
+        variables: Mapping[str, object] | None = None,
+    ) -> Prompt: ...
 
     def generate(
         self,
@@ -44,6 +51,8 @@ class ChatEngine(Protocol):
 
     def reset(self) -> None: ...
 
+    def use_template_file(self, path: Path) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -54,9 +63,18 @@ class Turn:
     user: str
     prompt: Prompt
     reply: str = ""
+    """The answer: the reply without its thinking."""
     stats: ReplyStats | None = None
     pieces: list[Piece] = field(default_factory=list)
     """The reply token by token, kept only when token confidence was asked for."""
+    thinking: str = ""
+    """What a reasoning model thought before answering (tui.core.chat.thinking)."""
+    written: str = ""
+    """The reply exactly as generated, thinking markup included."""
+
+    def as_message(self) -> Message:
+        """This reply as the next prompt passes it; the template decides what of it is sent."""
+        return Message("assistant", self.reply, self.thinking or None, self.written or None)
 
 
 @dataclass(frozen=True)
@@ -77,13 +95,15 @@ class Session:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     parse_special: bool = False
     """The persona's opt-in: special tokens typed in this session's messages become control tokens."""
+    variables: dict[str, object] = field(default_factory=dict)
+    """The chat template's own variables for this session (``enable_thinking``, ...)."""
 
     def messages(self, user_text: str, first_turn: int | None = None) -> list[Message]:
         """System message (if any), the kept turns, then the new user message."""
         start = self.first_kept if first_turn is None else first_turn
         messages = [Message("system", self.system)] if self.system else []
         for turn in self.turns[start:]:
-            messages += [Message("user", turn.user), Message("assistant", turn.reply)]
+            messages += [Message("user", turn.user), turn.as_message()]
         messages.append(Message("user", user_text))
         return messages
 
@@ -97,7 +117,7 @@ class Session:
         reserve = min(self.sampling.max_tokens, n_ctx // 4)
         start = self.first_kept
         while True:
-            prompt = engine.build_prompt(self.messages(user_text, start), self.parse_special)
+            prompt = engine.build_prompt(self.messages(user_text, start), self.parse_special, self.variables)
             if len(prompt) + reserve <= n_ctx:
                 break
             if start >= len(self.turns):
@@ -112,14 +132,30 @@ class Session:
         return PreparedTurn(prompt, dropped)
 
 
+def _split(piece: Piece, splitter: ThinkingSplitter) -> list[Piece]:
+    """One engine piece as thinking, answer and markup; the token and its confidence go with the first."""
+    segments = splitter.feed(piece.text)
+    if not segments:  # held back (maybe the start of a marker): the token still counts
+        return [replace(piece, text="", kind="thinking" if splitter.inside else "answer")]
+    first, *rest = segments
+    return [replace(piece, text=first[1], kind=first[0])] + [
+        Piece(-1, text, None, kind) for kind, text in rest
+    ]
+
+
 class Chat:
     """A model and its current session: what the CLI and the TUI drive."""
 
     def __init__(
-        self, engine: ChatEngine, system: str | None, sampling: Sampling, parse_special: bool = False
+        self,
+        engine: ChatEngine,
+        system: str | None,
+        sampling: Sampling,
+        parse_special: bool = False,
+        variables: Mapping[str, object] | None = None,
     ) -> None:
         self.engine = engine
-        self.session = Session(system, sampling, parse_special=parse_special)
+        self.session = Session(system, sampling, parse_special=parse_special, variables=dict(variables or {}))
 
     def prepare(self, user_text: str) -> PreparedTurn:
         return self.session.prepare(self.engine, user_text)
@@ -138,25 +174,37 @@ class Chat:
         meanwhile: nothing crosses from one session to the next.
         """
         session = self.session
-        turn = Turn(user_text, prepared.prompt)
+        prompt = prepared.prompt
+        turn = Turn(user_text, prompt)
         parts: list[str] = []
+        split: dict[str, list[str]] = {"answer": [], "thinking": [], "markup": []}
+        splitter = ThinkingSplitter(prompt.thinking_format, opened_by_prompt(prompt.generation_prompt))
         abandoned = False
         try:
             chosen = sampling or session.sampling
-            for event in self.engine.generate(prepared.prompt, chosen, cancel, confidence):
-                if isinstance(event, Piece):
-                    parts.append(event.text)
-                    if confidence:
-                        turn.pieces.append(event)
-                else:
+            for event in self.engine.generate(prompt, chosen, cancel, confidence):
+                if not isinstance(event, Piece):
+                    for kind, text in splitter.finish():
+                        split[kind].append(text)
+                        yield Piece(-1, text, None, kind)
                     turn.stats = event
-                yield event
+                    yield event
+                    continue
+                parts.append(event.text)
+                for piece in _split(event, splitter):
+                    split[piece.kind].append(piece.text)
+                    if confidence:
+                        turn.pieces.append(piece)
+                    yield piece
         except GeneratorExit:
             abandoned = True  # the reader went away (quit, new session): the turn is still kept
             raise
         finally:
             if parts or turn.stats is not None or abandoned:
-                turn.reply = "".join(parts)
+                held = "".join(text for _kind, text in splitter.finish())
+                turn.written = "".join(parts)
+                turn.thinking = "".join(split["thinking"]) + (held if splitter.inside else "")
+                turn.reply = "".join(split["answer"]) + ("" if splitter.inside else held)
                 session.turns.append(turn)
 
     def send(self, user_text: str, cancel: threading.Event | None = None) -> Iterator[Piece | ReplyStats]:

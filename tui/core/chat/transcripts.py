@@ -44,6 +44,8 @@ class SavedTurn:
     completion_tokens: int | None
     tokens_per_second: float | None
     prompt: str
+    thinking: str = ""
+    """A reasoning model's thinking, kept apart from the answer (``reply``)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ def transcript(session: Session, info: EngineInfo, persona: str | None) -> Trans
                 completion_tokens=turn.stats.completion_tokens if turn.stats else None,
                 tokens_per_second=round(turn.stats.tokens_per_second, 2) if turn.stats else None,
                 prompt=turn.prompt.text,
+                thinking=turn.thinking,
             )
             for turn in session.turns
         ),
@@ -173,6 +176,7 @@ def parse(data: object) -> Transcript:
                 completion_tokens=turn.optional("completion_tokens", int),
                 tokens_per_second=turn.optional("tokens_per_second", (int, float)),
                 prompt=turn.value("prompt", str),
+                thinking=turn.optional("thinking", str) or "",
             )
         )
     return Transcript(
@@ -274,6 +278,18 @@ def to_markdown(saved: Transcript) -> str:
             "",
             turn.user,
             "",
+            *(
+                [
+                    f"<details><summary>Thinking ({len(turn.thinking)} characters)</summary>",
+                    "",
+                    turn.thinking,
+                    "",
+                    "</details>",
+                    "",
+                ]
+                if turn.thinking
+                else []
+            ),
             f"**Model** ({stats}):",
             "",
             turn.reply,

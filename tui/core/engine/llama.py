@@ -15,6 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from tui.core.models import gguf
 from tui.core.models.fit import check_memory
 from tui.core.prompt.build import ControlToken, Prompt, build_prompt
 from tui.core.prompt.messages import Message
-from tui.core.prompt.template import SANDBOX, ChatTemplate, fallback_template
+from tui.core.prompt.template import SANDBOX, ChatTemplate, fallback_template, template_from_file
 from tui.core.settings.limits import FLAGS, RANGES
 
 # --- llama.cpp's log: kept in memory, never written to the terminal ---------------------------
@@ -246,8 +247,20 @@ class Engine:
 
     # Prompts and replies -------------------------------------------------------------------
 
-    def build_prompt(self, messages: Sequence[Message], parse_special: bool = False) -> Prompt:
-        return build_prompt(self.template, messages, self, parse_special=parse_special)
+    def use_template_file(self, path: Path) -> None:
+        """Replace the model's chat template with the one in ``path`` (the inspector names it)."""
+        self.template = template_from_file(path, self.template)
+        self.info = replace(self.info, template_name=self.template.name)
+
+    def build_prompt(
+        self,
+        messages: Sequence[Message],
+        parse_special: bool = False,
+        variables: Mapping[str, object] | None = None,
+    ) -> Prompt:
+        return build_prompt(
+            self.template.with_variables(variables or {}), messages, self, parse_special=parse_special
+        )
 
     def generate(
         self,

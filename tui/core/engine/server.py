@@ -23,7 +23,7 @@ from tui.core.engine.server_api import ServerAPI, ServerError
 from tui.core.engine.values import ContextFullError, EngineChanged, EngineInfo, Piece, ReplyStats, StopReason
 from tui.core.prompt.build import ControlToken, Prompt, build_prompt
 from tui.core.prompt.messages import Message
-from tui.core.prompt.template import SANDBOX, ChatTemplate
+from tui.core.prompt.template import SANDBOX, ChatTemplate, template_from_file
 from tui.core.settings.server import ServerSettings
 
 SLOT = 0
@@ -166,9 +166,20 @@ class ServerEngine:
                 "nothing was sent: a new session starts with it"
             )
 
-    def build_prompt(self, messages: Sequence[Message], parse_special: bool = False) -> Prompt:
-        self.vocab.learn_controls(self.template.render(messages, True))
-        prompt = build_prompt(self.template, messages, self.vocab, parse_special=parse_special)
+    def use_template_file(self, path: Path) -> None:
+        """Replace the model's chat template with the one in ``path`` (the inspector names it)."""
+        self.template = template_from_file(path, self.template)
+        self.info = replace(self.info, template_name=self.template.name)
+
+    def build_prompt(
+        self,
+        messages: Sequence[Message],
+        parse_special: bool = False,
+        variables: Mapping[str, object] | None = None,
+    ) -> Prompt:
+        template = self.template.with_variables(variables or {})
+        self.vocab.learn_controls(template.render(messages, True))
+        prompt = build_prompt(template, messages, self.vocab, parse_special=parse_special)
         return replace(prompt, notes=(*prompt.notes, *self.notes()))
 
     def notes(self) -> tuple[str, ...]:

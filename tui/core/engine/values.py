@@ -76,6 +76,8 @@ class Piece:
     text: str
     confidence: Confidence | None = None
     """Only when asked for: how likely the model found this token, and the runners-up."""
+    kind: Literal["answer", "thinking", "markup"] = "answer"
+    """Set by the session (tui.core.chat.thinking): thinking, the answer, or a marker between them."""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,10 @@ _TOP: dict[str, tuple[type | tuple[type, ...], str]] = {
     "tags": (list, "a list of strings"),
     "sampling": (dict, "a table: [sampling]"),
     "parse_special": (bool, "true or false (true: special tokens typed in messages become control tokens)"),
+    "template": (dict, "a table: [template], the chat template's own variables (enable_thinking = false)"),
+    "chat_template_file": (str, "a path to a Jinja chat template (relative to this file's folder)"),
 }
+_TEMPLATE_VALUES = (str, bool, int, float)
 _SAMPLING = tuple(f.name for f in fields(Sampling))
 """The `[sampling]` keys: exactly `Sampling`'s fields, each checked against its range in limits."""
 
@@ -54,6 +57,10 @@ class Persona:
     """Opt-in: text in this persona's sessions may contain real control tokens (off: kept as text)."""
     origin: str = "bundled"
     """"bundled", "user", or "overridden" (a user file replacing a bundled persona of the same id)."""
+    template: dict[str, Any] = field(default_factory=dict)
+    """The chat template's own variables, passed as transformers' ``apply_chat_template(**kwargs)``."""
+    chat_template_file: Path | None = None
+    """A template that replaces the model's own (resolved against the persona file's folder)."""
 
     def apply(self, base: Sampling) -> Sampling:
         """The persona's sampling settings laid over ``base``."""
@@ -102,6 +109,10 @@ def parse_persona(persona_id: str, text: str, path: Path) -> Persona | list[Prob
         tags=tuple(data.get("tags", ())),
         path=path,
         parse_special=bool(data.get("parse_special", False)),
+        template=dict(data.get("template", {})),
+        chat_template_file=(path.parent / data["chat_template_file"])
+        if "chat_template_file" in data
+        else None,
     )
 
 
@@ -118,6 +129,22 @@ def _check(data: dict[str, Any], text: str, path: Path) -> list[Problem]:
             errors.append(_wrong(path, text, key, expected, value, None))
         elif key == "sampling":
             errors += _check_sampling(data["sampling"], text, path)
+        elif key == "template":
+            errors += _check_template(data["template"], text, path)
+    return errors
+
+
+def _check_template(table: dict[str, Any], text: str, path: Path) -> list[Problem]:
+    """Any variable a template may read (templates differ), but not the ones llm-tui sets itself."""
+    from tui.core.prompt.template import RESERVED
+
+    errors: list[Problem] = []
+    for key, value in table.items():
+        if key in RESERVED:
+            line = _line_of(text, key, "template")
+            errors.append(problem_at(path, f"`template.{key}` is set by llm-tui itself", line=line, key=key))
+        elif not isinstance(value, _TEMPLATE_VALUES):
+            errors.append(_wrong(path, text, key, "text, true/false or a number", value, "template"))
     return errors
 
 

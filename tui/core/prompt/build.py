@@ -10,7 +10,7 @@ import bisect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import ChatTemplate, TemplateRenderError
@@ -58,6 +58,15 @@ class Prompt:
     """Character ranges of message text that looks like a special token but was kept as text."""
     parse_special: bool = False
     """True when the persona opted in: special tokens typed in messages became control tokens."""
+    thinking_format: Literal["think", "harmony"] = "think"
+    """How the template's model marks thinking in its replies (see tui.core.chat.thinking)."""
+    variables: tuple[tuple[str, object], ...] = ()
+    """The template variables it was rendered with."""
+
+    @property
+    def generation_prompt(self) -> str:
+        """The text the template added to cue the reply (empty when it added none)."""
+        return self.text[self.generation_start :] if self.generation_start is not None else ""
 
     @property
     def ids(self) -> list[int]:
@@ -142,6 +151,13 @@ def build_prompt(
     opt-in) says otherwise.
     """
     notes: list[str] = []
+    if template.variables:
+        read = template.variables_read()
+        notes += [
+            f"The template does not read `{name}`: setting it changes nothing for this model."
+            for name, _value in template.variables
+            if name not in read
+        ]
     if template.is_fallback:
         notes.append(f"No chat template in the model file; using the {template.name}.")
     rendered = list(messages)
@@ -178,6 +194,8 @@ def build_prompt(
         generation_start,
         literal,
         parse_special,
+        "harmony" if "<|channel|>" in template.source else "think",
+        template.variables,
     )
 
 

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from tui.core.problems import Problem, ProblemError
@@ -115,6 +116,21 @@ class ChatTemplate:
             raise TemplateRenderError(
                 self.name, f"{len(self.source):,} characters long; templates over {MAX_SOURCE:,} are refused"
             )
+
+
+def template_from_file(path: Path, base: ChatTemplate) -> ChatTemplate:
+    """``base`` with its source replaced by the Jinja template in ``path`` (``--chat-template-file``):
+    for a model whose own template is broken or outdated, and for tests. Named after the file."""
+    from tui.core.safe_read import UnreadableFile, read_text_bounded
+
+    try:
+        source = read_text_bounded(path, MAX_SOURCE)
+    except (OSError, UnreadableFile) as exc:
+        reason = exc.reason if isinstance(exc, UnreadableFile) else (exc.strerror or str(exc))
+        raise ProblemError(Problem(str(path), f"cannot be used as a chat template: {reason}")) from exc
+    if not source.strip():
+        raise ProblemError(Problem(str(path), "cannot be used as a chat template: the file is empty"))
+    return replace(base, source=source, name=f"the chat template from {path}", is_fallback=False)
 
 
 RESERVED = frozenset({"messages", "tools", "documents", "add_generation_prompt", "bos_token", "eos_token"})
