@@ -127,7 +127,7 @@ async def test_help_theme_and_keymap() -> None:
     config = get_paths().config_file
     config.parent.mkdir(parents=True)
     config.write_text(
-        '[keymap]\n"chat.new_session" = "ctrl+t"\n"chat.new_sesion" = "ctrl+u"\n"[/y]" = "x"\n'
+        '[keymap]\n"chat.new_session" = "ctrl+b"\n"chat.new_sesion" = "ctrl+u"\n"[/y]" = "x"\n'
         '"chat.regenerate" = "ctrl+alt+banana+++"\n"app.quit" = "q"\n[colours]\n'
     )
     app = create_app(AppConfig(engine_factory=FakeEngine))
@@ -141,12 +141,12 @@ async def test_help_theme_and_keymap() -> None:
         assert any("unknown binding `[/y]`" in m for m in messages)  # shown as text, not Rich markup
         assert any("`ctrl+alt+banana+++` is not a key" in m for m in messages)
         assert any("[keymap] app.quit: `q` is typed into the message box" in m for m in messages)
-        await pilot.press("ctrl+t")
+        await pilot.press("ctrl+b")
         await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number == 2)
         await pilot.press("f1")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         text = app.screen.query_one("Markdown").source  # type: ignore[attr-defined]
-        assert "no self and no memory" in text and "New session" in text and "ctrl+t" in text
+        assert "no self and no memory" in text and "New session" in text and "ctrl+b" in text
         await pilot.press("escape")
         app.theme = "nord"
         await pilot.pause()

@@ -120,3 +120,15 @@ def test_inspector_on_the_real_model(snap_compare: Any, model_path: Any) -> None
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(140, 36), run_before=inspect)
+
+
+THOUGHT = ("<think>", "\nThe user wants a list.", " Two items will do.\n", "</think>", "\n\n")
+
+
+def test_reply_with_folded_thinking(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.ui.widgets import conversation
+
+    ticks = iter(float(n) for n in range(1000))
+    monkeypatch.setattr(conversation, "clock", lambda: next(ticks))  # a steady clock: 1 s per reading
+    app = create_app(AppConfig(engine_factory=lambda: FakeEngine(words=THOUGHT + REPLY)))
+    assert snap_compare(app, terminal_size=SIZE, run_before=chatted)

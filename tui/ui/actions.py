@@ -34,6 +34,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("chat.models", "f4", "models", "Models"),
     Action("chat.sessions", "f5", "sessions", "Saved sessions", show=False),
     Action("chat.confidence", "f8", "confidence", "Token confidence", show=False),
+    Action("chat.show_thinking", "f9", "show_thinking", "Show or hide thinking", show=False),
+    Action("chat.enable_thinking", "ctrl+t", "enable_thinking", "Thinking on or off (next turn)", show=False),
     Action("chat.regenerate", "ctrl+r", "regenerate", "Regenerate"),
     Action("chat.edit_last", "ctrl+l", "edit_last", "Edit last message", show=False),
     Action("chat.copy_reply", "ctrl+o", "copy_reply", "Copy reply", show=False),

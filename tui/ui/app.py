@@ -190,7 +190,7 @@ def key_problem(binding_id: str, keys: str) -> str | None:
             or any(m not in _MODIFIERS for m in modifiers)
             or len(set(modifiers)) < len(modifiers)
         ):
-            return f"`{key}` is not a key (modifiers are {', '.join(sorted(_MODIFIERS))}, e.g. ctrl+t)"
+            return f"`{key}` is not a key (modifiers are {', '.join(sorted(_MODIFIERS))}, e.g. ctrl+b)"
         if name not in _key_names() and not (len(name) == 1 and name.isprintable()):
             return f"`{name}` in `{key}` is not a key name (e.g. f5, escape, enter, a, left_square_bracket)"
         plain = not set(modifiers) & {"ctrl", "alt", "super", "meta", "hyper"}

@@ -42,6 +42,10 @@ class ReplyChunk(Message):
     text: str
     painted: threading.Event | None = None
     """Set once the text is on the screen: the reply worker waits for it before decoding on."""
+    thinking: str = ""
+    """Thinking that came before ``text`` in this batch (a reasoning model's)."""
+    thinking_tokens: int = 0
+    """Thinking tokens so far in this reply."""
 
 
 @dataclass

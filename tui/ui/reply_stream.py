@@ -113,6 +113,8 @@ def stream_reply(
     # The screen makes room for the reply (its most costly update) before llama.cpp starts.
     _post_and_wait(target, ReplyStarted(session, prepared, threading.Event()), cancel)
     buffer: list[str] = []
+    thinking: list[str] = []
+    thought = 0
     pacer = Pacer(ui_thread)
     stats: ReplyStats | None = None
     recorded_in = chat.session
@@ -121,21 +123,30 @@ def stream_reply(
             if not isinstance(event, Piece):
                 stats = event
                 continue
-            buffer.append(event.text)
+            if event.kind == "thinking":
+                thought += 1
+                if buffer:  # thinking again after an answer began: flush in order
+                    target.post_message(ReplyChunk(session, "".join(buffer)))
+                    buffer.clear()
+                thinking.append(event.text)
+            elif event.kind == "answer":
+                buffer.append(event.text)
             if pacer.due():
-                _post_and_wait(target, ReplyChunk(session, "".join(buffer), threading.Event()), cancel)
+                chunk = ReplyChunk(session, "".join(buffer), threading.Event(), "".join(thinking), thought)
+                _post_and_wait(target, chunk, cancel)
                 buffer.clear()
+                thinking.clear()
                 pacer.flushed()
     except Exception as exc:  # noqa: BLE001 - EngineError is expected; anything else is reported too
-        target.post_message(ReplyChunk(session, "".join(buffer)))
+        target.post_message(ReplyChunk(session, "".join(buffer), None, "".join(thinking), thought))
         message = str(exc) if isinstance(exc, EngineError) else _internal(exc)
         target.post_message(ReplyFinished(session, None, message, reload=isinstance(exc, EngineChanged)))
         return
     finally:
         if save is not None:
             save(recorded_in)
-    if buffer:
-        target.post_message(ReplyChunk(session, "".join(buffer)))
+    if buffer or thinking:
+        target.post_message(ReplyChunk(session, "".join(buffer), None, "".join(thinking), thought))
     target.post_message(ReplyFinished(session, stats))
 
 

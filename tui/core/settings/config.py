@@ -1,6 +1,6 @@
 """The user's own settings file, ``config.toml``: read, never written by llm-tui.
 
-It holds ``[keymap]``: binding ids mapped to keys, e.g. ``"chat.new_session" = "ctrl+t"``, and
+It holds ``[keymap]``: binding ids mapped to keys, e.g. ``"chat.new_session" = "ctrl+b"``, and
 ``[server]``: a llama-server to use instead of loading models here (see tui.core.settings.server).
 Problems are reported with the file, key and what was expected, and never stop the app. Whether a
 key name exists is for the UI to say (it knows the terminal's keys); this file checks the shape.
@@ -75,7 +75,7 @@ def load_config(paths: Paths, binding_ids: set[str]) -> UserConfig:
             config.problems.append(
                 Problem(
                     source,
-                    f'`{binding_id}` must be keys as a string, e.g. "ctrl+t"',
+                    f'`{binding_id}` must be keys as a string, e.g. "ctrl+b"',
                     entry="[keymap]",
                     key=binding_id,
                 )

@@ -246,6 +246,8 @@ class ChatScreen(Screen[None]):
     async def on_reply_chunk(self, message: ReplyChunk) -> None:
         turn = self._turn
         if message.session == self._session and turn is not None and turn.reply is not None:
+            if message.thinking:
+                await turn.reply.think(message.thinking, message.thinking_tokens)
             await turn.reply.add(message.text)
         self._painted(message.painted)
 
@@ -416,6 +418,25 @@ class ChatScreen(Screen[None]):
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         if event.text_area.id == "input":  # the message box, not the persona editor's text
             self.query_one(Inspector).draft_changed(self.chat, event.text_area.text)
+
+    def action_show_thinking(self) -> None:
+        """Show or hide every thinking block (display only: what the model is sent does not change)."""
+        hidden = not self.has_class("-hide-thinking")
+        self.set_class(hidden, "-hide-thinking")
+        self.notify("Thinking hidden." if hidden else "Thinking shown.")
+
+    def action_enable_thinking(self) -> None:
+        """Switch the template's ``enable_thinking`` for the next turn; the inspector shows the change."""
+        if self.chat is None:
+            return
+        variables = self.chat.session.variables
+        now = not variables.get("enable_thinking", True)
+        variables["enable_thinking"] = now
+        template = getattr(self.chat.engine, "template", None)
+        reads = template is None or "enable_thinking" in template.variables_read()
+        also = "" if reads else " (this model's template does not read it: nothing changes)"
+        self.notify(f"Thinking {'on' if now else 'off'} from the next message{also}.", markup=False)
+        self.inspect()
 
     def action_confidence(self) -> None:
         self._confidence = not self._confidence

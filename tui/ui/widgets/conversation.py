@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Collapsible, Static
 
 from tui.core.engine.values import ReplyStats
 from tui.ui.actions import bindings
@@ -92,6 +93,7 @@ class Reply(Copyable, Vertical, can_focus=True):
         super().__init__()
         self._parts: list[str] = []
         self._live_text = ""
+        self.thinking: ThinkingBlock | None = None
         self.live: Markdown
 
     def compose(self) -> ComposeResult:
@@ -108,7 +110,18 @@ class Reply(Copyable, Vertical, can_focus=True):
     def copy_text(self) -> str:
         return self.text
 
+    async def think(self, text: str, tokens: int) -> None:
+        """More thinking: into a dimmed block above the answer, which folds once the answer starts."""
+        if self.thinking is None:
+            self.thinking = ThinkingBlock()
+            await self.mount(self.thinking, before=0)
+        self.thinking.add(text, tokens)
+
     async def add(self, fragment: str) -> None:
+        if not fragment:
+            return
+        if self.thinking is not None:
+            self.thinking.answer_started()
         self._parts.append(fragment)
         self._live_text += fragment
         if len(self._live_text) >= FREEZE_CHARS:
@@ -128,6 +141,40 @@ class Reply(Copyable, Vertical, can_focus=True):
     async def finish(self) -> None:
         """Render the live tail whole once: text appended in pieces (a fence cut open) can parse wrong."""
         await self.live.update(self._live_text)
+
+
+clock = time.monotonic
+"""How thinking is timed (a snapshot test swaps in a steady one)."""
+
+
+class ThinkingBlock(Collapsible):
+    """A reasoning model's thinking: only more generated text, shown dimmed and apart from the
+    answer, with how many tokens and how long it took; folded once the answer starts."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.tokens = 0
+        self._started = clock()
+        self._seconds: float | None = None
+        self.body = Static("", markup=False, classes="thinking-text")
+        super().__init__(self.body, title="Thinking…", collapsed=False, classes="thinking")
+
+    def add(self, text: str, tokens: int) -> None:
+        self.text += text
+        self.tokens = tokens
+        self.body.update(self.text)
+        self._retitle()
+
+    def answer_started(self) -> None:
+        if self._seconds is None:
+            self._seconds = clock() - self._started
+            self.collapsed = True
+            self._retitle()
+
+    def _retitle(self) -> None:
+        took = f" · {self._seconds:.1f} s" if self._seconds is not None else ""
+        still = "" if self._seconds is not None else "…"
+        self.title = f"Thinking{still} · {self.tokens} tokens{took}"
 
 
 class FrozenBlock(Static):

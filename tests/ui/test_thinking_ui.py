@@ -1,0 +1,54 @@
+"""Thinking in the TUI on the real model: SmolLM2 under the DeepSeek-R1 template, whose generation
+prompt opens the thinking block; folding, showing and hiding, and switching it off for a turn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.core.test_reasoning_replies import R1
+from tests.ui.helpers import FakeEngine, ready, real_app, wait_until
+from tui.core.chat.sampling import Sampling
+from tui.ui.app import AppConfig, create_app
+from tui.ui.screens.chat import ChatScreen
+from tui.ui.widgets.chat_input import ChatInput
+from tui.ui.widgets.conversation import Reply, ReplyFooter, ThinkingBlock
+
+
+async def send(pilot, chat: ChatScreen, text: str, replies: int) -> None:  # type: ignore[no-untyped-def]
+    chat.query_one(ChatInput).insert(text)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: len(chat.query(ReplyFooter)) == replies)
+
+
+async def test_the_model_thinks_in_a_dimmed_block_and_the_answer_stays_apart(model_path: Path) -> None:
+    app = real_app(model_path, Sampling(temperature=0, seed=1, max_tokens=24))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(pilot, app)
+        assert chat.chat is not None
+        chat.chat.engine.use_template_file(R1)
+        chat.chat.session.variables["enable_thinking"] = True
+        await send(pilot, chat, "What is 2+2?", 1)
+        block = chat.query_one(ThinkingBlock)
+        turn = chat.chat.session.turns[0]
+        assert turn.thinking and block.text == turn.thinking
+        assert block.tokens > 0 and f"{block.tokens} tokens" in str(block.title)
+        assert chat.query_one(Reply).text == turn.reply  # the answer only
+        await pilot.press("f9")
+        await wait_until(pilot, lambda: not block.display or block.styles.display == "none")
+        await pilot.press("f9")
+        await wait_until(pilot, lambda: block.styles.display != "none")
+        await pilot.press("ctrl+t")  # thinking off for the next turn: the template closes the block itself
+        prompt = chat.chat.session.prepare(chat.chat.engine, "And 3+3?", commit=False).prompt
+        assert prompt.generation_prompt.endswith("<think>\n</think>")
+
+
+async def test_the_block_folds_when_the_answer_starts() -> None:
+    words = ("<think>", "Let me see.", "</think>", "\n\nFour.")
+    app = create_app(AppConfig(engine_factory=lambda: FakeEngine(words=words)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = app.screen_stack[1]
+        await wait_until(pilot, lambda: chat.chat is not None)  # type: ignore[attr-defined]
+        await send(pilot, chat, "2+2?", 1)  # type: ignore[arg-type]
+        block = chat.query_one(ThinkingBlock)
+        assert block.collapsed and block.text == "Let me see."
+        assert chat.query_one(Reply).text == "Four."
