@@ -49,10 +49,13 @@ def test_list_shows_the_catalog(llm_home: Path) -> None:
     done = llm_tui("models", "list", home=llm_home)
     assert done.returncode == 0
     lines = done.stdout.splitlines()
-    assert lines[0].split() == ["ID", "PARAMS", "QUANT", "SIZE", "FITS", "ON", "DISK"]
+    assert lines[0].split() == ["ID", "PARAMS", "QUANT", "SIZE", "FITS", "ON", "DISK", "THINKS"]
     smol = next(line for line in lines if line.startswith("smollm2-135m-instruct "))
     assert "98.4 MB" in smol and smol.rstrip().endswith("embedded")
     assert any(line.startswith("qwen2.5-0.5b-instruct ") and line.rstrip().endswith("no") for line in lines)
+    thinkers = {line.split()[0] for line in lines if line.rstrip().endswith(" yes") and " no " in line + " "}
+    assert {"qwen3-0.6b", "smollm3-3b", "gpt-oss-20b", "deepseek-r1-0528-qwen3-8b"} <= thinkers
+    assert "qwen3-4b-instruct-2507" not in thinkers
 
 
 def test_add_picks_the_quant_then_pull_rm_and_info(llm_home: Path, fake_hub: FakeHub) -> None:

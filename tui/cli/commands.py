@@ -114,7 +114,7 @@ def load_engine(args: argparse.Namespace, persona: Persona | None = None) -> Cha
 def _load_here(args: argparse.Namespace, persona: Persona | None) -> ChatEngine:
     from tui.core.engine.llama import Engine, quiet_python_output
     from tui.core.engine.values import LoadOptions
-    from tui.core.models.catalog import ModelNotFoundError, resolve_model
+    from tui.core.models.catalog import ModelNotFoundError, resolve_model, template_file_of
     from tui.paths import get_paths
 
     try:
@@ -123,7 +123,11 @@ def _load_here(args: argparse.Namespace, persona: Persona | None) -> ChatEngine:
         raise ProblemError(str(exc)) from exc
     options = LoadOptions(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
     with quiet_python_output():
-        return Engine(model.path, options, name=model.label)
+        engine = Engine(model.path, options, name=model.label)
+        own_template = template_file_of(model.entry, get_paths()) if model.entry else None
+        if own_template is not None:
+            engine.use_template_file(own_template)  # the catalog entry's, before --chat-template-file
+        return engine
 
 
 def cmd_paths(out: TextIO) -> int:
@@ -312,6 +316,8 @@ def cmd_tui(args: argparse.Namespace) -> int:
     # it prints nothing, and the engine routes llama.cpp's log away from the screen before its
     # first call into llama.cpp.
     config = AppConfig(
+        thinking=None if args.thinking is None else args.thinking == "on",
+        chat_template_file=args.chat_template_file,
         server=server_of(args),
         model=args.model,
         persona=args.persona,

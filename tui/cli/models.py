@@ -72,7 +72,7 @@ def _report_problems(catalog: Catalog, err: TextIO) -> None:
 def _list(paths: Paths, out: TextIO, err: TextIO) -> int:
     catalog = load_catalog(paths)
     _report_problems(catalog, err)
-    rows = [("ID", "PARAMS", "QUANT", "SIZE", "FITS", "ON DISK")]
+    rows = [("ID", "PARAMS", "QUANT", "SIZE", "FITS", "ON DISK", "THINKS")]
     for entry in sorted(catalog.entries.values(), key=lambda e: (e.size, e.id)):
         size = entry.size
         path = entry.local_path(paths)
@@ -85,6 +85,7 @@ def _list(paths: Paths, out: TextIO, err: TextIO) -> int:
                 human_bytes(size) if size else "?",
                 fit.label(),
                 model_status(entry, paths),
+                "yes" if entry.reasoning else "",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

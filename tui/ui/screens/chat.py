@@ -111,14 +111,18 @@ class ChatScreen(Screen[None]):
         """The current persona as it is on disk now (edits apply from the next session)."""
         return self.llm_app.personas.get(self._persona_id)
 
-    def settings(self) -> tuple[str | None, Sampling, bool]:
-        """The system message, sampling and special-token opt-in a new session starts with."""
+    def settings(self) -> tuple[str | None, Sampling, bool, dict[str, object]]:
+        """The system message, sampling, special-token opt-in and template variables a new session
+        starts with (the persona's, then --thinking)."""
         persona, config = self.persona, self._config
         sampling = persona.apply(config.sampling) if persona else config.sampling
         parse_special = bool(persona and persona.parse_special)
+        variables: dict[str, object] = dict(persona.template) if persona else {}
+        if config.thinking is not None:
+            variables["enable_thinking"] = config.thinking
         if self._override:
-            return (None if config.no_system else config.system), sampling, parse_special
-        return (persona.system if persona else None), sampling, parse_special
+            return (None if config.no_system else config.system), sampling, parse_special, variables
+        return (persona.system if persona else None), sampling, parse_special, variables
 
     # Loading --------------------------------------------------------------------------------
 
@@ -341,14 +345,20 @@ class ChatScreen(Screen[None]):
         if self._cancel is not None:
             self._cancel.set()
         self._pending.clear()
-        system, sampling, parse_special = self.settings()
-        self._reset(self.chat, system, sampling, parse_special, reason)
+        system, sampling, parse_special, variables = self.settings()
+        self._reset(self.chat, system, sampling, parse_special, variables, reason)
 
     @work(thread=True, exit_on_error=False, group="session")
     def _reset(
-        self, chat: Chat, system: str | None, sampling: Sampling, parse_special: bool, reason: str
+        self,
+        chat: Chat,
+        system: str | None,
+        sampling: Sampling,
+        parse_special: bool,
+        variables: dict[str, object],
+        reason: str,
     ) -> None:
-        session = chat.new_session(system, sampling, parse_special)  # waits for a streaming reply to stop
+        session = chat.new_session(system, sampling, parse_special, variables)  # waits for a reply to stop
         self.post_message(SessionStarted(session.number, reason))
 
     async def on_session_started(self, message: SessionStarted) -> None:
@@ -386,7 +396,7 @@ class ChatScreen(Screen[None]):
 
     def on_personas_changed(self, _message: PersonasChanged) -> None:
         if self._persona_id in (p.id for p in self.llm_app.personas.personas.values()) and self.chat:
-            system, _, _ = self.settings()
+            system, *_ = self.settings()
             if not self._override and system != self.chat.session.system:
                 self.notify(
                     "The current persona changed on disk: press ctrl+n to start a session with it.",

@@ -101,7 +101,7 @@ class ModelBrowser(Screen[str | None]):
             status = "downloading" if entry.id in self.cancels else model_status(entry, self.paths)
             table.add_row(
                 marks,
-                entry.name,
+                f"{entry.name} · thinks" if entry.reasoning else entry.name,
                 entry.params or "?",
                 entry.quant or "?",
                 human_bytes(size) if size else "?",
