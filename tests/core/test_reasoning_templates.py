@@ -116,3 +116,19 @@ def test_which_variables_a_template_reads() -> None:
     assert "enable_thinking" in template("qwen3").variables_read()
     assert "enable_thinking" not in template("gpt-oss").variables_read()
     assert "reasoning_effort" in template("gpt-oss").variables_read()
+
+
+def test_parts_and_fates_say_what_the_template_did_with_earlier_thinking() -> None:
+    from tests.char_tokenizer import CharTokenizer
+    from tui.core.prompt.build import build_prompt
+    from tui.core.prompt.parts import parts, thinking_fates
+
+    messages = conversation()
+    smol = build_prompt(template("smollm3"), messages, CharTokenizer())
+    by_kind = {p.kind: p for p in parts(smol)}
+    assert by_kind["thinking"].chars == len(THOUGHT_1) + len(THOUGHT_2)
+    assert [(f.reply, f.resent) for f in thinking_fates(smol)] == [(1, True), (2, True)]
+    qwen = build_prompt(template("qwen3"), messages, CharTokenizer())
+    assert "thinking" not in {p.kind for p in parts(qwen)}
+    assert [(f.reply, f.resent) for f in thinking_fates(qwen)] == [(1, False), (2, False)]
+    assert sum(p.tokens for p in parts(smol)) == len(smol)  # every token in exactly one part

@@ -12,7 +12,7 @@ from tui.core.chat.experiments import IDENTITY_QUESTION
 from tui.core.problems import Problem, ProblemError
 from tui.core.prompt.build import Prompt
 from tui.core.prompt.messages import Message
-from tui.core.prompt.parts import appended_from, parts
+from tui.core.prompt.parts import appended_from, parts, thinking_fates
 from tui.paths import get_paths
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ def print_parts(prompt: Prompt, n_ctx: int, out: TextIO) -> None:
         f"{'total':<{width}}  {total:>6} tokens of a {n_ctx}-token context ({100 * total / n_ctx:.1f}%)",
         file=out,
     )
+    for fate in thinking_fates(prompt):
+        what = f"re-sent by the template ({fate.chars} chars)" if fate.resent else "dropped by the template"
+        print(f"reply {fate.reply}'s thinking: {what}", file=out)
 
 
 def diff_messages(session_id: str, message: str) -> tuple[list[Message], str]:
@@ -55,7 +58,8 @@ def diff_messages(session_id: str, message: str) -> tuple[list[Message], str]:
         raise ProblemError(f"session `{session_id}` has no turn to compare with")
     messages = [Message("system", saved.system)] if saved.system else []
     for turn in saved.turns:
-        messages += [Message("user", turn.user), Message("assistant", turn.reply)]
+        reply = Message("assistant", turn.reply, turn.thinking or None, turn.written or None)
+        messages += [Message("user", turn.user), reply]
     return [*messages, Message("user", message)], saved.turns[-1].prompt
 
 

@@ -46,6 +46,8 @@ class SavedTurn:
     prompt: str
     thinking: str = ""
     """A reasoning model's thinking, kept apart from the answer (``reply``)."""
+    written: str = ""
+    """The reply as generated, markup included, when it differs from ``reply`` (else empty)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def transcript(session: Session, info: EngineInfo, persona: str | None) -> Trans
                 tokens_per_second=round(turn.stats.tokens_per_second, 2) if turn.stats else None,
                 prompt=turn.prompt.text,
                 thinking=turn.thinking,
+                written=turn.written if turn.written != turn.reply else "",
             )
             for turn in session.turns
         ),
@@ -177,6 +180,7 @@ def parse(data: object) -> Transcript:
                 tokens_per_second=turn.optional("tokens_per_second", (int, float)),
                 prompt=turn.value("prompt", str),
                 thinking=turn.optional("thinking", str) or "",
+                written=turn.optional("written", str) or "",
             )
         )
     return Transcript(

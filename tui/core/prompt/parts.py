@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from tui.core.prompt.build import Prompt
 
-KINDS = ("system", "template", "history", "message", "generation")
+KINDS = ("system", "template", "history", "thinking", "message", "generation")
 LABELS = {
     "system": "system message",
     "template": "template's own text",
     "history": "earlier turns",
+    "thinking": "earlier thinking, re-sent",
     "message": "the new message",
     "generation": "generation prompt",
 }
@@ -62,6 +63,64 @@ def char_kinds(prompt: Prompt) -> list[tuple[int, int, str]]:
             cursor = end
     if cursor < len(prompt.text):
         ranges.append((cursor, len(prompt.text), "template"))
+    return _overlay(ranges, [(start, end, "thinking") for _n, start, end in resent_thinking(prompt)])
+
+
+@dataclass(frozen=True)
+class ThinkingFate:
+    """What the template did with one earlier reply's thinking in this prompt."""
+
+    reply: int
+    """1 for the first reply of the prompt's conversation."""
+    resent: bool
+    chars: int
+    """Characters of it in the prompt (0 when dropped)."""
+
+
+def resent_thinking(prompt: Prompt) -> list[tuple[int, int, int]]:
+    """(reply number, start, end) of each earlier reply's thinking that the template sent again."""
+    found, cursor, reply = [], 0, 0
+    for message in prompt.messages:
+        if message.role != "assistant":
+            continue
+        reply += 1
+        thought = (message.thinking or "").strip()
+        at = prompt.text.find(thought, cursor) if thought else -1
+        if at >= 0:
+            found.append((reply, at, at + len(thought)))
+            cursor = at + len(thought)
+    return found
+
+
+def thinking_fates(prompt: Prompt) -> list[ThinkingFate]:
+    """For every earlier reply that thought: re-sent by the template, or dropped by it."""
+    resent = {n: end - start for n, start, end in resent_thinking(prompt)}
+    fates, reply = [], 0
+    for message in prompt.messages:
+        if message.role != "assistant":
+            continue
+        reply += 1
+        if message.thinking:
+            fates.append(ThinkingFate(reply, reply in resent, resent.get(reply, 0)))
+    return fates
+
+
+def _overlay(
+    ranges: list[tuple[int, int, str]], over: list[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
+    """``ranges`` with the ``over`` ranges cut in (they win where they overlap)."""
+    for o_start, o_end, o_kind in over:
+        cut: list[tuple[int, int, str]] = []
+        for start, end, kind in ranges:
+            if end <= o_start or start >= o_end:
+                cut.append((start, end, kind))
+                continue
+            if start < o_start:
+                cut.append((start, o_start, kind))
+            if end > o_end:
+                cut.append((o_end, end, kind))
+        cut.append((o_start, o_end, o_kind))
+        ranges = sorted(cut)
     return ranges
 
 

@@ -24,7 +24,14 @@ from textual.worker import get_current_worker
 from tui.core.chat.session import Chat
 from tui.core.engine.values import ContextFullError
 from tui.core.prompt.build import Prompt
-from tui.core.prompt.parts import appended_from, char_kinds, injected_ranges, parts, token_char_ranges
+from tui.core.prompt.parts import (
+    appended_from,
+    char_kinds,
+    injected_ranges,
+    parts,
+    thinking_fates,
+    token_char_ranges,
+)
 from tui.core.prompt.template import TemplateRenderError
 from tui.core.text_safety import same_length_visible
 from tui.ui.actions import bindings
@@ -33,6 +40,7 @@ KIND_STYLES = {
     "system": "magenta",
     "template": "dim",
     "history": "",
+    "thinking": "italic yellow",
     "message": "bold cyan",
     "generation": "green",
 }
@@ -174,6 +182,13 @@ class Inspector(VerticalScroll, can_focus=True):
                 header.append(f"\n  ✗ {first[:60]}", "yellow strike")
         for note in prompt.notes:
             header.append(f"\n{note}", "yellow")
+        for fate in thinking_fates(prompt):
+            if fate.resent:
+                header.append(
+                    f"\nreply {fate.reply}'s thinking: re-sent by the template ({fate.chars} characters)"
+                )
+            else:
+                header.append(f"\nreply {fate.reply}'s thinking: dropped by the template (not sent)", "dim")
         if prompt.literal_specials:
             count = len(prompt.literal_specials)
             header.append(
