@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
@@ -46,5 +47,35 @@ def test_edit_a_persona_in_the_users_own_editor(tmux: Tmux, llm_home: Path) -> N
     user_copy = llm_home / "config" / "personas" / "almo.toml"
     assert "Bilbo" in user_copy.read_text()
     tmux("send-keys", "-t", "main", "Escape")
+    tmux("send-keys", "-t", "main", "C-q")
+    tmux.wait_for(lambda s: s.rstrip().endswith("$"), timeout=20)
+
+
+def test_thinking_folds_and_f9_hides_it_in_a_real_terminal(tmux: Tmux, llm_home: Path) -> None:
+    """SmolLM2 under the DeepSeek-R1 template, whose generation prompt opens the thinking block; a
+    persona with a fixed seed keeps the reply the same every run."""
+    from tests.core.test_reasoning_replies import R1
+
+    personas = llm_home / "config" / "personas"
+    personas.mkdir(parents=True)
+    (personas / "thinker.toml").write_text(
+        'name = "Thinker"\n[template]\nenable_thinking = true\n'
+        "[sampling]\nseed = 3\ntemperature = 0\nmax_tokens = 60\n"
+    )
+    command = f"{shlex.quote(str(COMMAND))} --chat-template-file {shlex.quote(str(R1))} --persona thinker"
+    tmux("send-keys", "-t", "main", command, "Enter")
+    tmux.wait_for(lambda s: "context 0/" in s)
+    tmux("send-keys", "-t", "main", "-l", "What is 2+2?")
+    tmux("send-keys", "-t", "main", "Enter")
+    ended = re.compile(r"(end of turn|reached the token limit) · \d+ tokens")
+    screen = tmux.wait_for(lambda s: ended.search(s) is not None and "Thinking" in s)
+    lines = screen.splitlines()
+    footer = next(i for i, line in enumerate(lines) if ended.search(line))
+    thought = next(line.strip(" █▼") for line in reversed(lines[:footer]) if line.strip(" █▼"))
+    assert thought  # a line of the model's thinking, just above the reply's footer line
+    tmux("send-keys", "-t", "main", "F9")  # hide every thinking block
+    tmux.wait_for(lambda s: thought not in s)
+    tmux("send-keys", "-t", "main", "F9")  # and show them again
+    tmux.wait_for(lambda s: thought in s)
     tmux("send-keys", "-t", "main", "C-q")
     tmux.wait_for(lambda s: s.rstrip().endswith("$"), timeout=20)

@@ -147,3 +147,25 @@ def test_a_new_session_starts_from_nothing_on_the_server(model_path: Path, tmp_p
     text = lambda events: "".join(e.text for e in events if isinstance(e, Piece))  # noqa: E731
     assert text(after_reset) == text(first)
     assert "pumpkin" not in text(after_reset)
+
+
+def test_thinking_over_the_server_is_split_the_same_way(engine: Engine, remote: ServerEngine) -> None:
+    """Rendering is local, so template files, variables and thinking work the same over a server."""
+    from tests.core.test_reasoning_replies import R1
+    from tui.core.chat.session import Chat
+
+    own = engine.template
+    engine.use_template_file(R1)
+    remote.use_template_file(R1)
+    try:
+        sampling = Sampling(temperature=0, seed=1, max_tokens=24)
+        turns = []
+        for chosen in (engine, remote):
+            chosen.reset()
+            chat = Chat(chosen, None, sampling, variables={"enable_thinking": True})
+            list(chat.send("What is 2+2?"))
+            turns.append(chat.session.turns[-1])
+        here, there = turns
+        assert here.thinking and (here.thinking, here.reply) == (there.thinking, there.reply)
+    finally:
+        engine.template = own

@@ -140,6 +140,8 @@ class Reply(Copyable, Vertical, can_focus=True):
 
     async def finish(self) -> None:
         """Render the live tail whole once: text appended in pieces (a fence cut open) can parse wrong."""
+        if self.thinking is not None:
+            self.thinking.reply_ended()
         await self.live.update(self._live_text)
 
 
@@ -171,10 +173,16 @@ class ThinkingBlock(Collapsible):
             self.collapsed = True
             self._retitle()
 
-    def _retitle(self) -> None:
+    def reply_ended(self) -> None:
+        """The reply ended inside its thinking (stopped, or a model that never closed the block)."""
+        if self._seconds is None:
+            self._seconds = clock() - self._started
+            self._retitle(" · no answer after it")
+
+    def _retitle(self, more: str = "") -> None:
         took = f" · {self._seconds:.1f} s" if self._seconds is not None else ""
         still = "" if self._seconds is not None else "…"
-        self.title = f"Thinking{still} · {self.tokens} tokens{took}"
+        self.title = f"Thinking{still} · {self.tokens} tokens{took}{more}"
 
 
 class FrozenBlock(Static):
