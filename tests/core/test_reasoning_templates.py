@@ -128,6 +128,7 @@ def test_parts_and_fates_say_what_the_template_did_with_earlier_thinking() -> No
     by_kind = {p.kind: p for p in parts(smol)}
     assert by_kind["thinking"].chars == len(THOUGHT_1) + len(THOUGHT_2)
     assert [(f.reply, f.resent) for f in thinking_fates(smol)] == [(1, True), (2, True)]
+    assert [f.tokens for f in thinking_fates(smol)] == [len(THOUGHT_1), len(THOUGHT_2)]  # 1 char, 1 token
     qwen = build_prompt(template("qwen3"), messages, CharTokenizer())
     assert "thinking" not in {p.kind for p in parts(qwen)}
     assert [(f.reply, f.resent) for f in thinking_fates(qwen)] == [(1, False), (2, False)]

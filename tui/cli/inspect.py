@@ -35,7 +35,11 @@ def print_parts(prompt: Prompt, n_ctx: int, out: TextIO) -> None:
         file=out,
     )
     for fate in thinking_fates(prompt):
-        what = f"re-sent by the template ({fate.chars} chars)" if fate.resent else "dropped by the template"
+        what = (
+            f"re-sent by the template ({fate.tokens} tokens)"
+            if fate.resent
+            else f"dropped by the template ({fate.chars} characters not sent)"
+        )
         print(f"reply {fate.reply}'s thinking: {what}", file=out)
 
 
@@ -103,7 +107,10 @@ def run_probe(args: argparse.Namespace, engine: ChatEngine, base: Sampling, out:
         ]
     sampling = replace(base, seed=args.seed, max_tokens=args.max_tokens)
     subjects = [(p.id if p else "(no system message)", p.system if p else None) for p in chosen]
-    for answer in identity_probe(engine, args.question or IDENTITY_QUESTION, subjects, sampling):
+    from tui.cli.commands import template_variables
+
+    variables = template_variables(args, None)
+    for answer in identity_probe(engine, args.question or IDENTITY_QUESTION, subjects, sampling, variables):
         system = answer.system or "none: the template decides"
         print(f"== {answer.label}\nsystem: {system}\nanswer: {answer.text}\n", file=out)
         if args.prompts:

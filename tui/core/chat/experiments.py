@@ -6,12 +6,11 @@ only thing that differs between answers is the hidden prompt.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat, ChatEngine
-from tui.core.engine.values import Piece
 from tui.core.prompt.build import Prompt
 
 IDENTITY_QUESTION = "Who are you? Who made you?"
@@ -29,22 +28,35 @@ class Answer:
 
 
 def ask_fresh(
-    engine: ChatEngine, label: str, system: str | None, question: str, sampling: Sampling
+    engine: ChatEngine,
+    label: str,
+    system: str | None,
+    question: str,
+    sampling: Sampling,
+    variables: Mapping[str, object] | None = None,
 ) -> Answer:
-    """One question in a session of its own: nothing before it in the prompt or the cache."""
-    chat = Chat(engine, system, sampling)
+    """One question in a session of its own: nothing before it in the prompt or the cache.
+
+    The answer is the reply without its thinking (a reasoning model's thinking is not its answer).
+    """
+    chat = Chat(engine, system, sampling, variables=variables)
     chat.new_session()
-    text = "".join(e.text for e in chat.send(question) if isinstance(e, Piece)).strip()
+    for _event in chat.send(question):
+        pass
     turn = chat.session.turns[0]
-    return Answer(label, system, turn.prompt, text, turn.stats.seed if turn.stats else -1)
+    return Answer(label, system, turn.prompt, turn.reply.strip(), turn.stats.seed if turn.stats else -1)
 
 
 def identity_probe(
-    engine: ChatEngine, question: str, subjects: list[tuple[str, str | None]], sampling: Sampling
+    engine: ChatEngine,
+    question: str,
+    subjects: list[tuple[str, str | None]],
+    sampling: Sampling,
+    variables: Mapping[str, object] | None = None,
 ) -> Iterator[Answer]:
     """The same question, seed and model under each (label, system message) pair."""
     for label, system in subjects:
-        yield ask_fresh(engine, label, system, question, sampling)
+        yield ask_fresh(engine, label, system, question, sampling, variables)
 
 
 def memory_test(

@@ -74,7 +74,9 @@ class ThinkingFate:
     """1 for the first reply of the prompt's conversation."""
     resent: bool
     chars: int
-    """Characters of it in the prompt (0 when dropped)."""
+    """Characters of it in the prompt, or of what was dropped."""
+    tokens: int = 0
+    """Tokens of it in the prompt (0 when dropped: it is not there to count)."""
 
 
 def resent_thinking(prompt: Prompt) -> list[tuple[int, int, int]]:
@@ -94,15 +96,31 @@ def resent_thinking(prompt: Prompt) -> list[tuple[int, int, int]]:
 
 def thinking_fates(prompt: Prompt) -> list[ThinkingFate]:
     """For every earlier reply that thought: re-sent by the template, or dropped by it."""
-    resent = {n: end - start for n, start, end in resent_thinking(prompt)}
+    resent = {n: (start, end) for n, start, end in resent_thinking(prompt)}
+    starts = _token_starts(prompt) if resent else []
     fates, reply = [], 0
     for message in prompt.messages:
         if message.role != "assistant":
             continue
         reply += 1
-        if message.thinking:
-            fates.append(ThinkingFate(reply, reply in resent, resent.get(reply, 0)))
+        if not message.thinking:
+            continue
+        if reply in resent:
+            start, end = resent[reply]
+            tokens = bisect.bisect_left(starts, end) - bisect.bisect_left(starts, start)
+            fates.append(ThinkingFate(reply, True, end - start, tokens))
+        else:
+            fates.append(ThinkingFate(reply, False, len(message.thinking.strip())))
     return fates
+
+
+def _token_starts(prompt: Prompt) -> list[int]:
+    """The character where each token of the prompt starts, in order."""
+    char_of_byte, offset, starts = _byte_to_char(prompt.text), 0, []
+    for token in prompt.tokens:
+        starts.append(char_of_byte(offset))
+        offset += len(token.piece)
+    return starts
 
 
 def _overlay(

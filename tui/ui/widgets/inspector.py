@@ -184,11 +184,11 @@ class Inspector(VerticalScroll, can_focus=True):
             header.append(f"\n{note}", "yellow")
         for fate in thinking_fates(prompt):
             if fate.resent:
-                header.append(
-                    f"\nreply {fate.reply}'s thinking: re-sent by the template ({fate.chars} characters)"
-                )
+                said = f"re-sent by the template ({fate.tokens} tokens)"
+                header.append(f"\nreply {fate.reply}'s thinking: {said}", KIND_STYLES["thinking"])
             else:
-                header.append(f"\nreply {fate.reply}'s thinking: dropped by the template (not sent)", "dim")
+                said = f"dropped by the template ({fate.chars} characters not sent)"
+                header.append(f"\nreply {fate.reply}'s thinking: {said}", "dim")
         if prompt.literal_specials:
             count = len(prompt.literal_specials)
             header.append(
