@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from textual.app import App
@@ -18,7 +18,7 @@ from tui.core.engine.llama import Engine
 from tui.core.engine.values import EngineInfo, LoadOptions, Piece, ReplyStats
 from tui.core.prompt.build import Prompt, build_prompt
 from tui.core.prompt.messages import Message
-from tui.core.prompt.template import fallback_template
+from tui.core.prompt.template import ChatTemplate, fallback_template
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
 from tui.ui.screens.chat import ChatScreen
 
@@ -50,11 +50,14 @@ class FakeEngine:
         load_seconds=0.0,
     )
 
+    template: ChatTemplate = field(default_factory=fallback_template)
+    """ChatML by default; a reasoning template for tests of thinking."""
+
     def build_prompt(
         self, messages: Sequence[Message], parse_special: bool = False, variables: object = None
     ) -> Prompt:
-        """ChatML, one token per character: real spans and parts, no model needed."""
-        return build_prompt(fallback_template(), messages, CharTokenizer(), parse_special=parse_special)
+        """One token per character: real spans and parts, no model needed."""
+        return build_prompt(self.template, messages, CharTokenizer(), parse_special=parse_special)
 
     def generate(
         self,

@@ -130,5 +130,8 @@ def test_reply_with_folded_thinking(snap_compare: Any, monkeypatch: pytest.Monke
 
     ticks = iter(float(n) for n in range(1000))
     monkeypatch.setattr(conversation, "clock", lambda: next(ticks))  # a steady clock: 1 s per reading
-    app = create_app(AppConfig(engine_factory=lambda: FakeEngine(words=THOUGHT + REPLY)))
+    from tests.core.test_reasoning_templates import template
+
+    qwen3 = template("qwen3")
+    app = create_app(AppConfig(engine_factory=lambda: FakeEngine(words=THOUGHT + REPLY, template=qwen3)))
     assert snap_compare(app, terminal_size=SIZE, run_before=chatted)

@@ -42,9 +42,24 @@ async def test_the_model_thinks_in_a_dimmed_block_and_the_answer_stays_apart(mod
         assert prompt.generation_prompt.endswith("<think>\n</think>")
 
 
-async def test_the_block_folds_when_the_answer_starts() -> None:
-    words = ("<think>", "Let me see.", "</think>", "\n\nFour.")
+async def test_a_plain_model_writing_think_tags_is_just_text() -> None:
+    """A template that knows no thinking: a <think> in the reply is the model's text, shown as such."""
+    words = ("Use the ", "<think>", " tag.")
     app = create_app(AppConfig(engine_factory=lambda: FakeEngine(words=words)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = app.screen_stack[1]
+        await wait_until(pilot, lambda: chat.chat is not None)  # type: ignore[attr-defined]
+        await send(pilot, chat, "Which tag?", 1)  # type: ignore[arg-type]
+        assert not chat.query(ThinkingBlock)
+        assert chat.query_one(Reply).text == "Use the <think> tag."
+
+
+async def test_the_block_folds_when_the_answer_starts() -> None:
+    from tests.core.test_reasoning_templates import template
+
+    words = ("<think>", "Let me see.", "</think>", "\n\nFour.")
+    qwen3 = template("qwen3")
+    app = create_app(AppConfig(engine_factory=lambda: FakeEngine(words=words, template=qwen3)))
     async with app.run_test(size=(100, 30)) as pilot:
         chat = app.screen_stack[1]
         await wait_until(pilot, lambda: chat.chat is not None)  # type: ignore[attr-defined]

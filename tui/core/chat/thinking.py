@@ -23,8 +23,7 @@ HARMONY_START = "<|start|>"
 THINKING_CHANNELS = ("analysis", "commentary")
 
 
-def format_of(template_source: str) -> Literal["think", "harmony"]:
-    return "harmony" if HARMONY_CHANNEL in template_source else "think"
+Style = Literal["think", "harmony", "none"]
 
 
 def opened_by_prompt(generation_prompt: str) -> bool:
@@ -36,7 +35,7 @@ def opened_by_prompt(generation_prompt: str) -> bool:
 class ThinkingSplitter:
     """Feed text as it streams; get back (kind, text) segments in order."""
 
-    style: Literal["think", "harmony"] = "think"
+    style: Style = "think"
     inside: bool = False
     """In a thinking block (``think``) or a thinking channel (``harmony``)."""
     _pending: str = ""
@@ -46,6 +45,8 @@ class ThinkingSplitter:
     _strip_answer: bool = False
 
     def feed(self, text: str) -> list[tuple[Kind, str]]:
+        if self.style == "none":
+            return [("answer", text)] if text else []
         self._pending += text
         out: list[tuple[Kind, str]] = []
         while self._pending:

@@ -58,7 +58,7 @@ class Prompt:
     """Character ranges of message text that looks like a special token but was kept as text."""
     parse_special: bool = False
     """True when the persona opted in: special tokens typed in messages became control tokens."""
-    thinking_format: Literal["think", "harmony"] = "think"
+    thinking_format: Literal["think", "harmony", "none"] = "none"
     """How the template's model marks thinking in its replies (see tui.core.chat.thinking)."""
     variables: tuple[tuple[str, object], ...] = ()
     """The template variables it was rendered with."""
@@ -194,7 +194,7 @@ def build_prompt(
         generation_start,
         literal,
         parse_special,
-        "harmony" if "<|channel|>" in template.source else "think",
+        template.thinking_format,
         template.variables,
     )
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tui.core.problems import Problem, ProblemError
 from tui.core.prompt.messages import Message, ThinkingStyle
@@ -79,6 +79,15 @@ class ChatTemplate:
         if re.search(r"""\.thinking\b|\[["']thinking["']\]""", self.source):
             return "thinking"
         return "written"
+
+    @property
+    def thinking_format(self) -> Literal["think", "harmony", "none"]:
+        """How replies under this template mark thinking (tui.core.chat.thinking): harmony channels,
+        ``<think>`` blocks, or "none" for a template that knows no thinking (a ``<think>`` that a
+        plain model happens to write is then just text)."""
+        if "<|channel|>" in self.source:
+            return "harmony"
+        return "think" if "think>" in self.source else "none"
 
     def with_variables(self, variables: Mapping[str, object]) -> ChatTemplate:
         return replace(self, variables=tuple(sorted(variables.items())))
