@@ -124,10 +124,13 @@ def stream_reply(
                 stats = event
                 continue
             if event.kind == "thinking":
-                thought += 1
-                if buffer:  # thinking again after an answer began: flush in order
-                    target.post_message(ReplyChunk(session, "".join(buffer)))
+                thought += event.token >= 0  # split-off parts of one token carry no token
+                if buffer:  # thinking again after an answer began: what came before goes first
+                    target.post_message(
+                        ReplyChunk(session, "".join(buffer), None, "".join(thinking), thought)
+                    )
                     buffer.clear()
+                    thinking.clear()
                 thinking.append(event.text)
             elif event.kind == "answer":
                 buffer.append(event.text)
