@@ -28,4 +28,10 @@ class Message:
             return {"role": self.role, "content": self.written if self.written is not None else self.content}
         if style == "written":
             return {"role": self.role, "content": self.written if self.written is not None else self.content}
-        return {"role": self.role, "content": self.content, style: self.thinking}
+        # under both names, as transformers aliases them: a template reads the one it knows
+        return {
+            "role": self.role,
+            "content": self.content,
+            "reasoning_content": self.thinking,
+            "thinking": self.thinking,
+        }

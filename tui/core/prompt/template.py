@@ -101,13 +101,22 @@ class ChatTemplate:
         messages: Sequence[Message],
         add_generation_prompt: bool = True,
         cancel: threading.Event | None = None,
+        continue_final: bool = False,
     ) -> str:
         """Render as transformers' ``apply_chat_template(..., tokenize=False, **variables)``, limited."""
         self._check_size()
         style = self.thinking_style
+        dicts = [m.as_dict(style) for m in messages]
+        final = ""
+        if continue_final:  # as transformers' continue_final_message: the last message left open
+            if not dicts:
+                raise TemplateRenderError(self.name, "there is no message to continue", "template")
+            final = dicts[-1]["content"]
+            dicts[-1]["content"] = final + CONTINUE_TAG
+            add_generation_prompt = False
         request = {
             "source": self.source,
-            "messages": [m.as_dict(style) for m in messages],
+            "messages": dicts,
             "add_generation_prompt": add_generation_prompt,
             "bos_token": self.bos_token,
             "eos_token": self.eos_token,
@@ -116,7 +125,8 @@ class ChatTemplate:
         }
         reply = SANDBOX.ask(request, self.name, cancel)
         if "text" in reply:
-            return str(reply["text"])
+            text = str(reply["text"])
+            return _cut_at_tag(text, final, self.name) if continue_final else text
         kind, reason = str(reply.get("kind", "template")), str(reply.get("error", "failed"))
         raise TemplateRenderError(self.name, _explain(self.source, kind, reason), kind)
 
@@ -140,6 +150,22 @@ def template_from_file(path: Path, base: ChatTemplate) -> ChatTemplate:
     if not source.strip():
         raise ProblemError(Problem(str(path), "cannot be used as a chat template: the file is empty"))
     return replace(base, source=source, name=f"the chat template from {path}", is_fallback=False)
+
+
+CONTINUE_TAG = "CONTINUE_FINAL_MESSAGE_TAG "
+"""Appended to the message to continue, found in the output, and cut there (transformers' own tag)."""
+
+
+def _cut_at_tag(text: str, final: str, name: str) -> str:
+    """The rendered text up to where the final message's own text ends."""
+    if final.strip() not in text or CONTINUE_TAG.strip() not in text:
+        raise TemplateRenderError(
+            name,
+            "this template cannot continue a message: it changes or drops the final message's text",
+            "template",
+        )
+    at = text.rindex(CONTINUE_TAG.strip())
+    return text[:at] if text[at : at + len(CONTINUE_TAG)] == CONTINUE_TAG else text[:at].rstrip()
 
 
 RESERVED = frozenset({"messages", "tools", "documents", "add_generation_prompt", "bos_token", "eos_token"})
