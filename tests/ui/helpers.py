@@ -54,10 +54,20 @@ class FakeEngine:
     """ChatML by default; a reasoning template for tests of thinking."""
 
     def build_prompt(
-        self, messages: Sequence[Message], parse_special: bool = False, variables: object = None
+        self,
+        messages: Sequence[Message],
+        parse_special: bool = False,
+        variables: object = None,
+        continue_final: bool = False,
     ) -> Prompt:
         """One token per character: real spans and parts, no model needed."""
-        return build_prompt(self.template, messages, CharTokenizer(), parse_special=parse_special)
+        return build_prompt(
+            self.template,
+            messages,
+            CharTokenizer(),
+            parse_special=parse_special,
+            continue_final=continue_final,
+        )
 
     def generate(
         self,

@@ -39,6 +39,7 @@ class ChatEngine(Protocol):
         messages: Sequence[Message],
         parse_special: bool = False,
         variables: Mapping[str, object] | None = None,
+        continue_final: bool = False,
     ) -> Prompt: ...
 
     def generate(
@@ -167,17 +168,19 @@ class Chat:
         cancel: threading.Event | None = None,
         sampling: Sampling | None = None,
         confidence: bool = False,
+        prefix: str = "",
     ) -> Iterator[Piece | ReplyStats]:
         """Stream the reply to a prepared turn and record it (a stopped reply is kept as it is).
 
         The turn is recorded in the session it was sent in, even if a new session has started
-        meanwhile: nothing crosses from one session to the next.
+        meanwhile: nothing crosses from one session to the next. ``prefix`` is the start of the
+        reply the prompt already holds (an edited reply being continued).
         """
         session = self.session
         prompt = prepared.prompt
         turn = Turn(user_text, prompt)
-        parts: list[str] = []
-        split: dict[str, list[str]] = {"answer": [], "thinking": [], "markup": []}
+        parts: list[str] = [prefix] if prefix else []
+        split: dict[str, list[str]] = {"answer": [prefix] if prefix else [], "thinking": [], "markup": []}
         splitter = ThinkingSplitter(prompt.thinking_format, opened_by_prompt(prompt.generation_prompt))
         abandoned = False
         try:
@@ -209,6 +212,26 @@ class Chat:
 
     def send(self, user_text: str, cancel: threading.Event | None = None) -> Iterator[Piece | ReplyStats]:
         return self.reply(self.prepare(user_text), user_text, cancel)
+
+    def continue_reply(
+        self,
+        edited: str,
+        cancel: threading.Event | None = None,
+        sampling: Sampling | None = None,
+        confidence: bool = False,
+    ) -> Iterator[Piece | ReplyStats]:
+        """Replace the last reply with ``edited`` (the user's edit) and let the model go on from its
+        last character: the prompt leaves that reply open, as transformers' ``continue_final_message``.
+        The recorded reply is the edit followed by what the model added."""
+        last = self.retract_last()
+        if last is None:
+            raise ValueError("there is no reply to continue")
+        session = self.session
+        messages = [*session.messages(last.user), Message("assistant", edited)]
+        prompt = self.engine.build_prompt(
+            messages, session.parse_special, session.variables, continue_final=True
+        )
+        return self.reply(PreparedTurn(prompt, ()), last.user, cancel, sampling, confidence, prefix=edited)
 
     def retract_last(self) -> Turn | None:
         """Take back the last turn (to regenerate its reply, or to edit and resend the message)."""

@@ -257,9 +257,11 @@ class Engine:
         messages: Sequence[Message],
         parse_special: bool = False,
         variables: Mapping[str, object] | None = None,
+        continue_final: bool = False,
     ) -> Prompt:
+        template = self.template.with_variables(variables or {})
         return build_prompt(
-            self.template.with_variables(variables or {}), messages, self, parse_special=parse_special
+            template, messages, self, parse_special=parse_special, continue_final=continue_final
         )
 
     def generate(

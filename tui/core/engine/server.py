@@ -176,10 +176,15 @@ class ServerEngine:
         messages: Sequence[Message],
         parse_special: bool = False,
         variables: Mapping[str, object] | None = None,
+        continue_final: bool = False,
     ) -> Prompt:
         template = self.template.with_variables(variables or {})
-        self.vocab.learn_controls(template.render(messages, True))
-        prompt = build_prompt(template, messages, self.vocab, parse_special=parse_special)
+        self.vocab.learn_controls(
+            template.render(messages, not continue_final, continue_final=continue_final)
+        )
+        prompt = build_prompt(
+            template, messages, self.vocab, parse_special=parse_special, continue_final=continue_final
+        )
         return replace(prompt, notes=(*prompt.notes, *self.notes()))
 
     def notes(self) -> tuple[str, ...]:

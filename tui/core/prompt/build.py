@@ -143,8 +143,12 @@ def build_prompt(
     tokenizer: Tokenizer,
     add_generation_prompt: bool = True,
     parse_special: bool = False,
+    continue_final: bool = False,
 ) -> Prompt:
     """Render ``messages`` with ``template`` and tokenize the result exactly as it will be fed.
+
+    ``continue_final`` leaves the last message (an assistant reply the user edited) open, as
+    transformers' ``continue_final_message``: the model goes on from its last character.
 
     Only the template's own markup becomes control tokens: message text (typed, pasted, from a
     persona) that looks like ``<|im_end|>`` stays plain text, unless ``parse_special`` (a persona's
@@ -161,14 +165,15 @@ def build_prompt(
     if template.is_fallback:
         notes.append(f"No chat template in the model file; using the {template.name}.")
     rendered = list(messages)
+    add_generation_prompt = add_generation_prompt and not continue_final
     try:
-        text = template.render(rendered, add_generation_prompt)
+        text = template.render(rendered, add_generation_prompt, continue_final=continue_final)
     except TemplateRenderError as exc:
         folded = fold_system(messages)
         if folded is None or exc.kind != "template":
             raise
         rendered = folded
-        text = template.render(rendered, add_generation_prompt)
+        text = template.render(rendered, add_generation_prompt, continue_final=continue_final)
         notes.append(FOLD_NOTE)
     generation_start = None
     if add_generation_prompt:
@@ -180,7 +185,7 @@ def build_prompt(
         ids = tokenizer.tokenize(text, special=True)
         notes.append("This persona has parse_special = true: special tokens typed in messages are real.")
     else:
-        regions = content_regions(template, rendered, add_generation_prompt, text)
+        regions = content_regions(template, rendered, add_generation_prompt, text, continue_final)
         ids, literal = tokenize_guarded(text, regions, tokenizer)
     tokens = tuple(Token(i, tokenizer.piece(i), tokenizer.is_special(i)) for i in ids)
     spans = _locate(text, messages, tokens)
@@ -204,7 +209,11 @@ _HOLES = re.compile("\ue000(\\d+)\ue001")
 
 
 def content_regions(
-    template: ChatTemplate, messages: Sequence[Message], add_generation_prompt: bool, text: str
+    template: ChatTemplate,
+    messages: Sequence[Message],
+    add_generation_prompt: bool,
+    text: str,
+    continue_final: bool = False,
 ) -> list[tuple[int, int]]:
     """Where each message's content sits in ``text``, found by rendering with placeholders.
 
@@ -216,7 +225,7 @@ def content_regions(
         return []
     holes = [replace(m, content=_HOLE.format(i)) for i, m in enumerate(messages)]
     try:
-        skeleton = template.render(holes, add_generation_prompt)
+        skeleton = template.render(holes, add_generation_prompt, continue_final=continue_final)
     except TemplateRenderError:
         skeleton = ""
     parts = _HOLES.split(skeleton)
