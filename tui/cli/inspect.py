@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from tui.core.chat import transcripts
 from tui.core.chat.experiments import IDENTITY_QUESTION
-from tui.core.problems import Problem, ProblemError
+from tui.core.problems import ProblemError
 from tui.core.prompt.build import Prompt
 from tui.core.prompt.messages import Message
 from tui.core.prompt.parts import appended_from, parts, thinking_fates
@@ -48,16 +48,7 @@ def diff_messages(session_id: str, message: str) -> tuple[list[Message], str]:
     path = transcripts.find(get_paths(), session_id)
     if path is None:
         raise ProblemError(f"no saved session `{session_id}`; see `llm-tui sessions list`")
-    try:
-        saved = transcripts.load(path)
-    except (OSError, ValueError) as exc:
-        raise ProblemError(
-            Problem(
-                str(path),
-                f"not a readable session ({transcripts.reason_of(exc)})",
-                hint="the file is damaged",
-            )
-        ) from exc
+    saved = transcripts.load_checked(path)
     if not saved.turns:
         raise ProblemError(f"session `{session_id}` has no turn to compare with")
     messages = [Message("system", saved.system)] if saved.system else []

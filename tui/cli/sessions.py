@@ -46,16 +46,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = transcripts.find(paths, args.id)
     if path is None:
         raise ProblemError(f"no saved session `{args.id}`; see `llm-tui sessions list`")
-    try:
-        record = transcripts.load(path)
-    except (OSError, ValueError) as exc:
-        raise ProblemError(
-            Problem(
-                str(path),
-                f"not a readable session ({transcripts.reason_of(exc)})",
-                hint="the file is damaged",
-            )
-        ) from exc
+    record = transcripts.load_checked(path)
     text = transcripts.to_markdown(record)
     if args.verb == "export" and args.format == "json":
         text = json.dumps(record.to_json(), ensure_ascii=False, indent=2) + "\n"

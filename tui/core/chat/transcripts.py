@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from tui.core.atomic import write_text_atomic
 from tui.core.chat.session import Session
 from tui.core.engine.values import EngineInfo
-from tui.core.problems import Problem
+from tui.core.problems import Problem, ProblemError
 from tui.core.safe_read import UnreadableFile, read_text_bounded
 from tui.paths import Paths
 
@@ -154,6 +154,15 @@ def load(path: Path) -> Transcript:
     except RecursionError as exc:
         raise ValueError("nested too deeply to be a session") from exc
     return parse(data)
+
+
+def load_checked(path: Path) -> Transcript:
+    """`load` for a command: a damaged file is a `ProblemError` naming it and what is wrong."""
+    try:
+        return load(path)
+    except (OSError, ValueError) as exc:
+        reason = f"not a readable session ({reason_of(exc)})"
+        raise ProblemError(Problem(str(path), reason, hint="the file is damaged")) from exc
 
 
 def parse(data: object) -> Transcript:
