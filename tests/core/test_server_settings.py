@@ -65,3 +65,16 @@ def test_plain_http_to_another_machine_is_warned_about() -> None:
     warning = ServerSettings("http://gpu-box:8080").warning()
     assert warning is not None and "unencrypted" in warning
     assert ServerSettings("http://gpu-box:8080").where == "gpu-box:8080"
+
+
+def test_a_server_key_never_reaches_a_crash_report_whatever_its_variable_is_called(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tui.core import crash
+    from tui.core.engine.server_api import ServerAPI
+
+    monkeypatch.setenv("GPUBOX", "open-sesame-42")  # a name that does not look secret
+    assert "open-sesame-42" in crash.redact("key open-sesame-42")  # not known yet
+    api = ServerAPI(ServerSettings("http://127.0.0.1:9", api_key_env="GPUBOX"))
+    api.close()
+    assert crash.redact("key open-sesame-42") == f"key {crash.REDACTED}"

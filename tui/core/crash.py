@@ -24,9 +24,20 @@ _SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", r
 REDACTED = "[redacted]"
 
 
+_KNOWN: set[str] = set()
+"""Secrets in use whatever their variable is called (a server's API key from ``api_key_env``)."""
+
+
+def keep_secret(value: str) -> None:
+    """Never write ``value`` into a report, whatever it is called where it came from."""
+    if value:
+        _KNOWN.add(value)
+
+
 def secrets() -> list[str]:
-    """Values that must never be written down: secret-looking environment variables, the hub token."""
-    found = [v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 6]
+    """Values that must never be written down: secret-looking environment variables, the hub token,
+    and the secrets registered with `keep_secret`."""
+    found = [v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 6] + list(_KNOWN)
     token_file = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "token"
     try:
         token = token_file.read_text(encoding="utf-8").strip()[:4096]

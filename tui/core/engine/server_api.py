@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx2
 
+from tui.core.crash import keep_secret
 from tui.core.engine.values import EngineError
 from tui.core.settings.server import ServerSettings, check_url
 
@@ -38,6 +39,7 @@ class ServerAPI:
         headers = {}
         key = os.environ.get(settings.api_key_env)
         if key:
+            keep_secret(key)  # out of crash reports, whatever the variable is called
             headers["Authorization"] = f"Bearer {key}"
         timeout = httpx2.Timeout(
             connect=settings.connect_timeout,
