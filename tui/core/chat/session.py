@@ -135,6 +135,8 @@ class Session:
 
 def _split(piece: Piece, splitter: ThinkingSplitter) -> list[Piece]:
     """One engine piece as thinking, answer and markup; the token and its confidence go with the first."""
+    if splitter.style == "none":
+        return [piece]  # a template without thinking: every piece is answer, as the engine made it
     segments = splitter.feed(piece.text)
     if not segments:  # held back (maybe the start of a marker): the token still counts
         return [replace(piece, text="", kind="thinking" if splitter.inside else "answer")]

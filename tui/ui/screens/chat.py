@@ -442,11 +442,16 @@ class ChatScreen(Screen[None]):
         variables = self.chat.session.variables
         now = not variables.get("enable_thinking", True)
         variables["enable_thinking"] = now
-        template = getattr(self.chat.engine, "template", None)
+        self._say_thinking(self.chat.engine, now)
+        self.inspect()
+
+    @work(thread=True, exit_on_error=False, group="inspect")
+    def _say_thinking(self, engine: ChatEngine, now: bool) -> None:
+        """Whether the template reads the variable is asked of the template process: not on the UI thread."""
+        template = getattr(engine, "template", None)
         reads = template is None or "enable_thinking" in template.variables_read()
         also = "" if reads else " (this model's template does not read it: nothing changes)"
         self.notify(f"Thinking {'on' if now else 'off'} from the next message{also}.", markup=False)
-        self.inspect()
 
     def action_confidence(self) -> None:
         self._confidence = not self._confidence
