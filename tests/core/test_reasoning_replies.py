@@ -38,7 +38,7 @@ def test_the_template_opened_the_block_so_the_reply_starts_thinking(r1_engine: E
     )
     prepared = chat.prepare("What is 2+2?")
     assert prepared.prompt.generation_prompt.endswith("<think>\n")
-    pieces = [e for e in chat.reply(prepared, "What is 2+2?") if isinstance(e, Piece)]
+    pieces = [e for e in chat.reply(prepared) if isinstance(e, Piece)]
     turn = chat.session.turns[-1]
     assert turn.thinking and turn.thinking == turn.written.split("</think>")[0]
     assert {p.kind for p in pieces if p.text} <= {"thinking", "answer", "markup"}

@@ -38,7 +38,7 @@ def test_follow_up_turns_resend_the_transcript_and_reuse_the_cache(engine: Engin
     assert "My name is Zorblax." in prepared.prompt.text
     assert first.strip() in prepared.prompt.text
     _, stats = next(
-        (None, e) for e in chat.reply(prepared, "What did I just tell you?") if isinstance(e, ReplyStats)
+        (None, e) for e in chat.reply(prepared) if isinstance(e, ReplyStats)
     )
     assert stats.reused_tokens > len(chat.session.turns[0].prompt) // 2
     assert len(chat.session.turns) == 2
@@ -110,7 +110,7 @@ def test_old_turns_are_dropped_to_fit_but_never_the_system_message(model_path: P
         dropped_total += prepared.dropped
         assert len(prepared.prompt) + 32 <= 512
         assert SYSTEM in prepared.prompt.text
-        list(chat.reply(prepared, f"Turn {n}. {filler}"))
+        list(chat.reply(prepared))
     assert dropped_total == list(range(len(dropped_total))) and dropped_total
     final = chat.prepare("Which turns do you see?").prompt.text
     assert "Turn 0." not in final

@@ -22,9 +22,23 @@ RECORD = Transcript(
     system="Talk like a pirate.",
     sampling={"temperature": 0.7, "top_p": 0.95, "seed": None},
     turns=(
-        SavedTurn("Hi", "Arr!", 5, "end_of_turn", 30, 3, 95.5, "<|im_start|>system\n…"),
-        SavedTurn("Stopped?", "Aye", None, None, 40, None, None, "<|im_start|>system\n……"),
+        SavedTurn("Hi", "Arr!", 5, "end_of_turn", 30, 3, 95.5, "<|im_start|>system\n…", asked=1),
+        SavedTurn("Stopped?", "Aye", None, None, 40, None, None, "<|im_start|>system\n……", parent=0, asked=2),
+        SavedTurn(
+            "Stopped?",
+            "Nay",
+            9,
+            "end_of_turn",
+            40,
+            2,
+            80.0,
+            "<|im_start|>system\n……",
+            parent=0,
+            asked=2,
+            origin="regenerated",
+        ),
     ),
+    path=(0, 2),
 )
 
 
@@ -48,6 +62,14 @@ def _damaged(change: str) -> dict[str, Any]:
         data["model"] = "smol"
     elif change == "future format":
         data["format"] = 99
+    elif change == "parent ahead":
+        data["turns"][0]["parent"] = 2
+    elif change == "path jumps":
+        data["path"] = [2]
+    elif change == "path stops short":
+        data["path"] = [0]
+    elif change == "path out of range":
+        data["path"] = [0, 7]
     return data
 
 
@@ -60,12 +82,31 @@ def _damaged(change: str) -> dict[str, Any]:
         ("sampling text", "sampling.temperature: expected a number, not str"),
         ("model not an object", "model: expected an object, not text"),
         ("future format", "format 99 is not one this version reads"),
+        ("parent ahead", "turns[0].parent: expected an earlier turn's index, not 2"),
+        ("path jumps", "path[0]: turn 2 does not follow turn None"),
+        ("path stops short", "path: does not end at the last turn of its branch"),
+        ("path out of range", "path[1]: expected the index of a turn, not 7"),
     ],
 )
 def test_a_damaged_transcript_names_the_key(change: str, named: str) -> None:
     with pytest.raises(ValueError) as error:
         transcripts.parse(_damaged(change))
     assert named in str(error.value)
+
+
+def test_a_format_1_file_is_read_as_one_straight_path() -> None:
+    """Older transcripts (no parents, no path) are read as they are: every turn after the last."""
+    data = RECORD.to_json()
+    data["format"] = 1
+    del data["path"]
+    for turn in data["turns"]:
+        for key in ("parent", "asked", "origin", "branched_at"):
+            del turn[key]
+    old = transcripts.parse(data)
+    assert old.format == 1 and old.path == (0, 1, 2)
+    assert [t.parent for t in old.turns] == [None, 0, 1]
+    assert [t.user for t in old.path_turns] == ["Hi", "Stopped?", "Stopped?"]
+    assert old.to_json()["format"] == transcripts.FORMAT  # written in the new format if saved again
 
 
 def test_not_an_object_at_all() -> None:

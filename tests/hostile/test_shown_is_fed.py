@@ -28,7 +28,7 @@ def test_the_cli_path_feeds_exactly_the_prompt(engine: Engine) -> None:
     engine.reset()
     chat = Chat(engine, None, Sampling(temperature=0, max_tokens=4, seed=1))
     prepared = chat.prepare(FORGED)
-    list(chat.reply(prepared, FORGED))
+    list(chat.reply(prepared))
     ids = prepared.prompt.ids
     assert evaluated(engine, len(ids)) == ids
     assert ids != engine.tokenize(prepared.prompt.text, special=True)

@@ -16,7 +16,7 @@ from tests.char_tokenizer import CharTokenizer
 from tui.core.chat.sampling import Sampling
 from tui.core.engine.llama import Engine
 from tui.core.engine.values import EngineInfo, LoadOptions, Piece, ReplyStats
-from tui.core.prompt.build import Prompt, build_prompt
+from tui.core.prompt.build import Prompt, build_prompt, extended
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import ChatTemplate, fallback_template
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
@@ -82,6 +82,9 @@ class FakeEngine:
 
     def reset(self) -> None:
         pass
+
+    def extend_prompt(self, prompt: Prompt, ids: Sequence[int]) -> Prompt:
+        return extended(prompt, ids, CharTokenizer())
 
     def use_template_file(self, path: Path) -> None:
         raise NotImplementedError("the fake engine has no template")

@@ -19,7 +19,8 @@ from tui.ui.screens.chat import ChatScreen
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.sessions import SessionsView
 from tui.ui.widgets.chat_input import ChatInput
-from tui.ui.widgets.conversation import Reply, ReplyFooter, TurnView, UserMessage
+from tui.ui.widgets.conversation import ReplyFooter, TurnView
+from tui.ui.widgets.message_views import Reply, UserMessage
 
 
 async def send(pilot, chat: ChatScreen, text: str, replies: int) -> None:  # type: ignore[no-untyped-def]
@@ -54,9 +55,10 @@ async def test_regenerate_samples_again_with_a_new_seed_in_the_same_place(model_
         assert again.user == "Tell me a fun fact" and again.stats is not None and again.stats.seed != 5
         assert len(chat.query(TurnView)) == 1
         assert chat.query_one(Reply).text == again.reply
+        assert chat.chat.session.tree.turns == [first, again]  # the first reply is kept as a sibling
 
 
-async def test_edit_last_puts_the_message_back_and_takes_the_turn_back() -> None:
+async def test_edit_last_puts_the_message_back_and_sends_it_as_a_new_branch() -> None:
     app = create_app(AppConfig(engine_factory=FakeEngine))
     async with app.run_test(size=(100, 30)) as pilot:
         chat = await ready(pilot, app)
@@ -64,9 +66,17 @@ async def test_edit_last_puts_the_message_back_and_takes_the_turn_back() -> None
         await send(pilot, chat, "secnod with a typo", 2)
         await pilot.press("ctrl+l")
         await pilot.pause()
-        assert chat.query_one(ChatInput).text == "secnod with a typo"
-        assert chat.chat is not None and [t.user for t in chat.chat.session.turns] == ["first"]
-        assert len(chat.query(TurnView)) == 1
+        box = chat.query_one(ChatInput)
+        assert box.text == "secnod with a typo" and "editing message 2" in str(box.border_title)
+        assert chat.chat is not None and len(chat.chat.session.turns) == 2  # nothing taken back yet
+        box.load_text("second, fixed")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(chat.query(ReplyFooter)) == 2 and not chat.busy)
+        session = chat.chat.session
+        assert [t.user for t in session.turns] == ["first", "second, fixed"]
+        assert [t.user for t in session.tree.turns] == ["first", "secnod with a typo", "second, fixed"]
+        assert str(session.tree.position(session.turns[1], "user")) == "2/2"
+        assert len(chat.query(TurnView)) == 2 and box.border_title is None
 
 
 async def test_copy_the_reply_a_code_block_and_a_focused_message() -> None:
@@ -176,4 +186,4 @@ async def test_token_confidence_shades_the_reply_and_shows_alternatives(model_pa
         view.action_show(0)
         await pilot.pause()
         detail = str(view.query_one(".confidence-detail").render())
-        assert "the model's top choices there" in detail and "%" in detail
+        assert "continue from a runner-up instead" in detail and "(the one it took)" in detail

@@ -13,7 +13,8 @@ from tui.core.engine.values import LoadOptions, Piece, ReplyStats
 from tui.ui.app import AppConfig, create_app
 from tui.ui.screens.chat import ChatScreen
 from tui.ui.widgets.chat_input import ChatInput
-from tui.ui.widgets.conversation import Notice, Reply, ReplyFooter, UserMessage
+from tui.ui.widgets.conversation import Notice, ReplyFooter
+from tui.ui.widgets.message_views import Reply, UserMessage
 from tui.ui.widgets.status import StatusLine
 
 

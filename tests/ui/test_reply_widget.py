@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.widgets import Markdown
 
-from tui.ui.widgets.conversation import FREEZE_CHARS, Conversation, FrozenBlock, Reply, safe_cut
+from tui.ui.widgets.conversation import Conversation
+from tui.ui.widgets.message_views import FREEZE_CHARS, FrozenBlock, Reply, safe_cut
 
 
 class Host(App[None]):

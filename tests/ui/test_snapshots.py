@@ -126,10 +126,10 @@ THOUGHT = ("<think>", "\nThe user wants a list.", " Two items will do.\n", "</th
 
 
 def test_reply_with_folded_thinking(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui.ui.widgets import conversation
+    from tui.ui.widgets import message_views
 
     ticks = iter(float(n) for n in range(1000))
-    monkeypatch.setattr(conversation, "clock", lambda: next(ticks))  # a steady clock: 1 s per reading
+    monkeypatch.setattr(message_views, "clock", lambda: next(ticks))  # a steady clock: 1 s per reading
     from tests.core.test_reasoning_templates import template
 
     qwen3 = template("qwen3")

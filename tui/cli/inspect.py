@@ -49,13 +49,14 @@ def diff_messages(session_id: str, message: str) -> tuple[list[Message], str]:
     if path is None:
         raise ProblemError(f"no saved session `{session_id}`; see `llm-tui sessions list`")
     saved = transcripts.load_checked(path)
-    if not saved.turns:
+    on_path = saved.path_turns  # the branch the session was on: the others were never sent
+    if not on_path:
         raise ProblemError(f"session `{session_id}` has no turn to compare with")
     messages = [Message("system", saved.system)] if saved.system else []
-    for turn in saved.turns:
+    for turn in on_path:
         reply = Message("assistant", turn.reply, turn.thinking or None, turn.written or None)
         messages += [Message("user", turn.user), reply]
-    return [*messages, Message("user", message)], saved.turns[-1].prompt
+    return [*messages, Message("user", message)], on_path[-1].prompt
 
 
 def print_diff(previous: str, prompt: Prompt, out: TextIO, err: TextIO) -> None:

@@ -265,11 +265,21 @@ def _models(models: argparse.ArgumentParser) -> None:
 def _sessions(sessions: argparse.ArgumentParser) -> None:
     verbs = sessions.add_subparsers(dest="verb", metavar="VERB", required=True)
     verbs.add_parser("list", help="saved sessions, newest first")
-    show = verbs.add_parser("show", help="one session as Markdown, with the exact prompt of each turn")
+    show = verbs.add_parser(
+        "show", help="one session as Markdown (the current path), with the exact prompt of each turn"
+    )
     show.add_argument("id")
+    show.add_argument(
+        "--tree", action="store_true", help="every branch as an indented outline, one line per message"
+    )
     export = verbs.add_parser("export", help="write one session as Markdown or JSON")
     export.add_argument("id")
     export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument(
+        "--all",
+        action="store_true",
+        help="Markdown: every branch under nested headings (default: the current path)",
+    )
     export.add_argument("--output", "-o", type=_path, help="file to write (default: stdout)")
 
 

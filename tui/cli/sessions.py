@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tui.core.atomic import write_text_atomic
-from tui.core.chat import transcripts
+from tui.core.chat import export, transcripts
 from tui.core.problems import Problem, ProblemError
 from tui.core.text_safety import terminal_safe
 from tui.paths import get_paths
@@ -40,14 +40,18 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for item in saved:
             first = item.first_message.replace("\n", " ")
             first = first if len(first) <= 50 else first[:49] + "…"
-            line = f"{item.id}  {item.started}  {item.turns:>3} turns  {item.model}  {first}"
+            branches = f" ({item.branches} branches)" if item.branches > 1 else ""
+            line = f"{item.id}  {item.started}  {item.turns:>3} turns{branches}  {item.model}  {first}"
             print(terminal_safe(line, out), file=out)
         return 0
     path = transcripts.find(paths, args.id)
     if path is None:
         raise ProblemError(f"no saved session `{args.id}`; see `llm-tui sessions list`")
     record = transcripts.load_checked(path)
-    text = transcripts.to_markdown(record)
+    if args.verb == "show" and args.tree:
+        text = export.outline(record)
+    else:
+        text = export.to_markdown(record, everything=args.verb == "export" and args.all)
     if args.verb == "export" and args.format == "json":
         text = json.dumps(record.to_json(), ensure_ascii=False, indent=2) + "\n"
     if args.verb == "export" and args.output:

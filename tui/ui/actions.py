@@ -37,11 +37,19 @@ ACTIONS: tuple[Action, ...] = (
     Action("chat.show_thinking", "f9", "show_thinking", "Show or hide thinking", show=False),
     Action("chat.enable_thinking", "ctrl+t", "enable_thinking", "Thinking on or off (next turn)", show=False),
     Action("chat.regenerate", "ctrl+r", "regenerate", "Regenerate"),
-    Action("chat.edit_last", "ctrl+l", "edit_last", "Edit last message", show=False),
+    Action("chat.edit_last", "ctrl+l", "edit_last", "Edit last message (a new branch)", show=False),
     Action("chat.copy_reply", "ctrl+o", "copy_reply", "Copy reply", show=False),
     Action("chat.copy_code", "ctrl+g", "copy_code", "Copy code", show=False),
     Action("message.copy", "c", "copy", "Copy message"),
     Action("message.copy_code", "k", "copy_code", "Copy code"),
+    Action("message.edit", "e", "edit", "Edit (a new branch)"),
+    Action("message.previous_branch", "alt+left", "branch(-1)", "Previous branch"),
+    Action("message.next_branch", "alt+right", "branch(1)", "Next branch"),
+    Action("confidence.previous", "left", "move(-1)", "Previous token"),
+    Action("confidence.next", "right", "move(1)", "Next token"),
+    Action("confidence.up", "up", "alternative(-1)", "Previous runner-up"),
+    Action("confidence.down", "down", "alternative(1)", "Next runner-up"),
+    Action("confidence.continue", "enter", "continue_here", "Continue from this runner-up"),
     Action("inspector.tokens", "t", "flip('tokens')", "Token boundaries"),
     Action("inspector.ids", "i", "flip('ids')", "Token ids"),
     Action("inspector.diff", "d", "flip('diff')", "Diff with previous turn"),
@@ -66,6 +74,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("persona_editor.external_editor", "ctrl+o", "external_editor", "Open in $EDITOR"),
     Action("persona_editor.remove", "ctrl+r", "remove", "Delete / reset…"),
     Action("persona_editor.close", "escape", "close", "Close", priority=True),
+    Action("sessions.reopen", "o", "reopen", "Reopen and go on"),
     Action("sessions.export_md", "m", "export('md')", "Export Markdown"),
     Action("sessions.export_json", "j", "export('json')", "Export JSON"),
     Action("sessions.close", "escape", "close", "Close"),
@@ -73,6 +82,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("help.close", "escape,f1,q", "dismiss(None)", "Close"),
     Action("details.close", "escape", "dismiss(None)", "Close"),
     Action("dialog.cancel", "escape", "cancel", "Cancel"),
+    Action("reply_editor.continue", "ctrl+s", "done", "Continue from the edit"),
+    Action("reply_editor.cancel", "escape", "cancel", "Cancel", priority=True),
 )
 """In the order the help screen lists them, scope by scope."""
 
@@ -80,6 +91,7 @@ SCOPES = {
     "app": "Everywhere",
     "chat": "Chat",
     "message": "A focused message (tab to it)",
+    "confidence": "Token confidence under a reply (tab to it)",
     "inspector": "The hidden prompt inspector (tab to it)",
     "models": "Model browser (f4)",
     "personas": "Persona picker (f3)",
@@ -89,6 +101,7 @@ SCOPES = {
     "help": "Help",
     "details": "Model details",
     "dialog": "Questions and forms",
+    "reply_editor": "Editing a reply",
 }
 
 

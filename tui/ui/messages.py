@@ -63,6 +63,8 @@ class ReplyFinished(Message):
 class SessionStarted(Message):
     number: int
     reason: str = ""
+    reopened: bool = False
+    """The session holds a saved transcript's turns, to be shown."""
 
 
 class PersonasChanged(Message):

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from textual.message_pump import MessagePump
 
 from tui.core.chat.sampling import Sampling
-from tui.core.chat.session import Chat, Session
+from tui.core.chat.session import Chat, PreparedTurn, Session
 from tui.core.engine.values import EngineChanged, EngineError, Piece, ReplyStats
 from tui.core.prompt.template import TemplateRenderError
 from tui.ui.messages import ReplyChunk, ReplyFinished, ReplyStarted
@@ -88,7 +88,7 @@ def _cpu_clock(thread: int | None) -> int | None:
 def stream_reply(
     target: MessagePump,
     chat: Chat,
-    text: str,
+    plan: Callable[[], PreparedTurn],
     cancel: threading.Event,
     session: int,
     sampling: Sampling | None = None,
@@ -96,14 +96,15 @@ def stream_reply(
     save: Callable[[Session], None] | None = None,
     ui_thread: int | None = None,
 ) -> None:
-    """Prepare, generate and report one turn; always ends with exactly one `ReplyFinished`.
+    """Prepare (``plan``: a new message, a regenerated or edited branch), generate and report one
+    turn; always ends with exactly one `ReplyFinished`.
 
     ``save`` is called here, in the worker, with the session the turn was recorded in, whatever
     ended the reply (done, stopped, an error, a new session, quit): the UI may have moved on.
     ``ui_thread`` (the `threading.get_ident()` of the UI's thread) paces the batches.
     """
     try:
-        prepared = chat.prepare(text)
+        prepared = plan()
     except (EngineError, TemplateRenderError) as exc:
         target.post_message(ReplyFinished(session, None, str(exc)))
         return
@@ -119,7 +120,7 @@ def stream_reply(
     stats: ReplyStats | None = None
     recorded_in = chat.session
     try:
-        for event in chat.reply(prepared, text, cancel, sampling, confidence):
+        for event in chat.reply(prepared, cancel, sampling, confidence):
             if not isinstance(event, Piece):
                 stats = event
                 continue

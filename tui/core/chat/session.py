@@ -17,6 +17,7 @@ from typing import Protocol
 
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.thinking import ThinkingSplitter, opened_by_prompt
+from tui.core.chat.tree import Origin, Tree, Turn
 from tui.core.engine.values import ContextFullError, EngineInfo, Piece, ReplyStats
 from tui.core.prompt.build import Prompt
 from tui.core.prompt.messages import Message
@@ -52,37 +53,32 @@ class ChatEngine(Protocol):
 
     def reset(self) -> None: ...
 
+    def extend_prompt(self, prompt: Prompt, ids: Sequence[int]) -> Prompt:
+        """``prompt`` and generated ``ids`` after it, fed back as ids (see `build.extended`)."""
+        ...
+
     def use_template_file(self, path: Path) -> None: ...
 
     def close(self) -> None: ...
 
 
-@dataclass
-class Turn:
-    """One exchange, with the exact prompt it was sent as and how the reply ended."""
-
-    user: str
-    prompt: Prompt
-    reply: str = ""
-    """The answer: the reply without its thinking."""
-    stats: ReplyStats | None = None
-    pieces: list[Piece] = field(default_factory=list)
-    """The reply token by token, kept only when token confidence was asked for."""
-    thinking: str = ""
-    """What a reasoning model thought before answering (tui.core.chat.thinking)."""
-    written: str = ""
-    """The reply exactly as generated, thinking markup included."""
-
-    def as_message(self) -> Message:
-        """This reply as the next prompt passes it; the template decides what of it is sent."""
-        return Message("assistant", self.reply, self.thinking or None, self.written or None)
-
-
 @dataclass(frozen=True)
 class PreparedTurn:
+    """Everything a reply needs before it starts: the exact prompt and where the turn goes."""
+
     prompt: Prompt
     dropped: tuple[int, ...]
-    """Indices of earlier turns left out of this prompt (and every later one) to fit the context."""
+    """Indices (on the path) of earlier turns this prompt newly leaves out to fit the context."""
+    user: str = ""
+    parent: Turn | None = None
+    asked: int | None = None
+    """The user message it answers (a sibling reply); None: a new message."""
+    first_kept: int = 0
+    origin: Origin = "sent"
+    prefix: str = ""
+    """The start of the reply the user wrote, already in the prompt (an edited reply)."""
+    kept: tuple[Piece, ...] = ()
+    """Pieces of an earlier reply fed back as ids, the chosen runner-up last (from a token)."""
 
 
 @dataclass
@@ -90,47 +86,77 @@ class Session:
     system: str | None
     sampling: Sampling
     number: int = 1
-    turns: list[Turn] = field(default_factory=list)
-    first_kept: int = 0
+    tree: Tree = field(default_factory=Tree)
+    """Every turn of every branch; only the current path (``turns``) is sent to the model."""
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     parse_special: bool = False
     """The persona's opt-in: special tokens typed in this session's messages become control tokens."""
     variables: dict[str, object] = field(default_factory=dict)
     """The chat template's own variables for this session (``enable_thinking``, ...)."""
+    reopened_from: str | None = None
+    """The saved transcript this session's first turns were read from (sent again as text)."""
 
-    def messages(self, user_text: str, first_turn: int | None = None) -> list[Message]:
-        """System message (if any), the kept turns, then the new user message."""
-        start = self.first_kept if first_turn is None else first_turn
+    @property
+    def turns(self) -> list[Turn]:
+        """The current path: the turns the next prompt is made of."""
+        return self.tree.path()
+
+    @property
+    def first_kept(self) -> int:
+        leaf = self.tree.leaf
+        return leaf.first_kept if leaf is not None else 0
+
+    def messages(
+        self, user_text: str, first_turn: int | None = None, after: Turn | None | _Keep = KEEP
+    ) -> list[Message]:
+        """System message (if any), the kept turns of the path to ``after``, then the new message."""
+        path = self.turns if isinstance(after, _Keep) else self.tree.path(after, current=False)
+        start = (path[-1].first_kept if path else 0) if first_turn is None else first_turn
         messages = [Message("system", self.system)] if self.system else []
-        for turn in self.turns[start:]:
+        for turn in path[start:]:
             messages += [Message("user", turn.user), turn.as_message()]
         messages.append(Message("user", user_text))
         return messages
 
-    def prepare(self, engine: ChatEngine, user_text: str, commit: bool = True) -> PreparedTurn:
-        """The prompt for ``user_text``, dropping the oldest turns until a reply has room.
+    def prepare(
+        self, engine: ChatEngine, user_text: str, after: Turn | None | _Keep = KEEP, asked: int | None = None
+    ) -> PreparedTurn:
+        """The prompt for ``user_text`` after the turn ``after`` (by default, the current path's
+        last), dropping the oldest turns of that path until a reply has room. Changes nothing.
 
-        With ``commit`` False it only previews (the inspector): the session is left as it was.
         Raises `ContextFullError` when the system message and the new message alone do not fit.
         """
+        parent = self.tree.leaf if isinstance(after, _Keep) else after
+        path = self.tree.path(parent, current=False)
         n_ctx = engine.info.n_ctx
         reserve = min(self.sampling.max_tokens, n_ctx // 4)
-        start = self.first_kept
+        first = path[-1].first_kept if path else 0
+        start = first
         while True:
-            prompt = engine.build_prompt(self.messages(user_text, start), self.parse_special, self.variables)
+            prompt = engine.build_prompt(
+                self.messages(user_text, start, parent), self.parse_special, self.variables
+            )
             if len(prompt) + reserve <= n_ctx:
                 break
-            if start >= len(self.turns):
+            if start >= len(path):
                 raise ContextFullError(
                     f"the system message and your message take {len(prompt)} tokens; with "
                     f"{reserve} kept for the reply that exceeds the context of {n_ctx} tokens"
                 )
             start += 1
-        dropped = tuple(range(self.first_kept, start))
-        if commit:
-            self.first_kept = start
-        return PreparedTurn(prompt, dropped)
+        return PreparedTurn(prompt, tuple(range(first, start)), user_text, parent, asked, start)
+
+
+def started(prepared: PreparedTurn) -> tuple[str, str]:
+    """(thinking, answer) of the reply the prompt already holds: shown before the rest streams."""
+    prompt = prepared.prompt
+    splitter = ThinkingSplitter(prompt.thinking_format, opened_by_prompt(prompt.generation_prompt))
+    split: dict[str, list[str]] = {"answer": [prepared.prefix], "thinking": [], "markup": []}
+    for piece in prepared.kept:
+        for part in _split(piece, splitter):
+            split[part.kind].append(part.text)
+    return "".join(split["thinking"]), "".join(split["answer"])
 
 
 def _split(piece: Piece, splitter: ThinkingSplitter) -> list[Piece]:
@@ -161,29 +187,97 @@ class Chat:
         self.session = Session(system, sampling, parse_special=parse_special, variables=dict(variables or {}))
 
     def prepare(self, user_text: str) -> PreparedTurn:
+        """A new message after the current path."""
         return self.session.prepare(self.engine, user_text)
+
+    # Branches: each keeps the turn it starts from as a sibling ----------------------------------
+
+    def prepare_regenerate(self, turn: Turn | None = None) -> PreparedTurn:
+        """Another reply to ``turn``'s message (by default the last): the same prompt, sampled again."""
+        turn = self._turn(turn)
+        prepared = self.session.prepare(self.engine, turn.user, turn.parent, turn.asked)
+        return replace(prepared, origin="regenerated")
+
+    def prepare_edit(self, turn: Turn, user_text: str) -> PreparedTurn:
+        """``turn``'s message edited: a new branch from the turn before it."""
+        prepared = self.session.prepare(self.engine, user_text, turn.parent)
+        return replace(prepared, origin="edited message")
+
+    def prepare_continue(self, turn: Turn, edited: str) -> PreparedTurn:
+        """``turn``'s reply edited, left open for the model to go on from its last character (the
+        prompt as transformers' ``continue_final_message``): a sibling of ``turn``."""
+        session = self.session
+        path = session.tree.path(turn.parent, current=False)
+        start = path[-1].first_kept if path else 0
+        messages = [*session.messages(turn.user, start, turn.parent), Message("assistant", edited)]
+        prompt = self.engine.build_prompt(
+            messages, session.parse_special, session.variables, continue_final=True
+        )
+        return PreparedTurn(prompt, (), turn.user, turn.parent, turn.asked, start, "edited reply", edited)
+
+    def prepare_from_token(self, turn: Turn, index: int, token: int) -> PreparedTurn:
+        """``turn``'s reply cut at its ``index``-th piece, where the runner-up ``token`` is taken
+        instead: the model is fed the same prompt ids, the ids it generated up to there and
+        ``token``, then goes on (a sibling of ``turn``; a new seed is the caller's to give)."""
+        piece = turn.pieces[index]
+        sure = piece.confidence
+        choice = next((a for a in sure.alternatives if a.token == token), None) if sure else None
+        if sure is None or choice is None:
+            raise ValueError(f"token {token} is not a runner-up at piece {index}")
+        ids = [p.token for p in turn.pieces[:index] if p.token >= 0] + [token]
+        prompt = self.engine.extend_prompt(turn.prompt, ids)
+        chosen = Piece(token, choice.text, replace(sure, probability=choice.probability))
+        kept = (*turn.pieces[:index], chosen)
+        return PreparedTurn(
+            prompt, (), turn.user, turn.parent, turn.asked, turn.first_kept, "token", turn.prefix, kept
+        )
+
+    def _turn(self, turn: Turn | None) -> Turn:
+        found = turn or self.session.tree.leaf
+        if found is None:
+            raise ValueError("there is no turn yet")
+        return found
+
+    # Replies --------------------------------------------------------------------------------------
 
     def reply(
         self,
         prepared: PreparedTurn,
-        user_text: str,
         cancel: threading.Event | None = None,
         sampling: Sampling | None = None,
         confidence: bool = False,
-        prefix: str = "",
     ) -> Iterator[Piece | ReplyStats]:
         """Stream the reply to a prepared turn and record it (a stopped reply is kept as it is).
 
         The turn is recorded in the session it was sent in, even if a new session has started
-        meanwhile: nothing crosses from one session to the next. ``prefix`` is the start of the
-        reply the prompt already holds (an edited reply being continued).
+        meanwhile: nothing crosses from one session to the next. What the prompt already holds of
+        the reply (an edit, or pieces fed back) starts the recorded reply but is not streamed.
         """
         session = self.session
         prompt = prepared.prompt
-        turn = Turn(user_text, prompt)
-        parts: list[str] = [prefix] if prefix else []
-        split: dict[str, list[str]] = {"answer": [prefix] if prefix else [], "thinking": [], "markup": []}
+        turn = Turn(
+            prepared.user,
+            prompt,
+            parent=prepared.parent,
+            asked=session.tree.new_asked() if prepared.asked is None else prepared.asked,
+            first_kept=prepared.first_kept,
+            origin=prepared.origin,
+            prefix=prepared.prefix,
+        )
+        parts: list[str] = []
+        split: dict[str, list[str]] = {"answer": [], "thinking": [], "markup": []}
         splitter = ThinkingSplitter(prompt.thinking_format, opened_by_prompt(prompt.generation_prompt))
+        if prepared.prefix:
+            parts.append(prepared.prefix)
+            split["answer"].append(prepared.prefix)
+        for number, old in enumerate(prepared.kept, start=1):
+            if number == len(prepared.kept):
+                turn.branched_at = len(turn.pieces)  # the runner-up chosen: the reply marks it
+            parts.append(old.text)
+            for piece in _split(old, splitter):
+                split[piece.kind].append(piece.text)
+                turn.pieces.append(piece)
+        confidence = confidence or bool(prepared.kept)  # the whole reply stays shaded
         abandoned = False
         try:
             chosen = sampling or session.sampling
@@ -210,10 +304,10 @@ class Chat:
                 turn.written = "".join(parts)
                 turn.thinking = "".join(split["thinking"]) + (held if splitter.inside else "")
                 turn.reply = "".join(split["answer"]) + ("" if splitter.inside else held)
-                session.turns.append(turn)
+                session.tree.add(turn)
 
     def send(self, user_text: str, cancel: threading.Event | None = None) -> Iterator[Piece | ReplyStats]:
-        return self.reply(self.prepare(user_text), user_text, cancel)
+        return self.reply(self.prepare(user_text), cancel)
 
     def continue_reply(
         self,
@@ -222,27 +316,11 @@ class Chat:
         sampling: Sampling | None = None,
         confidence: bool = False,
     ) -> Iterator[Piece | ReplyStats]:
-        """Replace the last reply with ``edited`` (the user's edit) and let the model go on from its
-        last character: the prompt leaves that reply open, as transformers' ``continue_final_message``.
-        The recorded reply is the edit followed by what the model added."""
-        last = self.retract_last()
-        if last is None:
+        """The last reply edited and continued by the model (see `prepare_continue`)."""
+        leaf = self.session.tree.leaf
+        if leaf is None:
             raise ValueError("there is no reply to continue")
-        session = self.session
-        messages = [*session.messages(last.user), Message("assistant", edited)]
-        prompt = self.engine.build_prompt(
-            messages, session.parse_special, session.variables, continue_final=True
-        )
-        return self.reply(PreparedTurn(prompt, ()), last.user, cancel, sampling, confidence, prefix=edited)
-
-    def retract_last(self) -> Turn | None:
-        """Take back the last turn (to regenerate its reply, or to edit and resend the message)."""
-        session = self.session
-        if not session.turns:
-            return None
-        turn = session.turns.pop()
-        session.first_kept = min(session.first_kept, len(session.turns))
-        return turn
+        return self.reply(self.prepare_continue(leaf, edited), cancel, sampling, confidence)
 
     def new_session(
         self,

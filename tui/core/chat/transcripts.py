@@ -2,7 +2,9 @@
 
 Each session is one JSON file under the data location, rewritten (atomically) after every turn so
 nothing is lost on a crash: persona, model, settings, and for each turn the messages, the seed, how
-the reply ended and the exact prompt it was sent as.
+the reply ended and the exact prompt it was sent as. Format 2 keeps every branch (each turn names
+its parent) and the current path; a format 1 file (one straight line of turns) is read as it is and
+written as format 2 only when its session is saved again.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from tui.core.problems import Problem, ProblemError
 from tui.core.safe_read import UnreadableFile, read_text_bounded
 from tui.paths import Paths
 
-FORMAT = 1
+FORMAT = 2
+READ_FORMATS = (1, 2)
 T = TypeVar("T")
 
 
@@ -48,6 +51,13 @@ class SavedTurn:
     """A reasoning model's thinking, kept apart from the answer (``reply``)."""
     written: str = ""
     """The reply as generated, markup included, when it differs from ``reply`` (else empty)."""
+    parent: int | None = None
+    """The index (in ``Transcript.turns``) of the turn before this one on its path."""
+    asked: int = 0
+    """Turns with the same parent and ``asked`` answer one user message (see tui.core.chat.tree)."""
+    origin: str = "sent"
+    branched_at: int | None = None
+    """For a reply continued from a runner-up token: which of its tokens was chosen."""
 
 
 @dataclass(frozen=True)
@@ -63,12 +73,21 @@ class Transcript:
     system: str | None
     sampling: dict[str, float | None]
     turns: tuple[SavedTurn, ...]
+    """Every turn of every branch, in the order they were made."""
+    path: tuple[int, ...] = ()
+    """The current path: indices into ``turns``, first turn first."""
+    reopened_from: str | None = None
     format: int = FORMAT
+
+    @property
+    def path_turns(self) -> tuple[SavedTurn, ...]:
+        return tuple(self.turns[i] for i in self.path)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["turns"] = list(data["turns"])
-        return {"format": data.pop("format"), **data}
+        data["path"] = list(data["path"])
+        return {"format": FORMAT, **{k: v for k, v in data.items() if k != "format"}}
 
 
 def session_file(paths: Paths, session: Session) -> Path:
@@ -77,6 +96,8 @@ def session_file(paths: Paths, session: Session) -> Path:
 
 
 def transcript(session: Session, info: EngineInfo, persona: str | None) -> Transcript:
+    everything = session.tree.turns
+    index = {id(turn): number for number, turn in enumerate(everything)}
     return Transcript(
         id=session.id,
         number=session.number,
@@ -98,15 +119,21 @@ def transcript(session: Session, info: EngineInfo, persona: str | None) -> Trans
                 prompt=turn.prompt.text,
                 thinking=turn.thinking,
                 written=turn.written if turn.written != turn.reply else "",
+                parent=None if turn.parent is None else index[id(turn.parent)],
+                asked=turn.asked,
+                origin=turn.origin,
+                branched_at=turn.branched_at,
             )
-            for turn in session.turns
+            for turn in everything
         ),
+        path=tuple(index[id(turn)] for turn in session.turns),
+        reopened_from=session.reopened_from,
     )
 
 
 def save(paths: Paths, session: Session, info: EngineInfo, persona: str | None) -> Path | None:
     """Write the session's transcript (nothing for a session without a turn)."""
-    if not session.turns:
+    if not session.tree.turns:
         return None
     path = session_file(paths, session)
     data = transcript(session, info, persona).to_json()
@@ -122,7 +149,9 @@ class Saved:
     model: str
     persona: str | None
     turns: int
+    """On the current path."""
     first_message: str
+    branches: int = 1
 
 
 def list_saved(paths: Paths) -> tuple[list[Saved], list[Problem]]:
@@ -137,9 +166,12 @@ def list_saved(paths: Paths) -> tuple[list[Saved], list[Problem]]:
                 Problem(str(path), f"not a readable session ({reason_of(exc)})", hint="it is left as it is")
             )
             continue
-        first = saved.turns[0].user if saved.turns else ""
+        on_path = saved.path_turns
+        first = on_path[0].user if on_path else ""
+        branches = len(saved.turns) - len({t.parent for t in saved.turns} - {None})
+        model = saved.model.name
         found.append(
-            Saved(saved.id, path, saved.started, saved.model.name, saved.persona, len(saved.turns), first)
+            Saved(saved.id, path, saved.started, model, saved.persona, len(on_path), first, branches)
         )
     return found, problems
 
@@ -168,8 +200,10 @@ def load_checked(path: Path) -> Transcript:
 def parse(data: object) -> Transcript:
     """Check a transcript's JSON field by field; `ValueError` names the first key that is wrong."""
     top = _Fields(data, "")
-    if top.value("format", int) != FORMAT:
-        raise ValueError(f"format {top.data['format']} is not one this version reads ({FORMAT})")
+    version = top.value("format", int)
+    if version not in READ_FORMATS:
+        readable = ", ".join(map(str, READ_FORMATS))
+        raise ValueError(f"format {version} is not one this version reads ({readable})")
     model = _Fields(top.value("model", dict), "model")
     sampling = top.value("sampling", dict)
     for key, value in sampling.items():
@@ -190,8 +224,18 @@ def parse(data: object) -> Transcript:
                 prompt=turn.value("prompt", str),
                 thinking=turn.optional("thinking", str) or "",
                 written=turn.optional("written", str) or "",
+                # format 1: one straight line, every turn after the one before it
+                parent=turn.optional("parent", int) if version > 1 else (number - 1 if number else None),
+                asked=turn.value("asked", int) if version > 1 else number,
+                origin=turn.optional("origin", str) or "sent",
+                branched_at=turn.optional("branched_at", int),
             )
         )
+    for number, saved in enumerate(turns):
+        if saved.parent is not None and not 0 <= saved.parent < number:
+            raise ValueError(f"turns[{number}].parent: expected an earlier turn's index, not {saved.parent}")
+    path = tuple(top.value("path", list)) if version > 1 else tuple(range(len(turns)))
+    _check_path(path, turns)
     return Transcript(
         id=top.value("id", str),
         number=top.value("number", int),
@@ -207,7 +251,25 @@ def parse(data: object) -> Transcript:
         system=top.optional("system", str),
         sampling=sampling,
         turns=tuple(turns),
+        path=path,
+        reopened_from=top.optional("reopened_from", str),
+        format=version,
     )
+
+
+def _check_path(path: tuple[object, ...], turns: list[SavedTurn]) -> None:
+    """The path must run from a first turn down, each turn the child of the one before."""
+    if turns and not path:
+        raise ValueError("path: empty, but there are turns")
+    before: int | None = None
+    for number, index in enumerate(path):
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(turns):
+            raise ValueError(f"path[{number}]: expected the index of a turn, not {index!r}")
+        if turns[index].parent != before:
+            raise ValueError(f"path[{number}]: turn {index} does not follow turn {before}")
+        before = index
+    if before is not None and any(t.parent == before for t in turns):
+        raise ValueError("path: does not end at the last turn of its branch")
 
 
 class _Fields:
@@ -265,54 +327,3 @@ def find(paths: Paths, session_id: str) -> Path | None:
         matches |= {p for p in paths.sessions.glob("*.json") if p.stem.startswith(session_id)}
         matches |= {p for p in paths.sessions.glob("*.json") if p.stem.endswith(f"-{session_id}")}
     return matches.pop() if len(matches) == 1 else None
-
-
-def to_markdown(saved: Transcript) -> str:
-    """A readable record: settings, then each turn with its reply and the exact prompt it was sent as."""
-    model = saved.model
-    sampling = ", ".join(f"{k}={v}" for k, v in saved.sampling.items() if v is not None)
-    lines = [
-        f"# Session #{saved.number} ({saved.started})",
-        "",
-        f"- model: {model.name} ({model.device}, context {model.context})",
-        f"- persona: {saved.persona or 'none'}",
-        f"- system message: {saved.system!r}" if saved.system else "- system message: none",
-        f"- sampling: {sampling}",
-        "",
-        "Kept for you: the model cannot see this. Every session starts from nothing.",
-    ]
-    for number, turn in enumerate(saved.turns, start=1):
-        stats = f"seed {turn.seed}, {turn.completion_tokens} tokens, stop: {turn.stop}"
-        lines += [
-            "",
-            f"## Turn {number}",
-            "",
-            "**You:**",
-            "",
-            turn.user,
-            "",
-            *(
-                [
-                    f"<details><summary>Thinking ({len(turn.thinking)} characters)</summary>",
-                    "",
-                    turn.thinking,
-                    "",
-                    "</details>",
-                    "",
-                ]
-                if turn.thinking
-                else []
-            ),
-            f"**Model** ({stats}):",
-            "",
-            turn.reply,
-            "",
-            f"<details><summary>The exact prompt ({turn.prompt_tokens} tokens)</summary>",
-            "",
-            "```text",
-            turn.prompt,
-            "```",
-            "",
-            "</details>",
-        ]
-    return "\n".join(lines) + "\n"

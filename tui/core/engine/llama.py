@@ -40,7 +40,7 @@ from tui.core.engine.values import (
 from tui.core.engine.vocab import VocabTokenizer
 from tui.core.models import gguf
 from tui.core.models.fit import check_memory
-from tui.core.prompt.build import ControlToken, Prompt, build_prompt
+from tui.core.prompt.build import ControlToken, Prompt, build_prompt, extended
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import SANDBOX, ChatTemplate, fallback_template, template_from_file
 from tui.core.settings.limits import FLAGS, RANGES
@@ -246,6 +246,10 @@ class Engine:
         return self.piece(token).decode("utf-8", errors="replace")
 
     # Prompts and replies -------------------------------------------------------------------
+
+    def extend_prompt(self, prompt: Prompt, ids: Sequence[int]) -> Prompt:
+        """``prompt`` followed by generated ``ids``, fed back as they are (a reply continued from a token)."""
+        return extended(prompt, ids, self)
 
     def use_template_file(self, path: Path) -> None:
         """Replace the model's chat template with the one in ``path`` (the inspector names it)."""

@@ -21,7 +21,7 @@ from tui.core.chat.sampling import Sampling
 from tui.core.engine.confidence import TOP, Alternative, Confidence
 from tui.core.engine.server_api import ServerAPI, ServerError
 from tui.core.engine.values import ContextFullError, EngineChanged, EngineInfo, Piece, ReplyStats, StopReason
-from tui.core.prompt.build import ControlToken, Prompt, build_prompt
+from tui.core.prompt.build import ControlToken, Prompt, build_prompt, extended
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import SANDBOX, ChatTemplate, template_from_file
 from tui.core.settings.server import ServerSettings
@@ -165,6 +165,10 @@ class ServerEngine:
                 f"the server at {self.settings.url} now runs another model ({name}); "
                 "nothing was sent: a new session starts with it"
             )
+
+    def extend_prompt(self, prompt: Prompt, ids: Sequence[int]) -> Prompt:
+        """``prompt`` followed by generated ``ids``, fed back as they are (a reply continued from a token)."""
+        return extended(prompt, ids, self.vocab)
 
     def use_template_file(self, path: Path) -> None:
         """Replace the model's chat template with the one in ``path`` (the inspector names it)."""

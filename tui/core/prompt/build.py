@@ -62,11 +62,17 @@ class Prompt:
     """How the template's model marks thinking in its replies (see tui.core.chat.thinking)."""
     variables: tuple[tuple[str, object], ...] = ()
     """The template variables it was rendered with."""
+    fed_back: tuple[int, int] | None = None
+    """(token, character) where tokens the model generated itself begin, fed back as they were
+    (a reply continued from a runner-up token): ids, not text rendered and tokenized again."""
 
     @property
     def generation_prompt(self) -> str:
         """The text the template added to cue the reply (empty when it added none)."""
-        return self.text[self.generation_start :] if self.generation_start is not None else ""
+        if self.generation_start is None:
+            return ""
+        end = len(self.text) if self.fed_back is None else self.fed_back[1]
+        return self.text[self.generation_start : end]
 
     @property
     def ids(self) -> list[int]:
@@ -98,6 +104,7 @@ class Prompt:
             "text": self.text,
             "messages": [m.as_dict() for m in self.messages],
             "tokens": [{"id": t.id, "piece": t.text, "special": t.special} for t in self.tokens],
+            "generated_tokens_fed_back_from": self.fed_back[0] if self.fed_back else None,
             "spans": [
                 None
                 if s is None
@@ -111,6 +118,14 @@ class Prompt:
                 for s in self.spans
             ],
         }
+
+
+def extended(prompt: Prompt, ids: Sequence[int], tokenizer: Tokenizer) -> Prompt:
+    """``prompt`` followed by ``ids`` the model generated, to be fed back exactly as they are."""
+    added = tuple(Token(i, tokenizer.piece(i), tokenizer.is_special(i)) for i in ids)
+    text = prompt.text + b"".join(t.piece for t in added).decode("utf-8", errors="replace")
+    start = prompt.fed_back or (len(prompt.tokens), len(prompt.text))
+    return replace(prompt, text=text, tokens=prompt.tokens + added, fed_back=start)
 
 
 class ControlToken(NamedTuple):

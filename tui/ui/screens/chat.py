@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 
 from tui.core.chat import transcripts
 from tui.core.chat.sampling import Sampling
-from tui.core.chat.session import Chat, ChatEngine, Session
+from tui.core.chat.session import Chat, ChatEngine, PreparedTurn, Session, started
+from tui.core.chat.tree import Turn
 from tui.core.engine.compute_thread import on_compute_thread
 from tui.core.engine.values import EngineInfo
 from tui.core.models.catalog import ModelNotFoundError
@@ -39,13 +41,19 @@ from tui.ui.messages import (
 from tui.ui.reply_stream import settle_heap, stream_reply
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.confidence_view import ConfidenceView
-from tui.ui.widgets.conversation import Conversation, TurnView
+from tui.ui.widgets.conversation import ORIGIN_NOTES, Conversation, TurnView
 from tui.ui.widgets.inspector import Inspector
+from tui.ui.widgets.message_views import BranchAsked, EditAsked, Reply, UserMessage
 from tui.ui.widgets.status import StatusLine
 
 # The other screens (help, sessions, personas, models, experiments) are imported when first
 # opened: importing them all made the first frame wait ~60 ms for screens not yet shown.
 
+REOPENED_TEXT = (
+    "Session #{{number}} started from saved session {id} ({turns} turn(s), made with {model}). The "
+    "model starts from nothing here too: the messages below are sent again as text with your next "
+    "one, and that text is all it will know of them (see the hidden prompt, f2)."
+)
 NEW_SESSION_TEXT = (
     "{reason}Session #{number} started. The model starts from nothing: it remembers nothing of "
     "session #{previous}. Its prompt now holds only the chat template, the system message "
@@ -80,6 +88,10 @@ class ChatScreen(Screen[None]):
         self._confidence = False
         self._reload_reason = ""
         """Why the engine is being loaded again (said with the new session)."""
+        self._recording: tuple[Session | None, int] = (None, 0)
+        """The session the current reply goes to, and how many turns it had before it."""
+        self._editing: Turn | None = None
+        """The turn whose message the box holds for editing: sending it starts a branch there."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -160,7 +172,7 @@ class ChatScreen(Screen[None]):
             self.post_message(SessionStarted(self.chat.session.number, f"{why}Model “{info.name}” loaded."))
         self._update_title()
         if self._pending:
-            self._start_reply(self._pending.pop(0))
+            self._start_pending()
 
     @work(thread=True, exit_on_error=False, group="close")
     def _close_engine(self, engine: ChatEngine) -> None:
@@ -203,27 +215,52 @@ class ChatScreen(Screen[None]):
         if self.busy or self._pending:
             self.notify("A reply is still coming: press escape to stop it.", severity="warning")
             return
+        editing = self._editing
+        self._edit_message(None)
+        chat = self.chat
+        if editing is not None and chat is not None and editing in chat.session.turns:
+            await self._branch(editing, lambda: chat.prepare_edit(editing, event.text), event.text)
+            return
         await self._send(event.text)
 
-    async def _send(self, text: str, new_seed: bool = False) -> None:
+    async def _send(self, text: str) -> None:
         self._turn = await self.query_one(Conversation).start_turn(text)
         if self.chat is None:
             self._pending.append(text)
             self.notify("The model is still loading; your message will be sent when it is ready.")
             return
-        self._start_reply(text, new_seed)
+        chat = self.chat
+        self._start_reply(lambda: chat.prepare(text))
 
-    def _start_reply(self, text: str, new_seed: bool = False) -> None:
+    def _start_pending(self) -> None:
+        text, chat = self._pending.pop(0), self.chat
+        assert chat is not None
+        self._start_reply(lambda: chat.prepare(text))
+
+    async def _branch(
+        self, turn: Turn, plan: Callable[[], PreparedTurn], user_text: str, new_seed: bool = False
+    ) -> None:
+        """A sibling of ``turn`` (on the current path): the path above it stays on the screen, the
+        old turn is kept in the session's tree, the new one streams in its place."""
         assert self.chat is not None
+        keep = self.chat.session.turns.index(turn)
+        conversation = self.query_one(Conversation)
+        await conversation.truncate(keep)
+        self._turn = await conversation.start_turn(user_text)
+        self._start_reply(plan, new_seed)
+
+    def _start_reply(self, plan: Callable[[], PreparedTurn], new_seed: bool = False) -> None:
+        assert self.chat is not None
+        self._recording = (self.chat.session, len(self.chat.session.tree.turns))
         self._cancel = threading.Event()
         sampling = self.chat.session.sampling.with_seed(None) if new_seed else None
-        self._generate(self.chat, text, self._cancel, self._session, sampling, threading.get_ident())
+        self._generate(self.chat, plan, self._cancel, self._session, sampling, threading.get_ident())
 
     @work(thread=True, exit_on_error=False, group="reply")
     def _generate(
         self,
         chat: Chat,
-        text: str,
+        plan: Callable[[], PreparedTurn],
         cancel: threading.Event,
         session: int,
         sampling: Sampling | None,
@@ -236,15 +273,21 @@ class ChatScreen(Screen[None]):
             self._save_session(recorded, info, persona)
 
         on_compute_thread(
-            stream_reply, self, chat, text, cancel, session, sampling, self._confidence, save, ui_thread
+            stream_reply, self, chat, plan, cancel, session, sampling, self._confidence, save, ui_thread
         )
 
     async def on_reply_started(self, message: ReplyStarted) -> None:
         if message.session == self._session and self._turn is not None and self.chat is not None:
-            if message.prepared.dropped:
-                await self.query_one(Conversation).mark_dropped(self.chat.session.first_kept)
-            self.query_one(StatusLine).context_used = len(message.prepared.prompt)
-            await self._turn.start_reply()
+            prepared = message.prepared
+            if prepared.dropped:
+                await self.query_one(Conversation).mark_dropped(prepared.first_kept)
+            self.query_one(StatusLine).context_used = len(prepared.prompt)
+            reply = await self._turn.start_reply()
+            if prepared.prefix or prepared.kept:  # what the prompt already holds of the reply
+                thinking, answer = started(prepared)
+                if thinking:
+                    await reply.think(thinking, sum(p.kind == "thinking" for p in prepared.kept))
+                await reply.add(answer)
         self._painted(message.painted)
 
     async def on_reply_chunk(self, message: ReplyChunk) -> None:
@@ -265,11 +308,15 @@ class ChatScreen(Screen[None]):
         turn, self._turn = self._turn, None
         if message.session != self._session or not self.is_attached:
             return  # an old session's reply, or the app is closing (the worker saved the turn)
+        made = self._recorded()
         if turn is not None:
-            await turn.finish(message.stats, message.error)
-            last = self.chat.session.turns[-1] if self.chat and self.chat.session.turns else None
-            if message.stats is not None and last is not None and last.pieces:
-                await turn.mount(ConfidenceView(last.pieces))
+            await turn.finish(message.stats, message.error, ORIGIN_NOTES.get(made.origin, "") if made else "")
+            if made is not None:
+                turn.turn = made
+                if message.stats is not None and made.pieces:
+                    await turn.mount(ConfidenceView(made.pieces, made.branched_at))
+            if self.chat is not None:
+                self.query_one(Conversation).label(self.chat.session.tree)
         if message.stats is not None:
             status = self.query_one(StatusLine)
             status.speed = message.stats.tokens_per_second or status.speed
@@ -281,7 +328,14 @@ class ChatScreen(Screen[None]):
             return
         self.inspect()
         if self._pending:
-            self._start_reply(self._pending.pop(0))
+            self._start_pending()
+
+    def _recorded(self) -> Turn | None:
+        """The turn the reply that just ended was recorded as (None: none, or in an older session)."""
+        session, before = self._recording
+        if self.chat is None or session is not self.chat.session or len(session.tree.turns) <= before:
+            return None
+        return session.tree.turns[before]
 
     def _save_transcript(self) -> None:
         """Keep the session for the user (never for the model), after every change to it."""
@@ -312,32 +366,100 @@ class ChatScreen(Screen[None]):
     def action_stop(self) -> None:
         if self._cancel is not None:
             self._cancel.set()
+        elif self._editing is not None:
+            self._edit_message(None)
+            self.query_one(ChatInput).clear()
 
-    async def _retract(self) -> str | None:
-        """Take back the last turn, from the session and from the screen; its message, or None."""
+    def _idle_chat(self) -> Chat | None:
+        """The chat, when nothing is streaming or waiting (branches change only between replies)."""
         if self.chat is None or self.busy or self._pending:
             self.notify("Wait for the reply to finish, or stop it with escape.", severity="warning")
             return None
-        turn = self.chat.retract_last()
+        return self.chat
+
+    async def action_regenerate(self, turn: Turn | None = None) -> None:
+        """Another reply to the last message, with a new seed: a different sample from the same
+        prompt. The old reply is kept as a sibling (alt+left shows it again)."""
+        chat = self._idle_chat()
+        if chat is None:
+            return
+        last = turn or chat.session.tree.leaf
+        if last is None:
+            self.notify("Nothing to regenerate yet.", severity="warning")
+            return
+        await self._branch(last, lambda: chat.prepare_regenerate(last), last.user, new_seed=True)
+
+    def action_edit_last(self) -> None:
+        chat = self._idle_chat()
+        if chat is not None and chat.session.tree.leaf is None:
+            self.notify("No message to edit yet.", severity="warning")
+        elif chat is not None:
+            self._edit_message(chat.session.tree.leaf)
+
+    def _edit_message(self, turn: Turn | None) -> None:
+        """Put ``turn``'s message in the box: sending it starts a new branch there (None: stop editing)."""
+        box = self.query_one(ChatInput)
+        self._editing = turn
         if turn is None:
-            self.notify("Nothing to take back yet.", severity="warning")
-            return None
-        await self.query_one(Conversation).remove_last_turn()
-        self._save_transcript()
-        return turn.user
+            box.border_title = None
+            return
+        assert self.chat is not None
+        number = self.chat.session.turns.index(turn) + 1
+        box.border_title = f"editing message {number}: enter sends it as a new branch, escape cancels"
+        box.load_text(turn.user)
+        box.focus()
 
-    async def action_regenerate(self) -> None:
-        """The last message again, with a new seed: a different sample from the same prompt."""
-        text = await self._retract()
-        if text is not None:
-            await self._send(text, new_seed=True)
+    async def on_edit_asked(self, message: EditAsked) -> None:
+        view = message.widget.parent
+        chat = self._idle_chat()
+        if chat is None or not isinstance(view, TurnView) or view.turn is None:
+            return
+        if message.side == "user":
+            self._edit_message(view.turn)
+            return
+        from tui.ui.dialogs.edit_reply import EditReply
 
-    async def action_edit_last(self) -> None:
-        text = await self._retract()
-        if text is not None:
-            box = self.query_one(ChatInput)
-            box.load_text(text)
-            box.focus()
+        turn = view.turn
+
+        def continue_from(edited: str | None) -> None:
+            if edited is not None:
+                plan = lambda: chat.prepare_continue(turn, edited)  # noqa: E731
+                self.run_worker(self._branch(turn, plan, turn.user))
+
+        self.app.push_screen(EditReply(turn.reply), continue_from)
+
+    async def on_branch_asked(self, message: BranchAsked) -> None:
+        """Show a sibling instead: nothing is decoded until the next message is sent."""
+        view = message.widget.parent
+        chat = self._idle_chat()
+        if chat is None or not isinstance(view, TurnView) or view.turn is None:
+            return
+        session = chat.session
+        keep = session.turns.index(view.turn)
+        target = session.tree.switch(view.turn, message.side, message.step)
+        if target is None:
+            where = "first" if message.step < 0 else "last"
+            self.notify(f"This is the {where} of its siblings.", severity="information")
+            return
+        conversation = self.query_one(Conversation)
+        await conversation.show_path(session.turns, session.tree, keep)
+        await conversation.mark_dropped(session.first_kept)
+        views = conversation.turns
+        if keep < len(views):
+            focus = views[keep].query_one(UserMessage if message.side == "user" else Reply)
+            focus.focus()
+        self._save_transcript()  # the current path is part of the record
+        self.inspect()
+
+    async def on_confidence_view_chosen(self, message: ConfidenceView.Chosen) -> None:
+        """Cut the reply at a token and continue from the runner-up chosen there, with a new seed."""
+        view = message.view.parent
+        chat = self._idle_chat()
+        if chat is None or not isinstance(view, TurnView) or view.turn is None:
+            return
+        turn, index, token = view.turn, message.index, message.token
+        plan = lambda: chat.prepare_from_token(turn, index, token)  # noqa: E731
+        await self._branch(turn, plan, turn.user, new_seed=True)
 
     def action_new_session(self, reason: str = "") -> None:
         if self.chat is None:
@@ -371,7 +493,13 @@ class ChatScreen(Screen[None]):
         await conversation.remove_children()
         reason = f"{message.reason} " if message.reason else ""
         text = NEW_SESSION_TEXT.format(reason=reason, number=message.number, previous=previous)
+        if message.reopened:
+            text = message.reason.format(number=message.number)
         await conversation.notice(text, "new-session")
+        if message.reopened and self.chat is not None:
+            session = self.chat.session
+            await conversation.show_path(session.turns, session.tree)
+            await conversation.mark_dropped(session.first_kept)
         status = self.query_one(StatusLine)
         status.context_used = 0
         self._update_title()
@@ -461,7 +589,29 @@ class ChatScreen(Screen[None]):
     def action_sessions(self) -> None:
         from tui.ui.screens.sessions import SessionsView
 
-        self.app.push_screen(SessionsView())
+        self.app.push_screen(SessionsView(), self._reopen)
+
+    def _reopen(self, path: Path | None) -> None:
+        """Go on with a saved session, in a new one: its turns are sent again as text."""
+        if path is None or self.chat is None:
+            return
+        if self._cancel is not None:
+            self._cancel.set()
+        self._pending.clear()
+        self._reopen_session(self.chat, path)
+
+    @work(thread=True, exit_on_error=False, group="session")
+    def _reopen_session(self, chat: Chat, path: Path) -> None:
+        from tui.core.chat.reopen import reopen
+
+        try:
+            saved = transcripts.load_checked(path)
+            session = on_compute_thread(reopen, chat, saved, str(path))  # waits for a reply to stop
+        except Exception as exc:  # noqa: BLE001 - a damaged file or a template error: said, not raised
+            self.notify(f"Could not reopen {path.name}: {exc}", severity="error", markup=False)
+            return
+        reason = REOPENED_TEXT.format(id=saved.id, model=saved.model.name, turns=len(saved.turns))
+        self.post_message(SessionStarted(session.number, reason, reopened=True))
 
     def action_help(self) -> None:
         from tui.ui.screens.help import HelpScreen

@@ -1,8 +1,9 @@
-"""Saved sessions, read-only: a record kept for the user that the model cannot see."""
+"""Saved sessions: a record kept for the user that the model cannot see, or reopen one and go on."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,17 +12,20 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Markdown, Static
 
 from tui.core.atomic import write_text_atomic
-from tui.core.chat import transcripts
+from tui.core.chat import export, transcripts
 from tui.paths import get_paths
 from tui.ui.actions import bindings
 
 BANNER = (
-    "Kept for you, read-only. The model cannot see any of this: every session starts from nothing, "
-    "and only the current session's messages are ever sent to it."
+    "Kept for you. The model cannot see any of this: every session starts from nothing, and only "
+    "the current session's messages are ever sent to it. Reopen one (o) to go on with it: its "
+    "messages are then sent again as text, in a new session."
 )
 
 
-class SessionsView(Screen[None]):
+class SessionsView(Screen[Path | None]):
+    """Returns the transcript to reopen, or None."""
+
     SUB_TITLE = "saved sessions"
     BINDINGS = bindings("sessions")
 
@@ -30,7 +34,7 @@ class SessionsView(Screen[None]):
         yield Static(BANNER, id="sessions-banner")
         with Horizontal():
             table: DataTable[str] = DataTable(id="sessions-table", cursor_type="row")
-            table.add_columns("Started", "Turns", "Model", "First message")
+            table.add_columns("Started", "Turns", "Branches", "Model", "First message")
             yield table
             with VerticalScroll(id="session-preview-box"):
                 yield Markdown("", id="session-preview")
@@ -42,7 +46,8 @@ class SessionsView(Screen[None]):
         table: DataTable[str] = self.query_one(DataTable)
         for item in saved:
             first = item.first_message.replace("\n", " ")
-            table.add_row(item.started, str(item.turns), item.model, first[:40], key=item.id)
+            branches = str(item.branches)
+            table.add_row(item.started, str(item.turns), branches, item.model, first[:40], key=item.id)
         for problem in problems:
             self.notify(str(problem), severity="warning", markup=False)
         if not saved:
@@ -61,7 +66,7 @@ class SessionsView(Screen[None]):
         item = self._current()
         if item is not None:
             try:
-                text = transcripts.to_markdown(transcripts.load(item.path))
+                text = export.to_markdown(transcripts.load(item.path))
             except (OSError, ValueError) as exc:
                 text = f"`{item.path}` cannot be shown: {transcripts.reason_of(exc)}"
             await self.query_one("#session-preview", Markdown).update(text)
@@ -74,7 +79,7 @@ class SessionsView(Screen[None]):
         try:
             saved = transcripts.load(item.path)
             if kind == "md":
-                write_text_atomic(target, transcripts.to_markdown(saved))
+                write_text_atomic(target, export.to_markdown(saved))
             else:
                 write_text_atomic(target, json.dumps(saved.to_json(), ensure_ascii=False, indent=2) + "\n")
         except (OSError, ValueError) as exc:
@@ -83,5 +88,10 @@ class SessionsView(Screen[None]):
             return
         self.notify(f"Exported to {target}", markup=False)
 
+    def action_reopen(self) -> None:
+        item = self._current()
+        if item is not None:
+            self.dismiss(item.path)
+
     def action_close(self) -> None:
-        self.app.pop_screen()
+        self.dismiss(None)

@@ -21,7 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from tui.core.chat.session import Chat
+from tui.core.chat.session import Chat, Session
 from tui.core.engine.values import ContextFullError
 from tui.core.prompt.build import Prompt
 from tui.core.prompt.parts import (
@@ -95,6 +95,24 @@ def summary(prompt: Prompt, n_ctx: int) -> Text:
     return line
 
 
+def path_notes(session: Session) -> tuple[str, ...]:
+    """What the inspector says about the path: siblings never sent, turns re-sent from a file."""
+    notes = []
+    branches, turns = session.tree.unsent()
+    if branches:
+        notes.append(
+            f"{branches} other branch(es) ({turns} turn(s)) are kept but not sent: "
+            "the model sees only this path."
+        )
+    reopened = sum(t.origin == "reopened" for t in session.turns)
+    if reopened and session.reopened_from:
+        notes.append(
+            f"{reopened} turn(s) come from the saved transcript {session.reopened_from}: the model remembers "
+            "none of it; everything it knows of them is this re-sent text."
+        )
+    return tuple(notes)
+
+
 class Inspector(VerticalScroll, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = bindings("inspector")
 
@@ -111,6 +129,8 @@ class Inspector(VerticalScroll, can_focus=True):
         self.dropped: list[str] = []
         """The user messages of turns no longer in the prompt (dropped to fit the context)."""
         self.note = ""
+        self.aside: tuple[str, ...] = ()
+        """What the path holds beside the prompt: branches not sent, turns re-sent from a file."""
         self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -135,12 +155,13 @@ class Inspector(VerticalScroll, can_focus=True):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect")
     def _follow(self, chat: Chat, draft: str) -> None:
-        prompts = [turn.prompt for turn in chat.session.turns]
-        turns = chat.session.turns
-        dropped, note = [t.user for t in turns[: chat.session.first_kept]], ""
+        session = chat.session
+        turns = session.turns
+        prompts = [turn.prompt for turn in turns]
+        dropped, note = [t.user for t in turns[: session.first_kept]], ""
         if draft.strip():
             try:
-                preview = chat.session.prepare(chat.engine, draft, commit=False)
+                preview = session.prepare(chat.engine, draft)
                 prompts.append(preview.prompt)
                 dropped += [turns[i].user for i in preview.dropped]
             except (ContextFullError, TemplateRenderError) as exc:
@@ -148,10 +169,19 @@ class Inspector(VerticalScroll, can_focus=True):
         else:
             note = "Type a message to see the prompt it will be sent as; [ and ] show earlier turns."
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show, prompts, chat.engine.info.n_ctx, dropped, note)
+            self.app.call_from_thread(
+                self.show, prompts, chat.engine.info.n_ctx, dropped, note, path_notes(session)
+            )
 
-    def show(self, prompts: list[Prompt], n_ctx: int, dropped: list[str], note: str = "") -> None:
-        self.prompts, self.n_ctx, self.dropped, self.note = prompts, n_ctx, dropped, note
+    def show(
+        self,
+        prompts: list[Prompt],
+        n_ctx: int,
+        dropped: list[str],
+        note: str = "",
+        aside: tuple[str, ...] = (),
+    ) -> None:
+        self.prompts, self.n_ctx, self.dropped, self.note, self.aside = prompts, n_ctx, dropped, note, aside
         self.position = len(prompts) - 1
         self.redraw()
 
@@ -182,6 +212,15 @@ class Inspector(VerticalScroll, can_focus=True):
                 header.append(f"\n  ✗ {first[:60]}", "yellow strike")
         for note in prompt.notes:
             header.append(f"\n{note}", "yellow")
+        for line in self.aside:
+            header.append(f"\n{line}", "cyan")
+        if prompt.fed_back is not None:
+            start = prompt.fed_back[0]
+            header.append(
+                f"\nTokens {start + 1}–{len(prompt)} are the reply's own ids fed back as they were, the "
+                "chosen runner-up last (press i to see the ids)",
+                "magenta",
+            )
         for fate in thinking_fates(prompt):
             if fate.resent:
                 said = f"re-sent by the template ({fate.tokens} tokens)"
