@@ -37,9 +37,7 @@ def test_follow_up_turns_resend_the_transcript_and_reuse_the_cache(engine: Engin
     prepared = chat.prepare("What did I just tell you?")
     assert "My name is Zorblax." in prepared.prompt.text
     assert first.strip() in prepared.prompt.text
-    _, stats = next(
-        (None, e) for e in chat.reply(prepared) if isinstance(e, ReplyStats)
-    )
+    _, stats = next((None, e) for e in chat.reply(prepared) if isinstance(e, ReplyStats))
     assert stats.reused_tokens > len(chat.session.turns[0].prompt) // 2
     assert len(chat.session.turns) == 2
 

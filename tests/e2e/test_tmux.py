@@ -79,3 +79,33 @@ def test_thinking_folds_and_f9_hides_it_in_a_real_terminal(tmux: Tmux, llm_home:
     tmux.wait_for(lambda s: thought in s)
     tmux("send-keys", "-t", "main", "C-q")
     tmux.wait_for(lambda s: s.rstrip().endswith("$"), timeout=20)
+
+
+def test_regenerate_twice_and_walk_the_three_branches_in_a_real_terminal(tmux: Tmux) -> None:
+    """Each regenerate keeps the old reply; alt+left/alt+right on the focused reply walk them."""
+    tmux("send-keys", "-t", "main", shlex.quote(str(COMMAND)), "Enter")
+    tmux.wait_for(lambda s: "context 0/" in s)
+    tmux("send-keys", "-t", "main", "-l", "Tell me a fun fact")
+    tmux("send-keys", "-t", "main", "Enter")
+    tmux.wait_for(lambda s: "· seed " in s)
+    replies = [_reply_lines(tmux.screen())]
+    for count in (2, 3):
+        tmux("send-keys", "-t", "main", "C-r")
+        screen = tmux.wait_for(lambda s: f"‹ {count}/{count} ›" in s and "· seed " in s)  # noqa: B023
+        replies.append(_reply_lines(screen))
+    tmux("send-keys", "-t", "main", "BTab")  # from the message box back to the reply
+    tmux.wait_for(lambda s: "Previous branch" in s)
+    for key, position in (("M-Left", 2), ("M-Left", 1), ("M-Right", 2), ("M-Right", 3)):
+        tmux("send-keys", "-t", "main", key)
+        screen = tmux.wait_for(lambda s: f"‹ {position}/3 ›" in s)  # noqa: B023
+        assert _reply_lines(screen) == replies[position - 1]
+    tmux("send-keys", "-t", "main", "C-q")
+    tmux.wait_for(lambda s: s.rstrip().endswith("$"), timeout=20)
+
+
+def _reply_lines(screen: str) -> list[str]:
+    """The reply's text as drawn: the lines between the message and the footer."""
+    lines = screen.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Tell me a fun fact" in line)
+    end = next(i for i, line in enumerate(lines) if "· seed " in line)
+    return [line.strip(" █") for line in lines[start + 1 : end] if line.strip(" █") and "‹" not in line]

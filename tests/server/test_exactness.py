@@ -169,3 +169,21 @@ def test_thinking_over_the_server_is_split_the_same_way(engine: Engine, remote: 
         assert here.thinking and (here.thinking, here.reply) == (there.thinking, there.reply)
     finally:
         engine.template = own
+
+
+@pytest.mark.parametrize("confidence", [False, True])
+def test_a_reply_that_ends_its_turn_ends_the_same_way_over_the_server(
+    engine: Engine, remote: ServerEngine, confidence: bool
+) -> None:
+    """llama-server streams the end-of-turn token before saying it stopped: it is not part of the reply."""
+    messages = [Message("user", "Say hi")]
+    sampling = Sampling(temperature=0, seed=1, max_tokens=60)
+    engine.reset()
+    remote.reset()
+    here = [e for e in engine.generate(engine.build_prompt(messages), sampling, confidence=confidence)]
+    there = [e for e in remote.generate(remote.build_prompt(messages), sampling, confidence=confidence)]
+    assert isinstance(here[-1], ReplyStats) and isinstance(there[-1], ReplyStats)
+    assert here[-1].stop == there[-1].stop == "end_of_turn"
+    assert here[-1].completion_tokens == there[-1].completion_tokens
+    assert [p.token for p in here[:-1]] == [p.token for p in there[:-1]]  # type: ignore[union-attr]
+    assert "".join(p.text for p in there[:-1]) == "".join(p.text for p in here[:-1])  # type: ignore[union-attr]

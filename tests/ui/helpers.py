@@ -21,6 +21,8 @@ from tui.core.prompt.messages import Message
 from tui.core.prompt.template import ChatTemplate, fallback_template
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
 from tui.ui.screens.chat import ChatScreen
+from tui.ui.widgets.chat_input import ChatInput
+from tui.ui.widgets.conversation import ReplyFooter
 
 
 async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -29,6 +31,15 @@ async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await pilot.pause(0.05)
+
+
+async def send(pilot: Pilot[None], chat: ChatScreen, text: str, replies: int) -> None:
+    """Type ``text``, send it, and wait until ``replies`` replies have finished on the screen."""
+    box = chat.query_one(ChatInput)
+    box.focus()
+    box.insert(text)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: len(chat.query(ReplyFooter)) == replies)
 
 
 @dataclass

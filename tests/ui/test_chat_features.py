@@ -8,25 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.ui.helpers import FakeEngine, ready, wait_until
+from tests.ui.helpers import FakeEngine, ready, send, wait_until
 from tui.core.chat.sampling import Sampling
 from tui.core.engine.llama import Engine
 from tui.core.engine.values import LoadOptions
 from tui.core.settings.state import load_state
 from tui.paths import get_paths
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
-from tui.ui.screens.chat import ChatScreen
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.sessions import SessionsView
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.conversation import ReplyFooter, TurnView
 from tui.ui.widgets.message_views import Reply, UserMessage
-
-
-async def send(pilot, chat: ChatScreen, text: str, replies: int) -> None:  # type: ignore[no-untyped-def]
-    chat.query_one(ChatInput).insert(text)
-    await pilot.press("enter")
-    await wait_until(pilot, lambda: len(chat.query(ReplyFooter)) == replies)
 
 
 def real_app(model_path: Path) -> LlmTuiApp:

@@ -16,6 +16,7 @@ from tui.ui.app import AppConfig, create_app
 from tui.ui.screens.chat import ChatScreen
 from tui.ui.widgets.conversation import ReplyFooter
 from tui.ui.widgets.inspector import Inspector
+from tui.ui.widgets.message_views import Reply
 
 SIZE = (100, 30)
 REPLY = ("Hello! Here is a list:\n\n", "- one\n", "- two\n\n", "```python\nprint('hi')\n```\n")
@@ -135,3 +136,24 @@ def test_reply_with_folded_thinking(snap_compare: Any, monkeypatch: pytest.Monke
     qwen3 = template("qwen3")
     app = create_app(AppConfig(engine_factory=lambda: FakeEngine(words=THOUGHT + REPLY, template=qwen3)))
     assert snap_compare(app, terminal_size=SIZE, run_before=chatted)
+
+
+def test_branch_indicator_after_regenerate(snap_compare: Any) -> None:
+    """The reply regenerated once: the reply says it is the second of two (alt+left/right switch)."""
+
+    async def regenerated(pilot: Pilot[None]) -> None:
+        chat = await chatted(pilot)
+        await pilot.press("ctrl+r")
+        await wait_until(
+            pilot,
+            lambda: (
+                chat.chat is not None
+                and len(chat.chat.session.tree.turns) == 2
+                and not chat.busy
+                and bool(chat.query(ReplyFooter))
+            ),
+        )
+        chat.query_one(Reply).focus()
+        await pilot.pause()
+
+    assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=regenerated)

@@ -6,19 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.core.test_reasoning_replies import R1
-from tests.ui.helpers import FakeEngine, ready, real_app, wait_until
+from tests.ui.helpers import FakeEngine, ready, real_app, send, wait_until
 from tui.core.chat.sampling import Sampling
 from tui.ui.app import AppConfig, create_app
-from tui.ui.screens.chat import ChatScreen
-from tui.ui.widgets.chat_input import ChatInput
-from tui.ui.widgets.conversation import ReplyFooter
 from tui.ui.widgets.message_views import Reply, ThinkingBlock
-
-
-async def send(pilot, chat: ChatScreen, text: str, replies: int) -> None:  # type: ignore[no-untyped-def]
-    chat.query_one(ChatInput).insert(text)
-    await pilot.press("enter")
-    await wait_until(pilot, lambda: len(chat.query(ReplyFooter)) == replies)
 
 
 async def test_the_model_thinks_in_a_dimmed_block_and_the_answer_stays_apart(model_path: Path) -> None:
@@ -39,7 +30,10 @@ async def test_the_model_thinks_in_a_dimmed_block_and_the_answer_stays_apart(mod
         await pilot.press("f9")
         await wait_until(pilot, lambda: block.styles.display != "none")
         await pilot.press("ctrl+t")  # thinking off for the next turn: the template closes the block itself
-        prompt = chat.chat.session.prepare(chat.chat.engine, "And 3+3?", ).prompt
+        prompt = chat.chat.session.prepare(
+            chat.chat.engine,
+            "And 3+3?",
+        ).prompt
         assert prompt.generation_prompt.endswith("<think>\n</think>")
 
 

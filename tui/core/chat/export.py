@@ -106,7 +106,8 @@ def to_markdown(saved: Transcript, everything: bool = False) -> str:
         hashes = "#" * min(6, 2 + row.depth)
         sent = " · sent" if row.on_path else ""
         if row.side == "user":
-            lines += ["", f"{hashes} You, message {row.number} of {row.of}{sent}", "", turn.user]
+            title = f"{hashes} You, message {row.number} of {row.of}{_origin(turn, 'user')}{sent}"
+            lines += ["", title, "", turn.user]
         else:
             title = f"{hashes} Model, reply {row.number} of {row.of}{_origin(turn, 'reply')}{sent}"
             lines += ["", title, "", *_reply(turn, heading=False)]

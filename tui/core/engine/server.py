@@ -233,6 +233,8 @@ class ServerEngine:
         final: dict[str, Any] = {}
         self.last_report = final
         events = self.api.stream("/completion", body)
+        held: Piece | None = None
+        """A control token without text: the end of turn if the server's next word is "stop, eos"."""
         try:
             for event in events:
                 if event.get("stop") is True:
@@ -244,18 +246,26 @@ class ServerEngine:
                 last = time.perf_counter()
                 first = first or last
                 texts = [str(event.get("content", ""))] + [""] * (len(tokens) - 1)
-                if len(tokens) == 1 and not texts[0]:
-                    texts[0] = self.vocab.control_name(tokens[0])  # the server sends no text for these
                 probs = event.get("completion_probabilities") if confidence else None
                 for index, (token, text) in enumerate(zip(tokens, texts, strict=True)):
-                    count += 1
+                    if held is not None:
+                        count += 1
+                        yield held
+                        held = None
                     sure = _confidence(probs, index) if isinstance(probs, list) else None
+                    if len(tokens) == 1 and not text:  # the server sends no text for control tokens
+                        held = Piece(int(token), self.vocab.control_name(int(token)), sure)
+                        continue
+                    count += 1
                     yield Piece(int(token), text, sure)
                 if cancel.is_set():
                     stop = "cancelled"
                     break
         finally:
             events.close()  # hangs up: llama-server stops generating for us
+        if held is not None and not (final and final.get("stop_type") == "eos"):
+            count += 1
+            yield held  # a control token inside the reply; the end token is not part of it
         if final:
             if final.get("stop_type") == "eos":
                 stop = "end_of_turn"

@@ -48,15 +48,18 @@ def code_blocks(text: str) -> list[str]:
     return [block.rstrip("\n") for block in CODE_BLOCK.findall(text)]
 
 
+MESSAGE_BINDINGS: list[BindingType] = bindings("message")
+
+
 class MessageView(Widget):
     """A message the user can focus (tab): copy it (``c``) or its code (``k``), edit it (``e``),
     and switch to its siblings (alt+left/alt+right).
 
-    Listed after the widget class it is mixed into: Textual takes type selectors (``Static``'s
-    ``height: auto``) from the first base only.
+    Listed after the widget class it is mixed into, because Textual takes type selectors
+    (``Static``'s ``height: auto``) and bindings along the first base only: each message class
+    names ``MESSAGE_BINDINGS`` itself.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = bindings("message")
     side: ClassVar[Side] = "user"
 
     def copy_text(self) -> str:
@@ -88,6 +91,8 @@ def copy_to_clipboard(widget: Widget, text: str, what: str) -> None:
 class UserMessage(Static, MessageView, can_focus=True):
     """What the user typed, shown as typed (no Markdown: nothing of it is reinterpreted)."""
 
+    BINDINGS: ClassVar[list[BindingType]] = MESSAGE_BINDINGS
+
     def __init__(self, text: str) -> None:
         super().__init__(text, markup=False)
         self.text = text
@@ -109,6 +114,7 @@ class Reply(Vertical, MessageView, can_focus=True):
     token the longer it got.
     """
 
+    BINDINGS: ClassVar[list[BindingType]] = MESSAGE_BINDINGS
     side: ClassVar[Side] = "reply"
 
     def __init__(self) -> None:
