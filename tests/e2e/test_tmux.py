@@ -81,9 +81,13 @@ def test_thinking_folds_and_f9_hides_it_in_a_real_terminal(tmux: Tmux, llm_home:
     tmux.wait_for(lambda s: s.rstrip().endswith("$"), timeout=20)
 
 
-def test_regenerate_twice_and_walk_the_three_branches_in_a_real_terminal(tmux: Tmux) -> None:
-    """Each regenerate keeps the old reply; alt+left/alt+right on the focused reply walk them."""
-    tmux("send-keys", "-t", "main", shlex.quote(str(COMMAND)), "Enter")
+def test_regenerate_twice_and_walk_the_three_branches_in_a_real_terminal(tmux: Tmux, llm_home: Path) -> None:
+    """Each regenerate keeps the old reply; alt+left/alt+right on the focused reply walk them.
+    (Short replies, so the message stays on the screen above them.)"""
+    personas = llm_home / "config" / "personas"
+    personas.mkdir(parents=True)
+    (personas / "brief.toml").write_text('name = "Brief"\n[sampling]\nmax_tokens = 20\n')
+    tmux("send-keys", "-t", "main", f"{shlex.quote(str(COMMAND))} --persona brief", "Enter")
     tmux.wait_for(lambda s: "context 0/" in s)
     tmux("send-keys", "-t", "main", "-l", "Tell me a fun fact")
     tmux("send-keys", "-t", "main", "Enter")

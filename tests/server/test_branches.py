@@ -48,3 +48,10 @@ def test_branches_over_the_server_match_in_process(engine: Engine, remote: Serve
     assert remote.last_report["tokens_evaluated"] == len(token_there.prompt.ids)
     assert token_there.reply == token_here.reply
     assert there.session.tree.unsent() == here.session.tree.unsent() == (2, 2)
+
+    never = Chat(remote, None, GREEDY)  # a session on the server that never had the told branch
+    never.new_session()
+    list(never.send("Hi! Let's talk."))
+    list(never.send("What is my secret word?"))
+    reference = never.session.turns[-1]
+    assert reference.prompt.ids == asked_there.prompt.ids and reference.reply == asked_there.reply

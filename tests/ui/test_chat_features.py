@@ -12,6 +12,7 @@ from tests.ui.helpers import FakeEngine, ready, send, wait_until
 from tui.core.chat.sampling import Sampling
 from tui.core.engine.llama import Engine
 from tui.core.engine.values import LoadOptions
+from tui.core.prompt.template import ChatTemplate
 from tui.core.settings.state import load_state
 from tui.paths import get_paths
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
@@ -180,3 +181,27 @@ async def test_token_confidence_shades_the_reply_and_shows_alternatives(model_pa
         await pilot.pause()
         detail = str(view.query_one(".confidence-detail").render())
         assert "continue from a runner-up instead" in detail and "(the one it took)" in detail
+
+
+async def test_a_reply_the_template_cannot_continue_leaves_the_path_as_it_was() -> None:
+    """The template upper-cases every message: an edited reply cannot be left open. The old reply
+    comes back, the reason is said, and the session is unchanged."""
+    shouting = ChatTemplate(
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] | upper }}\n{% endfor %}", "shouting"
+    )
+    app = create_app(AppConfig(engine_factory=lambda: FakeEngine(template=shouting)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(pilot, app)
+        await send(pilot, chat, "hello", 1)
+        assert chat.chat is not None
+        before = chat.chat.session.turns
+        chat.query_one(Reply).focus()
+        await pilot.press("e")
+        await wait_until(pilot, lambda: bool(app.screen.query("#edited-reply")))
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: bool(chat.query(".error")))
+        await pilot.pause()
+        error = str(chat.query_one(".error").render())
+        assert "No new branch" in error and "cannot continue a message" in error
+        assert chat.chat.session.turns == before and len(chat.chat.session.tree.turns) == 1
+        assert chat.query_one(Reply).text == before[0].reply and len(chat.query(TurnView)) == 1

@@ -56,7 +56,7 @@ def rows(saved: Transcript) -> Iterator[Row]:
 
 def outline(saved: Transcript, width: int = 72) -> str:
     """The tree as an indented outline, one line per message with its sibling position."""
-    branches = len(saved.turns) - len({t.parent for t in saved.turns} - {None})
+    branches = saved.branches
     lines = [
         f"Session #{saved.number} ({saved.started}): {len(saved.turns)} turn(s), {branches} branch(es); "
         "* marks the path the model was sent"
@@ -96,7 +96,13 @@ def to_markdown(saved: Transcript, everything: bool = False) -> str:
         "",
         "Kept for you: the model cannot see this. Every session starts from nothing.",
     ]
+    branches = saved.branches
     if not everything:
+        if branches > 1:
+            lines += [
+                "",
+                f"The current path of {branches} branches (`sessions show --tree`, `export --all`).",
+            ]
         for number, turn in enumerate(saved.path_turns, start=1):
             lines += ["", f"## Turn {number}", "", "**You:**", "", turn.user, "", *_reply(turn)]
         return "\n".join(lines) + "\n"

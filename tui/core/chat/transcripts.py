@@ -83,6 +83,11 @@ class Transcript:
     def path_turns(self) -> tuple[SavedTurn, ...]:
         return tuple(self.turns[i] for i in self.path)
 
+    @property
+    def branches(self) -> int:
+        """How many branches: turns no other turn follows, each the end of one."""
+        return len(self.turns) - len({t.parent for t in self.turns} - {None})
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["turns"] = list(data["turns"])
@@ -168,10 +173,9 @@ def list_saved(paths: Paths) -> tuple[list[Saved], list[Problem]]:
             continue
         on_path = saved.path_turns
         first = on_path[0].user if on_path else ""
-        branches = len(saved.turns) - len({t.parent for t in saved.turns} - {None})
         model = saved.model.name
         found.append(
-            Saved(saved.id, path, saved.started, model, saved.persona, len(on_path), first, branches)
+            Saved(saved.id, path, saved.started, model, saved.persona, len(on_path), first, saved.branches)
         )
     return found, problems
 

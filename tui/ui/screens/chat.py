@@ -90,6 +90,8 @@ class ChatScreen(Screen[None]):
         """Why the engine is being loaded again (said with the new session)."""
         self._recording: tuple[Session | None, int] = (None, 0)
         """The session the current reply goes to, and how many turns it had before it."""
+        self._branch_at: int | None = None
+        """Where on the path the current reply starts a branch (None: a new message)."""
         self._editing: Turn | None = None
         """The turn whose message the box holds for editing: sending it starts a branch there."""
 
@@ -247,11 +249,14 @@ class ChatScreen(Screen[None]):
         conversation = self.query_one(Conversation)
         await conversation.truncate(keep)
         self._turn = await conversation.start_turn(user_text)
-        self._start_reply(plan, new_seed)
+        self._start_reply(plan, new_seed, keep)
 
-    def _start_reply(self, plan: Callable[[], PreparedTurn], new_seed: bool = False) -> None:
+    def _start_reply(
+        self, plan: Callable[[], PreparedTurn], new_seed: bool = False, branch_at: int | None = None
+    ) -> None:
         assert self.chat is not None
         self._recording = (self.chat.session, len(self.chat.session.tree.turns))
+        self._branch_at = branch_at
         self._cancel = threading.Event()
         sampling = self.chat.session.sampling.with_seed(None) if new_seed else None
         self._generate(self.chat, plan, self._cancel, self._session, sampling, threading.get_ident())
@@ -309,6 +314,9 @@ class ChatScreen(Screen[None]):
         if message.session != self._session or not self.is_attached:
             return  # an old session's reply, or the app is closing (the worker saved the turn)
         made = self._recorded()
+        if made is None and self._branch_at is not None and self.chat and turn and not message.reload:
+            await self._branch_failed(message.error or "stopped before it began")
+            return
         if turn is not None:
             await turn.finish(message.stats, message.error, ORIGIN_NOTES.get(made.origin, "") if made else "")
             if made is not None:
@@ -329,6 +337,17 @@ class ChatScreen(Screen[None]):
         self.inspect()
         if self._pending:
             self._start_pending()
+
+    async def _branch_failed(self, error: str) -> None:
+        """A branch that made no turn (the template cannot continue a reply, the context is full):
+        the path the session is still on comes back, and the reason is said under it."""
+        assert self.chat is not None and self._branch_at is not None
+        session = self.chat.session
+        conversation = self.query_one(Conversation)
+        await conversation.show_path(session.turns, session.tree, self._branch_at)
+        await conversation.mark_dropped(session.first_kept)
+        await conversation.notice(f"No new branch: {error}", "error")
+        self.inspect()
 
     def _recorded(self) -> Turn | None:
         """The turn the reply that just ended was recorded as (None: none, or in an older session)."""
