@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui.core.chat.session import ChatEngine, PreparedTurn
+from tui.core.chat.session import ChatEngine, PreparedTurn, Session
+from tui.core.chat.tree import Turn
 from tui.core.engine.values import ReplyStats
 
 if TYPE_CHECKING:
@@ -57,6 +58,10 @@ class ReplyFinished(Message):
     error: str | None = None
     reload: bool = False
     """The engine must be loaded again (the server now runs another model)."""
+    turn: Turn | None = None
+    """The turn the reply was recorded as (None: nothing was, e.g. the prompt could not be made)."""
+    recorded_in: Session | None = None
+    """The session it was sent in (the UI may have started another meanwhile)."""
 
 
 @dataclass

@@ -103,13 +103,21 @@ def stream_reply(
     ended the reply (done, stopped, an error, a new session, quit): the UI may have moved on.
     ``ui_thread`` (the `threading.get_ident()` of the UI's thread) paces the batches.
     """
+    recorded_in = chat.session
+    before = len(recorded_in.tree.turns)
+
+    def finished(stats: ReplyStats | None, error: str | None = None, reload: bool = False) -> ReplyFinished:
+        """The report, with the turn the reply was recorded as (None: none was)."""
+        made = recorded_in.tree.turns[before] if len(recorded_in.tree.turns) > before else None
+        return ReplyFinished(session, stats, error, reload, made, recorded_in)
+
     try:
         prepared = plan()
     except (EngineError, TemplateRenderError) as exc:
-        target.post_message(ReplyFinished(session, None, str(exc)))
+        target.post_message(finished(None, str(exc)))
         return
     except Exception as exc:  # noqa: BLE001 - a bug must not leave the UI waiting for ever
-        target.post_message(ReplyFinished(session, None, _internal(exc)))
+        target.post_message(finished(None, _internal(exc)))
         return
     # The screen makes room for the reply (its most costly update) before llama.cpp starts.
     _post_and_wait(target, ReplyStarted(session, prepared, threading.Event()), cancel)
@@ -118,7 +126,6 @@ def stream_reply(
     thought = 0
     pacer = Pacer(ui_thread)
     stats: ReplyStats | None = None
-    recorded_in = chat.session
     try:
         for event in chat.reply(prepared, cancel, sampling, confidence):
             if not isinstance(event, Piece):
@@ -144,14 +151,14 @@ def stream_reply(
     except Exception as exc:  # noqa: BLE001 - EngineError is expected; anything else is reported too
         target.post_message(ReplyChunk(session, "".join(buffer), None, "".join(thinking), thought))
         message = str(exc) if isinstance(exc, EngineError) else _internal(exc)
-        target.post_message(ReplyFinished(session, None, message, reload=isinstance(exc, EngineChanged)))
+        target.post_message(finished(None, message, reload=isinstance(exc, EngineChanged)))
         return
     finally:
         if save is not None:
             save(recorded_in)
     if buffer or thinking:
         target.post_message(ReplyChunk(session, "".join(buffer), None, "".join(thinking), thought))
-    target.post_message(ReplyFinished(session, stats))
+    target.post_message(finished(stats))
 
 
 def _post_and_wait(target: MessagePump, message: ReplyStarted | ReplyChunk, cancel: threading.Event) -> None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from tui.core.chat import transcripts
 from tui.core.chat.sampling import Sampling
-from tui.core.chat.session import Chat, ChatEngine, PreparedTurn, Session, started
+from tui.core.chat.session import Chat, ChatEngine, PreparedTurn, Session
 from tui.core.chat.tree import Turn
 from tui.core.engine.compute_thread import on_compute_thread
 from tui.core.engine.values import EngineInfo
@@ -33,7 +33,6 @@ from tui.ui.messages import (
     EngineFailed,
     EngineReady,
     PersonasChanged,
-    ReplyChunk,
     ReplyFinished,
     ReplyStarted,
     SessionStarted,
@@ -41,7 +40,7 @@ from tui.ui.messages import (
 from tui.ui.reply_stream import settle_heap, stream_reply
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.confidence_view import ConfidenceView
-from tui.ui.widgets.conversation import ORIGIN_NOTES, Conversation, TurnView
+from tui.ui.widgets.conversation import Conversation, TurnView
 from tui.ui.widgets.inspector import Inspector
 from tui.ui.widgets.message_views import BranchAsked, EditAsked, Reply, UserMessage
 from tui.ui.widgets.status import StatusLine
@@ -83,17 +82,10 @@ class ChatScreen(Screen[None]):
         self.chat: Chat | None = None
         self._pending: list[str] = []
         self._cancel: threading.Event | None = None
-        self._turn: TurnView | None = None
         self._session = 1
         self._confidence = False
         self._reload_reason = ""
         """Why the engine is being loaded again (said with the new session)."""
-        self._recording: tuple[Session | None, int] = (None, 0)
-        """The session the current reply goes to, and how many turns it had before it."""
-        self._branch_at: int | None = None
-        """Where on the path the current reply starts a branch (None: a new message)."""
-        self._editing: Turn | None = None
-        """The turn whose message the box holds for editing: sending it starts a branch there."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -217,16 +209,14 @@ class ChatScreen(Screen[None]):
         if self.busy or self._pending:
             self.notify("A reply is still coming: press escape to stop it.", severity="warning")
             return
-        editing = self._editing
-        self._edit_message(None)
-        chat = self.chat
+        editing, chat = event.editing, self.chat
         if editing is not None and chat is not None and editing in chat.session.turns:
             await self._branch(editing, lambda: chat.prepare_edit(editing, event.text), event.text)
             return
         await self._send(event.text)
 
     async def _send(self, text: str) -> None:
-        self._turn = await self.query_one(Conversation).start_turn(text)
+        await self.query_one(Conversation).start_turn(text)
         if self.chat is None:
             self._pending.append(text)
             self.notify("The model is still loading; your message will be sent when it is ready.")
@@ -245,29 +235,23 @@ class ChatScreen(Screen[None]):
         """A sibling of ``turn`` (on the current path): the path above it stays on the screen, the
         old turn is kept in the session's tree, the new one streams in its place."""
         assert self.chat is not None
-        keep = self.chat.session.turns.index(turn)
-        conversation = self.query_one(Conversation)
-        await conversation.truncate(keep)
-        self._turn = await conversation.start_turn(user_text)
-        self._start_reply(plan, new_seed, keep)
+        await self.query_one(Conversation).start_branch(self.chat.session.turns.index(turn), user_text)
+        self._start_reply(plan, new_seed)
 
-    def _start_reply(
-        self, plan: Callable[[], PreparedTurn], new_seed: bool = False, branch_at: int | None = None
-    ) -> None:
+    def _start_reply(self, plan: Callable[[], PreparedTurn], new_seed: bool = False) -> None:
         assert self.chat is not None
-        self._recording = (self.chat.session, len(self.chat.session.tree.turns))
-        self._branch_at = branch_at
         self._cancel = threading.Event()
         sampling = self.chat.session.sampling.with_seed(None) if new_seed else None
-        self._generate(self.chat, plan, self._cancel, self._session, sampling, threading.get_ident())
+        target = self.query_one(Conversation)  # it shows the reply; the reports bubble up to here
+        self._generate(self.chat, plan, target, self._cancel, sampling, threading.get_ident())
 
     @work(thread=True, exit_on_error=False, group="reply")
     def _generate(
         self,
         chat: Chat,
         plan: Callable[[], PreparedTurn],
+        target: Conversation,
         cancel: threading.Event,
-        session: int,
         sampling: Sampling | None,
         ui_thread: int,
     ) -> None:
@@ -278,53 +262,27 @@ class ChatScreen(Screen[None]):
             self._save_session(recorded, info, persona)
 
         on_compute_thread(
-            stream_reply, self, chat, plan, cancel, session, sampling, self._confidence, save, ui_thread
+            stream_reply,
+            target,
+            chat,
+            plan,
+            cancel,
+            self._session,
+            sampling,
+            self._confidence,
+            save,
+            ui_thread,
         )
 
-    async def on_reply_started(self, message: ReplyStarted) -> None:
-        if message.session == self._session and self._turn is not None and self.chat is not None:
-            prepared = message.prepared
-            if prepared.dropped:
-                await self.query_one(Conversation).mark_dropped(prepared.first_kept)
-            self.query_one(StatusLine).context_used = len(prepared.prompt)
-            reply = await self._turn.start_reply()
-            if prepared.prefix or prepared.kept:  # what the prompt already holds of the reply
-                thinking, answer = started(prepared)
-                if thinking:
-                    await reply.think(thinking, sum(p.kind == "thinking" for p in prepared.kept))
-                await reply.add(answer)
-        self._painted(message.painted)
+    def on_reply_started(self, message: ReplyStarted) -> None:
+        if message.session == self._session:
+            self.query_one(StatusLine).context_used = len(message.prepared.prompt)
 
-    async def on_reply_chunk(self, message: ReplyChunk) -> None:
-        turn = self._turn
-        if message.session == self._session and turn is not None and turn.reply is not None:
-            if message.thinking:
-                await turn.reply.think(message.thinking, message.thinking_tokens)
-            await turn.reply.add(message.text)
-        self._painted(message.painted)
-
-    def _painted(self, painted: threading.Event | None) -> None:
-        """Let the reply worker decode on once this update is on the screen."""
-        if painted is not None:
-            self.call_after_refresh(painted.set)
-
-    async def on_reply_finished(self, message: ReplyFinished) -> None:
+    def on_reply_finished(self, message: ReplyFinished) -> None:
+        """After the conversation has shown how the reply ended: the status, then what comes next."""
         self._cancel = None
-        turn, self._turn = self._turn, None
         if message.session != self._session or not self.is_attached:
             return  # an old session's reply, or the app is closing (the worker saved the turn)
-        made = self._recorded()
-        if made is None and self._branch_at is not None and self.chat and turn and not message.reload:
-            await self._branch_failed(message.error or "stopped before it began")
-            return
-        if turn is not None:
-            await turn.finish(message.stats, message.error, ORIGIN_NOTES.get(made.origin, "") if made else "")
-            if made is not None:
-                turn.turn = made
-                if message.stats is not None and made.pieces:
-                    await turn.mount(ConfidenceView(made.pieces, made.branched_at))
-            if self.chat is not None:
-                self.query_one(Conversation).label(self.chat.session.tree)
         if message.stats is not None:
             status = self.query_one(StatusLine)
             status.speed = message.stats.tokens_per_second or status.speed
@@ -337,24 +295,6 @@ class ChatScreen(Screen[None]):
         self.inspect()
         if self._pending:
             self._start_pending()
-
-    async def _branch_failed(self, error: str) -> None:
-        """A branch that made no turn (the template cannot continue a reply, the context is full):
-        the path the session is still on comes back, and the reason is said under it."""
-        assert self.chat is not None and self._branch_at is not None
-        session = self.chat.session
-        conversation = self.query_one(Conversation)
-        await conversation.show_path(session.turns, session.tree, self._branch_at)
-        await conversation.mark_dropped(session.first_kept)
-        await conversation.notice(f"No new branch: {error}", "error")
-        self.inspect()
-
-    def _recorded(self) -> Turn | None:
-        """The turn the reply that just ended was recorded as (None: none, or in an older session)."""
-        session, before = self._recording
-        if self.chat is None or session is not self.chat.session or len(session.tree.turns) <= before:
-            return None
-        return session.tree.turns[before]
 
     def _save_transcript(self) -> None:
         """Keep the session for the user (never for the model), after every change to it."""
@@ -385,9 +325,8 @@ class ChatScreen(Screen[None]):
     def action_stop(self) -> None:
         if self._cancel is not None:
             self._cancel.set()
-        elif self._editing is not None:
-            self._edit_message(None)
-            self.query_one(ChatInput).clear()
+        else:
+            self.query_one(ChatInput).stop_editing()
 
     def _idle_chat(self) -> Chat | None:
         """The chat, when nothing is streaming or waiting (branches change only between replies)."""
@@ -410,23 +349,16 @@ class ChatScreen(Screen[None]):
 
     def action_edit_last(self) -> None:
         chat = self._idle_chat()
-        if chat is not None and chat.session.tree.leaf is None:
+        last = chat.session.tree.leaf if chat is not None else None
+        if chat is not None and last is None:
             self.notify("No message to edit yet.", severity="warning")
-        elif chat is not None:
-            self._edit_message(chat.session.tree.leaf)
+        elif last is not None:
+            self._edit_message(last)
 
-    def _edit_message(self, turn: Turn | None) -> None:
-        """Put ``turn``'s message in the box: sending it starts a new branch there (None: stop editing)."""
-        box = self.query_one(ChatInput)
-        self._editing = turn
-        if turn is None:
-            box.border_title = None
-            return
+    def _edit_message(self, turn: Turn) -> None:
+        """Put ``turn``'s message in the box: sending it starts a new branch there."""
         assert self.chat is not None
-        number = self.chat.session.turns.index(turn) + 1
-        box.border_title = f"editing message {number}: enter sends it as a new branch, escape cancels"
-        box.load_text(turn.user)
-        box.focus()
+        self.query_one(ChatInput).edit_message(turn, self.chat.session.turns.index(turn) + 1)
 
     async def on_edit_asked(self, message: EditAsked) -> None:
         view = message.widget.parent
@@ -507,8 +439,8 @@ class ChatScreen(Screen[None]):
             return  # a late report of a session already replaced (many ctrl+n in a row)
         self._session = message.number
         previous = message.number - 1
-        self._turn = None
         conversation = self.query_one(Conversation)
+        conversation.number = message.number
         await conversation.remove_children()
         reason = f"{message.reason} " if message.reason else ""
         text = NEW_SESSION_TEXT.format(reason=reason, number=message.number, previous=previous)

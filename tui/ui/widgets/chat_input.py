@@ -1,18 +1,27 @@
-"""The message box: several lines, ``enter`` sends, ``shift+enter`` or ``ctrl+j`` starts a new line."""
+"""The message box: several lines, ``enter`` sends, ``shift+enter`` or ``ctrl+j`` starts a new line.
+
+It can hold an earlier message being edited: sending it then starts a new branch at that turn.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
+
+if TYPE_CHECKING:
+    from tui.core.chat.tree import Turn
 
 
 class ChatInput(TextArea):
     @dataclass
     class Submitted(Message):
         text: str
+        editing: Turn | None = None
+        """The turn whose message this is an edit of (None: a new message)."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(
@@ -22,6 +31,20 @@ class ChatInput(TextArea):
             placeholder="Message the model: enter sends, shift+enter or ctrl+j adds a line",
             **kwargs,  # type: ignore[arg-type]
         )
+        self.editing: Turn | None = None
+
+    def edit_message(self, turn: Turn, number: int) -> None:
+        """Hold ``turn``'s message (the ``number``-th on the path) for editing."""
+        self.editing = turn
+        self.border_title = f"editing message {number}: enter sends it as a new branch, escape cancels"
+        self.load_text(turn.user)
+        self.focus()
+
+    def stop_editing(self) -> None:
+        if self.editing is not None:
+            self.editing = None
+            self.border_title = None
+            self.clear()
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
@@ -29,7 +52,8 @@ class ChatInput(TextArea):
             event.prevent_default()
             text = self.text.strip()
             if text:
-                self.post_message(self.Submitted(text))
+                self.post_message(self.Submitted(text, self.editing))
+                self.editing, self.border_title = None, None
                 self.clear()
             return
         if event.key in ("shift+enter", "ctrl+j"):

@@ -6,14 +6,17 @@ Only the path the model is sent is shown; a message with siblings says which of 
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
+from tui.core.chat.session import started
 from tui.core.chat.tree import Tree, Turn
 from tui.core.engine.values import ReplyStats
+from tui.ui.messages import ReplyChunk, ReplyFinished, ReplyStarted
 from tui.ui.widgets.confidence_view import ConfidenceView
 from tui.ui.widgets.message_views import Reply, UserMessage, code_blocks, copy_to_clipboard
 
@@ -125,6 +128,18 @@ class TurnView(Vertical):
 
 
 class Conversation(VerticalScroll):
+    """The current path's turns. It shows the reply being streamed (the reply worker posts its
+    reports here; they bubble on to the screen), and follows the newest text unless the user has
+    scrolled up (Textual's anchor)."""
+
+    def __init__(self, id: str | None = None) -> None:  # noqa: A002 - Textual's own name
+        super().__init__(id=id)
+        self.number = 1
+        """The session shown: reports from an older one are ignored."""
+        self.streaming: TurnView | None = None
+        self.branch_at: int | None = None
+        """Where on the path the streaming turn starts a branch (None: a new message)."""
+
     def copy_last_reply(self, reply: str | None, code_only: bool = False) -> None:
         """Copy the last reply (or its last code block) through the terminal, saying what happened."""
         if reply is None:
@@ -139,8 +154,6 @@ class Conversation(VerticalScroll):
             return
         copy_to_clipboard(self, blocks[-1], "code block")
 
-    """Follows the newest text unless the user has scrolled up (Textual's anchor)."""
-
     def on_mount(self) -> None:
         self.anchor()
 
@@ -149,9 +162,68 @@ class Conversation(VerticalScroll):
         return list(self.query_children(TurnView))
 
     async def start_turn(self, text: str) -> TurnView:
-        turn = TurnView(text)
-        await self.mount(turn)
-        return turn
+        self.streaming, self.branch_at = TurnView(text), None
+        await self.mount(self.streaming)
+        return self.streaming
+
+    async def start_branch(self, keep: int, text: str) -> TurnView:
+        """A turn that replaces the path from its ``keep``-th turn down (kept in the session)."""
+        await self.truncate(keep)
+        view = await self.start_turn(text)
+        self.branch_at = keep
+        return view
+
+    # The reply worker's reports -------------------------------------------------------------------
+
+    async def on_reply_started(self, message: ReplyStarted) -> None:
+        view = self.streaming
+        if message.session == self.number and view is not None:
+            prepared = message.prepared
+            if prepared.dropped:
+                await self.mark_dropped(prepared.first_kept)
+            reply = await view.start_reply()
+            if prepared.prefix or prepared.kept:  # what the prompt already holds of the reply
+                thinking, answer = started(prepared)
+                if thinking:
+                    await reply.think(thinking, sum(p.kind == "thinking" for p in prepared.kept))
+                await reply.add(answer)
+        self._painted(message.painted)
+
+    async def on_reply_chunk(self, message: ReplyChunk) -> None:
+        message.stop()  # the screen has nothing to do with a chunk
+        view = self.streaming
+        if message.session == self.number and view is not None and view.reply is not None:
+            if message.thinking:
+                await view.reply.think(message.thinking, message.thinking_tokens)
+            await view.reply.add(message.text)
+        self._painted(message.painted)
+
+    def _painted(self, painted: threading.Event | None) -> None:
+        """Let the reply worker decode on once this update is on the screen."""
+        if painted is not None:
+            self.call_after_refresh(painted.set)
+
+    async def on_reply_finished(self, message: ReplyFinished) -> None:
+        view, self.streaming = self.streaming, None
+        branch_at, self.branch_at = self.branch_at, None
+        session, made = message.recorded_in, message.turn
+        if message.session != self.number or not self.is_attached or view is None or session is None:
+            return  # an old session's reply, or the app is closing (the worker saved the turn)
+        if made is None and branch_at is not None and not message.reload:
+            # A branch that made no turn (a template that cannot continue a reply, a full
+            # context): the path the session is still on comes back, the reason under it.
+            await self.show_path(session.turns, session.tree, branch_at)
+            await self.mark_dropped(session.first_kept)
+            await self.notice(f"No new branch: {message.error or 'stopped before it began'}", "error")
+            return
+        await view.finish(message.stats, message.error, ORIGIN_NOTES.get(made.origin, "") if made else "")
+        if made is not None:
+            view.turn = made
+            if message.stats is not None and made.pieces:
+                await view.mount(ConfidenceView(made.pieces, made.branched_at))
+        self.label(session.tree)
+
+    # The path -------------------------------------------------------------------------------------
 
     async def show_path(self, path: list[Turn], tree: Tree, start: int = 0) -> None:
         """Redraw the path from its ``start``-th turn down (the turns above stay as they are)."""
