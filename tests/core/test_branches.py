@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from pathlib import Path
+
+import pytest
 
 from tests.ui.helpers import FakeEngine
+from tui.core.chat import transcripts
+from tui.core.chat.reopen import LIMIT, reopen
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat
+from tui.core.chat.transcripts import SavedModel, SavedTurn, Transcript
 from tui.core.chat.tree import Turn
 from tui.core.engine.llama import Engine
 from tui.core.engine.values import Piece, ReplyStats
+from tui.core.problems import ProblemError
+from tui.paths import get_paths
 
 GREEDY = Sampling(temperature=0.0, max_tokens=24, seed=7)
 SECRET = "My secret word is PAPAYA. Please remember it."
@@ -130,3 +138,36 @@ def test_an_edited_reply_is_continued_as_a_sibling(engine: Engine) -> None:
     assert chat.session.tree.replies(old) == [old, new] and chat.session.turns == [new]
     added = [e for e in chat.continue_reply("Two is the only even prime,") if isinstance(e, Piece)]
     assert added and len(chat.session.tree.replies(old)) == 3
+
+
+def test_reopening_resends_the_saved_turns_as_text_in_a_new_session(engine: Engine, llm_home: Path) -> None:
+    """Every branch comes back, on the path it was on; the cache starts empty; the next prompt holds
+    the old turns as text, rendered now."""
+    engine.reset()
+    chat = Chat(engine, None, GREEDY)
+    told = _run(chat, chat.send(SECRET))
+    _run(chat, chat.reply(chat.prepare_regenerate(told), sampling=replace(GREEDY, temperature=1.0, seed=9)))
+    saved_path = transcripts.save(get_paths(), chat.session, engine.info, None)
+    assert saved_path is not None
+    saved = transcripts.load(saved_path)
+    session = reopen(chat, saved, str(saved_path))
+    assert session is chat.session and session.number == 2 and session.reopened_from == str(saved_path)
+    assert [t.reply for t in session.tree.turns] == [t.reply for t in saved.turns]
+    assert [t.reply for t in session.turns] == [saved.turns[1].reply]  # the path it was on
+    assert all(t.origin == "reopened" and t.stats is None for t in session.tree.turns)
+    follow = _run(chat, chat.send(QUESTION))
+    assert SECRET in follow.prompt.text and saved.turns[1].reply in follow.prompt.text
+    assert saved.turns[0].reply not in follow.prompt.text  # the other branch is not sent
+    assert follow.stats is not None and follow.stats.reused_tokens == 0  # nothing was in the model
+
+
+def test_a_transcript_too_big_to_reopen_is_refused_in_one_line() -> None:
+    chat = Chat(FakeEngine(), None, GREEDY)
+    one = SavedTurn("hi", "hello", 1, "end_of_turn", 10, 2, 1.0, "p", asked=1)
+    many = tuple(replace(one, parent=i - 1 if i else None, asked=i) for i in range(LIMIT + 1))
+    saved = Transcript(
+        "x", 1, "now", None, SavedModel("m", "f", 512, "CPU"), None, None, {}, many, tuple(range(LIMIT + 1))
+    )
+    with pytest.raises(ProblemError, match=f"has {LIMIT + 1} turns; at most {LIMIT} can be reopened"):
+        reopen(chat, saved, "big.json")
+    assert chat.session.number == 1  # nothing changed

@@ -5,6 +5,11 @@ from __future__ import annotations
 from tui.core.chat.session import Chat, Session
 from tui.core.chat.transcripts import Transcript
 from tui.core.chat.tree import Turn
+from tui.core.problems import Problem, ProblemError
+
+LIMIT = 1000
+"""Turns a reopened session may hold: each one's prompt is rendered and tokenized again (a file
+from elsewhere with a hundred thousand turns would keep the model's thread busy for minutes)."""
 
 
 def reopen(chat: Chat, saved: Transcript, source: str) -> Session:
@@ -14,6 +19,14 @@ def reopen(chat: Chat, saved: Transcript, source: str) -> Session:
     of the old conversation is what the next prompt re-sends, rendered by this model's template.
     Each turn's prompt is the one it would be sent as now (the saved file keeps the old ones).
     """
+    if len(saved.turns) > LIMIT:
+        raise ProblemError(
+            Problem(
+                source,
+                f"has {len(saved.turns)} turns; at most {LIMIT} can be reopened",
+                hint="read it with `llm-tui sessions show` or export it",
+            )
+        )
     session = chat.new_session(saved.system)
     session.reopened_from = source
     made: list[Turn] = []
