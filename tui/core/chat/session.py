@@ -111,7 +111,7 @@ class Session:
         self, user_text: str, first_turn: int | None = None, after: Turn | None | _Keep = KEEP
     ) -> list[Message]:
         """System message (if any), the kept turns of the path to ``after``, then the new message."""
-        path = self.turns if isinstance(after, _Keep) else self.tree.path(after, current=False)
+        path = self.turns if isinstance(after, _Keep) else self.tree.path_to(after)
         start = (path[-1].first_kept if path else 0) if first_turn is None else first_turn
         messages = [Message("system", self.system)] if self.system else []
         for turn in path[start:]:
@@ -128,7 +128,7 @@ class Session:
         Raises `ContextFullError` when the system message and the new message alone do not fit.
         """
         parent = self.tree.leaf if isinstance(after, _Keep) else after
-        path = self.tree.path(parent, current=False)
+        path = self.tree.path_to(parent)
         n_ctx = engine.info.n_ctx
         reserve = min(self.sampling.max_tokens, n_ctx // 4)
         first = path[-1].first_kept if path else 0
@@ -207,7 +207,7 @@ class Chat:
         """``turn``'s reply edited, left open for the model to go on from its last character (the
         prompt as transformers' ``continue_final_message``): a sibling of ``turn``."""
         session = self.session
-        path = session.tree.path(turn.parent, current=False)
+        path = session.tree.path_to(turn.parent)
         start = path[-1].first_kept if path else 0
         messages = [*session.messages(turn.user, start, turn.parent), Message("assistant", edited)]
         prompt = self.engine.build_prompt(

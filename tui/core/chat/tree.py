@@ -75,13 +75,16 @@ class Tree:
         self._clock = 0
         self._asked = 0
 
-    def path(self, last: Turn | None = None, current: bool = True) -> list[Turn]:
-        """The turns from the first to ``last`` (by default the current path's last turn)."""
-        node = self.leaf if current and last is None else last
+    def path(self) -> list[Turn]:
+        """The current path, first turn first."""
+        return self.path_to(self.leaf)
+
+    def path_to(self, last: Turn | None) -> list[Turn]:
+        """The turns from a first turn down to ``last`` (none for None)."""
         path: list[Turn] = []
-        while node is not None:
-            path.append(node)
-            node = node.parent
+        while last is not None:
+            path.append(last)
+            last = last.parent
         return path[::-1]
 
     def children(self, parent: Turn | None) -> list[Turn]:
@@ -123,7 +126,7 @@ class Tree:
         while node is not None and (below := self.children(node)):
             node = max(below, key=lambda t: t.seen)
         self.leaf = node
-        for step in self.path(node, current=False):
+        for step in self.path_to(node):
             self._clock += 1
             step.seen = self._clock
 

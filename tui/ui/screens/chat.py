@@ -335,13 +335,13 @@ class ChatScreen(Screen[None]):
             return None
         return self.chat
 
-    async def action_regenerate(self, turn: Turn | None = None) -> None:
+    async def action_regenerate(self) -> None:
         """Another reply to the last message, with a new seed: a different sample from the same
         prompt. The old reply is kept as a sibling (alt+left shows it again)."""
         chat = self._idle_chat()
         if chat is None:
             return
-        last = turn or chat.session.tree.leaf
+        last = chat.session.tree.leaf
         if last is None:
             self.notify("Nothing to regenerate yet.", severity="warning")
             return
@@ -373,7 +373,7 @@ class ChatScreen(Screen[None]):
         turn = view.turn
 
         def continue_from(edited: str | None) -> None:
-            if edited is not None:
+            if edited is not None and self._idle_chat() is chat:
                 plan = lambda: chat.prepare_continue(turn, edited)  # noqa: E731
                 self.run_worker(self._branch(turn, plan, turn.user))
 

@@ -235,10 +235,13 @@ class Conversation(VerticalScroll):
         self.label(tree)
 
     async def truncate(self, keep: int) -> None:
-        """Remove every turn view after the first ``keep`` (a branch starts below them)."""
+        """Remove every turn view after the first ``keep``, and what was said below them (a
+        branch starts there)."""
         await self.query_children(".dropped-marker").remove()
-        for view in self.turns[keep:]:
-            await view.remove()
+        views = self.turns
+        if keep < len(views):
+            children = list(self.children)
+            await self.remove_children(children[children.index(views[keep]) :])
 
     def label(self, tree: Tree) -> None:
         for view in self.turns:
