@@ -10,21 +10,20 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.command import Provider
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TextArea
 
 if TYPE_CHECKING:
+    from textual.command import Provider
+
     from tui.ui.app import AppConfig, LlmTuiApp
 
-from tui.core.chat import transcripts
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat, ChatEngine, PreparedTurn, Session
 from tui.core.chat.tree import Turn
 from tui.core.engine.compute_thread import on_compute_thread
 from tui.core.engine.values import EngineInfo
-from tui.core.models.catalog import ModelNotFoundError
 from tui.core.personas.format import Persona
 from tui.core.personas.store import DEFAULT_PERSONA
 from tui.paths import get_paths
@@ -134,6 +133,8 @@ class ChatScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="load", exclusive=True)
     def _load(self, model: str | None = None) -> None:
+        from tui.core.models.catalog import ModelNotFoundError  # (after the first frame)
+
         try:
             engine = (
                 on_compute_thread(self._load_engine, model) if model else on_compute_thread(self._load_engine)
@@ -306,6 +307,8 @@ class ChatScreen(Screen[None]):
     def _save_session(self, session: Session, info: EngineInfo, persona: str | None) -> None:
         """Write one session's transcript; safe from a worker thread (``notify`` is thread-safe)."""
         try:
+            from tui.core.chat import transcripts  # (not needed for the first frame)
+
             transcripts.save(get_paths(), session, info, persona)
         except OSError as exc:
             self.notify(
@@ -553,6 +556,7 @@ class ChatScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="session")
     def _reopen_session(self, chat: Chat, path: Path) -> None:
+        from tui.core.chat import transcripts
         from tui.core.chat.reopen import reopen
 
         try:
