@@ -32,6 +32,7 @@ from tui.ui.messages import (
     EngineFailed,
     EngineReady,
     PersonasChanged,
+    ReplyChunk,
     ReplyFinished,
     ReplyStarted,
     SessionStarted,
@@ -243,15 +244,13 @@ class ChatScreen(Screen[None]):
         assert self.chat is not None
         self._cancel = threading.Event()
         sampling = self.chat.session.sampling.with_seed(None) if new_seed else None
-        target = self.query_one(Conversation)  # it shows the reply; the reports bubble up to here
-        self._generate(self.chat, plan, target, self._cancel, sampling, threading.get_ident())
+        self._generate(self.chat, plan, self._cancel, sampling, threading.get_ident())
 
     @work(thread=True, exit_on_error=False, group="reply")
     def _generate(
         self,
         chat: Chat,
         plan: Callable[[], PreparedTurn],
-        target: Conversation,
         cancel: threading.Event,
         sampling: Sampling | None,
         ui_thread: int,
@@ -264,7 +263,7 @@ class ChatScreen(Screen[None]):
 
         on_compute_thread(
             stream_reply,
-            target,
+            self,
             chat,
             plan,
             cancel,
@@ -275,13 +274,18 @@ class ChatScreen(Screen[None]):
             ui_thread,
         )
 
-    def on_reply_started(self, message: ReplyStarted) -> None:
+    async def on_reply_started(self, message: ReplyStarted) -> None:
         if message.session == self._session:
             self.query_one(StatusLine).context_used = len(message.prepared.prompt)
+        await self.query_one(Conversation).reply_started(message)
 
-    def on_reply_finished(self, message: ReplyFinished) -> None:
-        """After the conversation has shown how the reply ended: the status, then what comes next."""
+    async def on_reply_chunk(self, message: ReplyChunk) -> None:
+        await self.query_one(Conversation).reply_chunk(message)
+
+    async def on_reply_finished(self, message: ReplyFinished) -> None:
+        """The conversation shows how the reply ended; then the status, and what comes next."""
         self._cancel = None
+        await self.query_one(Conversation).reply_finished(message)
         if message.session != self._session or not self.is_attached:
             return  # an old session's reply, or the app is closing (the worker saved the turn)
         if message.stats is not None:

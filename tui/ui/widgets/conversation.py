@@ -128,9 +128,9 @@ class TurnView(Vertical):
 
 
 class Conversation(VerticalScroll):
-    """The current path's turns. It shows the reply being streamed (the reply worker posts its
-    reports here; they bubble on to the screen), and follows the newest text unless the user has
-    scrolled up (Textual's anchor)."""
+    """The current path's turns. It shows the reply being streamed (the screen hands it the reply
+    worker's reports), and follows the newest text unless the user has scrolled up (Textual's
+    anchor)."""
 
     def __init__(self, id: str | None = None) -> None:  # noqa: A002 - Textual's own name
         super().__init__(id=id)
@@ -173,9 +173,11 @@ class Conversation(VerticalScroll):
         self.branch_at = keep
         return view
 
-    # The reply worker's reports -------------------------------------------------------------------
+    # The reply worker's reports, handed over by the screen ---------------------------------------
+    # (They are posted to the screen, not here: posted to this scrolling widget, each batch cost
+    # the decoder 2-3% more, see bench/tui_decode.py.)
 
-    async def on_reply_started(self, message: ReplyStarted) -> None:
+    async def reply_started(self, message: ReplyStarted) -> None:
         view = self.streaming
         if message.session == self.number and view is not None:
             prepared = message.prepared
@@ -189,8 +191,7 @@ class Conversation(VerticalScroll):
                 await reply.add(answer)
         self._painted(message.painted)
 
-    async def on_reply_chunk(self, message: ReplyChunk) -> None:
-        message.stop()  # the screen has nothing to do with a chunk
+    async def reply_chunk(self, message: ReplyChunk) -> None:
         view = self.streaming
         if message.session == self.number and view is not None and view.reply is not None:
             if message.thinking:
@@ -203,7 +204,7 @@ class Conversation(VerticalScroll):
         if painted is not None:
             self.call_after_refresh(painted.set)
 
-    async def on_reply_finished(self, message: ReplyFinished) -> None:
+    async def reply_finished(self, message: ReplyFinished) -> None:
         view, self.streaming = self.streaming, None
         branch_at, self.branch_at = self.branch_at, None
         session, made = message.recorded_in, message.turn
