@@ -100,3 +100,21 @@ def test_show_tree_on_a_transcript_of_the_first_format(llm_home: Path, saved_tre
     assert path.read_bytes() == before  # read as it is
     listed = llm_tui("sessions", "list", home=llm_home)
     assert f"{saved_tree.session.id}" in listed.stdout and "2 turns" in listed.stdout
+
+
+def test_a_long_conversation_draws_without_recursion() -> None:
+    """Five thousand turns in one line (deeper than Python's recursion limit) draw flat."""
+    from tui.core.chat.export import outline, to_markdown
+    from tui.core.chat.transcripts import SavedModel, SavedTurn, Transcript
+
+    count = 5000
+    turns = tuple(
+        SavedTurn(f"m{i}", f"r{i}", 1, "end_of_turn", 1, 1, 1.0, "p", parent=i - 1 if i else None, asked=i)
+        for i in range(count)
+    )
+    saved = Transcript(
+        "x", 1, "now", None, SavedModel("m", "f", 1, "CPU"), None, None, {}, turns, tuple(range(count))
+    )
+    lines = outline(saved).splitlines()
+    assert len(lines) == 1 + 2 * count and lines[-1] == f"* model 1/1: r{count - 1}"
+    assert to_markdown(saved, everything=True).count("## You, message 1 of 1 · sent") == count

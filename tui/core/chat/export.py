@@ -33,25 +33,34 @@ class Row(NamedTuple):
 
 def rows(saved: Transcript) -> Iterator[Row]:
     """Every message depth first. Where there are siblings, each one's continuation is indented
-    under it; a conversation without branches stays flat."""
+    under it; a conversation without branches stays flat. (A stack, not recursion: a long
+    conversation is a deep tree.)"""
     on_path = set(saved.path)
     children: dict[int | None, list[int]] = {}
     for number, turn in enumerate(saved.turns):
         children.setdefault(turn.parent, []).append(number)
 
-    def walk(parent: int | None, depth: int) -> Iterator[Row]:
+    def level(parent: int | None, depth: int) -> Iterator[Row | tuple[int, int]]:
+        """The messages after ``parent``; a (turn, depth) pair where a reply's followers go."""
         groups: dict[int, list[int]] = {}
         for number in children.get(parent, []):
             groups.setdefault(saved.turns[number].asked, []).append(number)
         for index, group in enumerate(groups.values(), start=1):
-            sent = any(n in on_path for n in group)
-            yield Row(depth, "user", index, len(groups), group[0], sent)
+            yield Row(depth, "user", index, len(groups), group[0], any(n in on_path for n in group))
             below = depth + 1 if len(groups) > 1 else depth
             for place, number in enumerate(group, start=1):
                 yield Row(below, "reply", place, len(group), number, number in on_path)
-                yield from walk(number, below + 1 if len(group) > 1 else below)
+                yield number, below + 1 if len(group) > 1 else below
 
-    return walk(None, 0)
+    stack = [level(None, 0)]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+        elif isinstance(item, Row):
+            yield item
+        else:
+            stack.append(level(*item))
 
 
 def outline(saved: Transcript, width: int = 72) -> str:
