@@ -18,11 +18,16 @@ from tui.core.chat.tree import Turn
 from tui.core.engine.llama import Engine
 from tui.core.engine.values import Piece, ReplyStats
 from tui.core.problems import ProblemError
+from tui.core.prompt.parts import parts
 from tui.paths import get_paths
 
 GREEDY = Sampling(temperature=0.0, max_tokens=24, seed=7)
 SECRET = "My secret word is PAPAYA. Please remember it."
 QUESTION = "What is my secret word?"
+
+
+def parts_of(turn: Turn) -> dict[str, int]:
+    return {part.kind: part.tokens for part in parts(turn.prompt)}
 
 
 def _run(chat: Chat, events: Iterable[Piece | ReplyStats]) -> Turn:
@@ -90,6 +95,8 @@ def test_continue_from_a_runner_up_feeds_the_exact_ids(engine: Engine) -> None:
     assert prepared.prompt.ids == original.prompt.ids + generated + [runner_up.token]
     assert prepared.prompt.fed_back == (len(original.prompt), len(original.prompt.text))
     assert prepared.prompt.generation_prompt == original.prompt.generation_prompt
+    counted = {part.kind: part.tokens for part in parts(prepared.prompt)}
+    assert counted["reply"] == index + 1 and counted["generation"] == parts_of(original)["generation"]
 
     branch = _run(chat, chat.reply(prepared, sampling=chat.session.sampling.with_seed(None)))
     assert engine.evaluated_ids[: len(prepared.prompt.ids)] == prepared.prompt.ids  # fed as ids
@@ -133,7 +140,9 @@ def test_an_edited_reply_is_continued_as_a_sibling(engine: Engine) -> None:
     chat = Chat(engine, None, GREEDY)
     old = _run(chat, chat.send("Name a prime number."))
     edited = "Seven is prime because"
-    new = _run(chat, chat.reply(chat.prepare_continue(old, edited)))
+    prepared = chat.prepare_continue(old, edited)
+    assert {p.kind: p.chars for p in parts(prepared.prompt)}["reply"] == len(edited)  # not "earlier turns"
+    new = _run(chat, chat.reply(prepared))
     assert new.reply.startswith(edited) and new.origin == "edited reply" and new.prefix == edited
     assert chat.session.tree.replies(old) == [old, new] and chat.session.turns == [new]
     added = [e for e in chat.continue_reply("Two is the only even prime,") if isinstance(e, Piece)]

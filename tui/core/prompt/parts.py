@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tui.core.prompt.build import Prompt
 
-KINDS = ("system", "template", "history", "thinking", "message", "generation")
+KINDS = ("system", "template", "history", "thinking", "message", "generation", "reply")
 LABELS = {
     "system": "system message",
     "template": "template's own text",
@@ -21,6 +21,7 @@ LABELS = {
     "thinking": "earlier thinking, re-sent",
     "message": "the new message",
     "generation": "generation prompt",
+    "reply": "the reply so far, continued",
 }
 
 
@@ -39,6 +40,10 @@ def char_kinds(prompt: Prompt) -> list[tuple[int, int, str]]:
     """Non-overlapping (start, end, kind) ranges covering the whole text, in order."""
     marks: list[tuple[int, int, str]] = []
     last_user = max((i for i, m in enumerate(prompt.messages) if m.role == "user"), default=-1)
+    # A reply being continued: an edited one left open (the last message), or ids fed back.
+    open_reply = (
+        len(prompt.messages) - 1 if prompt.messages and prompt.messages[-1].role == "assistant" else -1
+    )
     for span in prompt.spans:
         if span is None:
             continue
@@ -46,11 +51,16 @@ def char_kinds(prompt: Prompt) -> list[tuple[int, int, str]]:
             kind = "system"
         elif span.message == last_user:
             kind = "message"
+        elif span.message == open_reply:
+            kind = "reply"
         else:
             kind = "history"
         marks.append((span.start, span.end, kind))
+    fed_back = prompt.fed_back[1] if prompt.fed_back is not None else len(prompt.text)
     if prompt.generation_start is not None:
-        marks.append((prompt.generation_start, len(prompt.text), "generation"))
+        marks.append((prompt.generation_start, fed_back, "generation"))
+    if fed_back < len(prompt.text):
+        marks.append((fed_back, len(prompt.text), "reply"))
     marks.sort()
     ranges: list[tuple[int, int, str]] = []
     cursor = 0

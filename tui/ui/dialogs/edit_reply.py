@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, TextArea
+from textual.widgets import Static, TextArea
 
 from tui.ui.actions import bindings
 
@@ -28,7 +28,7 @@ class EditReply(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="edit-reply"):
-            yield Label(Text(EXPLAIN), classes="question")
+            yield Static(Text(EXPLAIN), classes="explain")
             yield TextArea(self._reply, id="edited-reply", soft_wrap=True, show_line_numbers=False)
 
     def on_mount(self) -> None:

@@ -43,6 +43,7 @@ KIND_STYLES = {
     "thinking": "italic yellow",
     "message": "bold cyan",
     "generation": "green",
+    "reply": "bold magenta",
 }
 INSPECT_DELAY = 0.15
 """Seconds of no typing before the inspector re-renders the next turn's prompt."""
