@@ -1,6 +1,10 @@
 """Start-up: `llm-tui --version` and `--help` against a bare `python -c pass`, and the TUI's first
 painted frame against a minimal Textual app's (bench/minimal_app.py), in the same run.
 
+Two floors are timed beside them: argparse alone printing an empty parser's help, and a Textual
+app made of the chat screen's widgets with no llm-tui code (bench/widgets_app.py): what the
+libraries cost before llm-tui adds anything.
+
 Each command runs in a fresh process; rounds alternate; medians. The interpreter is the one llm-tui
 is installed in, so the ratio is what llm-tui itself adds. A first frame is timed from the start of
 the process until the app has written its first full screen to a pseudo-terminal of 120x40
@@ -29,6 +33,7 @@ from pathlib import Path
 
 COMMAND = str(Path(sys.executable).parent / "llm-tui")
 MINIMAL_APP = str(Path(__file__).with_name("minimal_app.py"))
+WIDGETS_APP = str(Path(__file__).with_name("widgets_app.py"))
 ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
 
@@ -68,6 +73,11 @@ def main() -> None:
         "python -c pass": [sys.executable, "-c", "pass"],
         "llm-tui --version": [COMMAND, "--version"],
         "llm-tui --help": [COMMAND, "--help"],
+        "argparse alone": [
+            sys.executable,
+            "-c",
+            "import argparse; argparse.ArgumentParser(prog='x').print_help()",
+        ],
     }
     times: dict[str, list[float]] = {name: [] for name in runs}
     for argv in runs.values():
@@ -80,14 +90,18 @@ def main() -> None:
     for name, values in times.items():
         median = statistics.median(values)
         print(f"{name:20} {1000 * median:10.1f} {median / base:10.2f}")
-    frames: dict[str, list[float]] = {"minimal Textual app": [], "llm-tui (TUI)": []}
+    apps = {
+        "minimal Textual app": ([sys.executable, MINIMAL_APP], b"first frame"),
+        "its widgets alone": ([sys.executable, WIDGETS_APP], b"palette"),
+        "llm-tui (TUI)": ([COMMAND], b"palette"),
+    }
+    frames: dict[str, list[float]] = {name: [] for name in apps}
     with tempfile.TemporaryDirectory() as home:
-        first_frame([sys.executable, MINIMAL_APP], b"first frame", home)  # warm both
-        first_frame([COMMAND], b"palette", home)
+        for argv, marker in apps.values():
+            first_frame(argv, marker, home)  # warm the file cache
         for _ in range(args.frames):
-            minimal = first_frame([sys.executable, MINIMAL_APP], b"first frame", home)
-            frames["minimal Textual app"].append(minimal)
-            frames["llm-tui (TUI)"].append(first_frame([COMMAND], b"palette", home))
+            for name, (argv, marker) in apps.items():
+                frames[name].append(first_frame(argv, marker, home))
     base = statistics.median(frames["minimal Textual app"])
     print(f"\n{'first frame':20} {'median ms':>10} {'vs minimal':>10}   ({args.frames} rounds)")
     for name, values in frames.items():

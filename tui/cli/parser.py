@@ -12,7 +12,6 @@ import os
 import sys
 
 from tui import __version__
-from tui.core.settings.limits import RANGES
 
 TYPE_CHECKING = False  # typing itself costs --help 2 ms; type checkers treat this name as True
 if TYPE_CHECKING:
@@ -32,10 +31,13 @@ def _path(text: str) -> Path:
 
 
 def _ranged(name: str) -> Callable[[str], float]:
-    """An argparse type that parses a number and checks it against its range in `tui.core.settings.limits`."""
-    valid = RANGES[name]
+    """An argparse type that parses a number and checks it against its range in `tui.core.settings.limits`
+    (imported when a value is parsed: ``--help`` does without it)."""
 
     def parse(text: str) -> float:
+        from tui.core.settings.limits import RANGES
+
+        valid = RANGES[name]
         try:
             value: float = int(text) if valid.integer else float(text)
         except ValueError:
