@@ -18,7 +18,7 @@ from tui.core.engine.llama import Engine
 from tui.core.engine.values import EngineInfo, LoadOptions, Piece, ReplyStats
 from tui.core.prompt.build import Prompt, build_prompt, extended
 from tui.core.prompt.messages import Message
-from tui.core.prompt.template import ChatTemplate, fallback_template
+from tui.core.prompt.template import ChatTemplate, fallback_template, template_from_file
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
 from tui.ui.screens.chat import ChatScreen
 from tui.ui.widgets.chat_input import ChatInput
@@ -97,8 +97,11 @@ class FakeEngine:
     def extend_prompt(self, prompt: Prompt, ids: Sequence[int]) -> Prompt:
         return extended(prompt, ids, CharTokenizer())
 
-    def use_template_file(self, path: Path) -> None:
-        raise NotImplementedError("the fake engine has no template")
+    def __post_init__(self) -> None:
+        self.own_template = self.template
+
+    def use_template_file(self, path: Path | None) -> None:
+        self.template = self.own_template if path is None else template_from_file(path, self.own_template)
 
     def close(self) -> None:
         pass

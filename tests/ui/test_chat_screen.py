@@ -167,7 +167,7 @@ async def test_a_template_error_is_a_message_in_the_conversation(model_path: Pat
         source = (
             "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
         )
-        engine.template = ChatTemplate(source, "a refusing template")
+        engine.template = engine.own_template = ChatTemplate(source, "a refusing template")
         return engine
 
     app = create_app(AppConfig(engine_factory=refusing_engine))

@@ -243,3 +243,37 @@ async def test_system_override_wins_until_a_persona_is_picked() -> None:
         await pick(pilot, app, "pirate")
         await pilot.press("enter")
         await wait_until(pilot, lambda: "pirate" in (chat.chat.session.system or ""))  # type: ignore[union-attr]
+
+
+async def test_a_personas_chat_template_file_is_used_in_the_tui_and_dropped_with_it(
+    model_path: Path, llm_home: Path
+) -> None:
+    """Picking a persona with `chat_template_file` renders with that template; picking one
+    without goes back to the model's own."""
+    from tests.core.test_reasoning_replies import R1
+
+    folder = get_paths().user_personas
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "thinker.toml").write_text(f'name = "Thinker"\nchat_template_file = "{R1}"\n')
+    (folder / "broken.toml").write_text('name = "Broken"\nchat_template_file = "missing.jinja"\n')
+    app = real_app(model_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(pilot, app)
+        assert chat.chat is not None
+        engine = chat.chat.engine
+        assert engine.info.template_name == "the model's own chat template"
+        for persona, template in (
+            ("thinker", f"the chat template from {R1}"),
+            ("almo", "the model's own chat template"),
+            ("broken", "the model's own chat template"),
+        ):
+            number = chat.chat.session.number
+            await pick(pilot, app, persona)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number > number)  # noqa: B023
+            assert chat.persona_id == persona and engine.info.template_name == template
+            prompt = chat.chat.session.prepare(engine, "Hi").prompt
+            assert prompt.template_name == template
+            assert ("<｜Assistant｜>" in prompt.text) == (persona == "thinker")
+        said = " ".join(str(n.message) for n in app._notifications)
+        assert "missing.jinja" in said and "the model's own template is used" in said

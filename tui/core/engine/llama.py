@@ -207,6 +207,8 @@ class Engine:
             self.template = ChatTemplate(source, "the model's own chat template", bos, eos, n_ctx=llm.n_ctx())
         else:
             self.template = fallback_template(bos, eos, n_ctx=llm.n_ctx())
+        self.own_template = self.template
+        """The model's own (or the fallback): what a template file replaces, and comes back to."""
         SANDBOX.start()  # the template process starts now, so the first prompt does not wait for it
         self.info = EngineInfo(
             path=path,
@@ -251,9 +253,10 @@ class Engine:
         """``prompt`` followed by generated ``ids``, fed back as they are (a reply continued from a token)."""
         return extended(prompt, ids, self)
 
-    def use_template_file(self, path: Path) -> None:
-        """Replace the model's chat template with the one in ``path`` (the inspector names it)."""
-        self.template = template_from_file(path, self.template)
+    def use_template_file(self, path: Path | None) -> None:
+        """Replace the model's chat template with the one in ``path`` (the inspector names it);
+        None: the model's own again (a persona without a template file after one with)."""
+        self.template = self.own_template if path is None else template_from_file(path, self.own_template)
         self.info = replace(self.info, template_name=self.template.name)
 
     def build_prompt(

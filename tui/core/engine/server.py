@@ -129,6 +129,7 @@ class ServerEngine:
                 str(props.get("eos_token") or ""),
                 n_ctx=n_ctx,
             )
+            self.own_template = self.template
         except BaseException:
             self.api.close()
             raise
@@ -170,9 +171,10 @@ class ServerEngine:
         """``prompt`` followed by generated ``ids``, fed back as they are (a reply continued from a token)."""
         return extended(prompt, ids, self.vocab)
 
-    def use_template_file(self, path: Path) -> None:
-        """Replace the model's chat template with the one in ``path`` (the inspector names it)."""
-        self.template = template_from_file(path, self.template)
+    def use_template_file(self, path: Path | None) -> None:
+        """Replace the model's chat template with the one in ``path`` (the inspector names it);
+        None: the model's own again (a persona without a template file after one with)."""
+        self.template = self.own_template if path is None else template_from_file(path, self.own_template)
         self.info = replace(self.info, template_name=self.template.name)
 
     def build_prompt(

@@ -26,6 +26,7 @@ from tui.core.engine.compute_thread import on_compute_thread
 from tui.core.engine.values import EngineInfo
 from tui.core.personas.format import Persona
 from tui.core.personas.store import DEFAULT_PERSONA
+from tui.core.problems import ProblemError
 from tui.paths import get_paths
 from tui.ui.actions import bindings
 from tui.ui.messages import (
@@ -130,6 +131,24 @@ class ChatScreen(Screen[None]):
             return (None if config.no_system else config.system), sampling, parse_special, variables
         return (persona.system if persona else None), sampling, parse_special, variables
 
+    def template_file(self) -> Path | None:
+        """The persona's ``chat_template_file``, used instead of the model's own template (unless
+        ``--chat-template-file`` was given: that one was applied at load and stays)."""
+        persona = self.persona
+        return persona.chat_template_file if persona is not None else None
+
+    def _use_persona_template(self, engine: ChatEngine) -> None:
+        """Apply the persona's template file, or the model's own when it has none (call it on a
+        worker thread: it reads the file). A file that cannot be used is said, and not used."""
+        if self._config.chat_template_file is not None:
+            return
+        path = self.template_file()
+        try:
+            engine.use_template_file(path)
+        except ProblemError as exc:
+            engine.use_template_file(None)
+            self.notify(f"{exc}; the model's own template is used.", severity="warning", markup=False)
+
     # Loading --------------------------------------------------------------------------------
 
     @work(thread=True, exit_on_error=False, group="load", exclusive=True)
@@ -146,6 +165,7 @@ class ChatScreen(Screen[None]):
         except Exception as exc:  # noqa: BLE001 - every load failure is shown, never a traceback
             self.post_message(EngineFailed(str(exc)))
             return
+        self._use_persona_template(engine)
         self.post_message(EngineReady(engine, model))
 
     def on_engine_ready(self, message: EngineReady) -> None:
@@ -439,6 +459,7 @@ class ChatScreen(Screen[None]):
         reason: str,
     ) -> None:
         session = chat.new_session(system, sampling, parse_special, variables)  # waits for a reply to stop
+        self._use_persona_template(chat.engine)
         self.post_message(SessionStarted(session.number, reason))
 
     async def on_session_started(self, message: SessionStarted) -> None:
