@@ -28,6 +28,8 @@ def test_the_tui_chats_through_the_server_without_ever_loading_libllama(
     assert seen["confidence_pieces"] > 0
     assert f"llama-server at 127.0.0.1:{server.port}" in " ".join(seen["notes"])
     assert f"on llama-server 127.0.0.1:{server.port}" in seen["title"]
+    assert seen["switched_back"] is True and seen["token_branch_fed_exact_ids"] is True
+    assert seen["token_branch_position"] == "3/3"
     assert seen["new_session_reused"] == 0  # the new session's first turn reused nothing
     saved = list((llm_home / "data" / "sessions").glob("*.json"))
     assert len(saved) == 2

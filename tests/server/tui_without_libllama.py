@@ -1,5 +1,6 @@
 """Run by test_tui.py in a process of its own: the TUI chatting through llama-server, with the
-inspector, token confidence and a new session, while libllama is never loaded.
+inspector, token confidence, branches (regenerate, switch back, continue from a runner-up token)
+and a new session, while libllama is never loaded.
 
     python tests/server/tui_without_libllama.py URL  ->  one JSON line of what it saw
 """
@@ -18,6 +19,7 @@ from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.confidence_view import ConfidenceView
 from tui.ui.widgets.conversation import ReplyFooter
 from tui.ui.widgets.inspector import Inspector
+from tui.ui.widgets.message_views import Reply
 from tui.ui.widgets.status import StatusLine
 
 
@@ -51,8 +53,28 @@ async def main(url: str) -> dict[str, object]:
         seen["reply"] = turn.reply
         seen["confidence_pieces"] = len(turn.pieces)
         seen["first_session"] = chat.chat.session.number
+
+        tree = chat.chat.session.tree
+        await pilot.press("ctrl+r")  # a sibling reply, sampled again
+        await until(lambda: len(tree.turns) == 2 and not chat.busy)
+        chat.query_one(Reply).focus()
+        await pilot.press("alt+left")  # back to the first: nothing decoded
+        await until(lambda: chat.chat is not None and chat.chat.session.turns == [turn])
+        seen["switched_back"] = chat.query_one(Reply).text == turn.reply
+        view = chat.query_one(ConfidenceView)
+        view.focus()
+        await pilot.press("right", "right", "down", "enter")  # the second token's first runner-up
+        await until(lambda: len(tree.turns) == 3 and not chat.busy)
+        branch = tree.turns[2]
+        chosen = turn.pieces[1].confidence.alternatives[1].token  # type: ignore[union-attr]
+        seen["token_branch_fed_exact_ids"] = branch.prompt.ids == turn.prompt.ids + [
+            turn.pieces[0].token,
+            chosen,
+        ]
+        seen["token_branch_position"] = str(tree.position(branch, "reply"))
         await pilot.press("ctrl+n")
         await until(lambda: chat.chat is not None and chat.chat.session.number == 2)
+        chat.query_one(ChatInput).focus()
         chat.query_one(ChatInput).insert("Say hello to the sea.")
         await pilot.press("enter")
         session = chat.chat.session
