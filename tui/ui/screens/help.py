@@ -22,7 +22,11 @@ from a hidden *system message* put in front of your words.
   markers, the system message (or the template's own default), and the whole conversation so far,
   re-sent on every turn. `llm-tui prompt "…"` prints it exactly.
 - **Session**: a conversation. The model keeps nothing between turns or sessions; `ctrl+n` starts
-  a new one, and the model starts from nothing. Saved transcripts (`f5`) are for you only.
+  a new one, and the model starts from nothing. Saved transcripts (`f5`) are for you only;
+  reopening one sends its messages again as text, in a new session.
+- **Branches**: a reply is one sample among many. Regenerating or editing keeps the old turn as a
+  sibling (`‹ 2/3 ›`, `alt+←`/`alt+→` on a focused message); only the path on the screen is ever
+  sent to the model.
 """
 
 
