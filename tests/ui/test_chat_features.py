@@ -105,6 +105,11 @@ async def test_every_session_is_saved_for_the_user_and_shown_read_only(model_pat
         view = app.screen
         assert "The model cannot see any of this" in str(view.query_one("#sessions-banner").render())
         await wait_until(pilot, lambda: "Hello there" in view.query_one("#session-preview").source)  # type: ignore[attr-defined]
+        preview = view.query_one("#session-preview")
+        await pilot.press("t")  # every branch, as the outline `sessions show --tree` prints
+        await wait_until(pilot, lambda: "* you 1/1: Hello there" in preview.source)  # type: ignore[attr-defined]
+        await pilot.press("t")
+        await wait_until(pilot, lambda: "**You:**" in preview.source)  # type: ignore[attr-defined]
         await pilot.press("m")
         exported = get_paths().data / "exports" / f"{files[0].stem}.md"
         assert exported.is_file() and "The exact prompt" in exported.read_text()
@@ -205,3 +210,23 @@ async def test_a_reply_the_template_cannot_continue_leaves_the_path_as_it_was() 
         assert "No new branch" in error and "cannot continue a message" in error
         assert chat.chat.session.turns == before and len(chat.chat.session.tree.turns) == 1
         assert chat.query_one(Reply).text == before[0].reply and len(chat.query(TurnView)) == 1
+
+
+async def test_r_on_an_earlier_reply_samples_it_again_as_a_new_branch() -> None:
+    app = create_app(AppConfig(engine_factory=FakeEngine))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(pilot, app)
+        await send(pilot, chat, "first", 1)
+        await send(pilot, chat, "second", 2)
+        assert chat.chat is not None
+        first, second = chat.chat.session.turns
+        chat.query(Reply)[0].focus()
+        await pilot.press("r")
+        tree = chat.chat.session.tree
+        await wait_until(
+            pilot, lambda: len(tree.turns) == 3 and not chat.busy and bool(chat.query(ReplyFooter))
+        )
+        again = tree.turns[2]
+        assert again.origin == "regenerated" and again.parent is None and again.user == "first"
+        assert chat.chat.session.turns == [again] and len(chat.query(TurnView)) == 1
+        assert tree.replies(first) == [first, again] and second in tree.turns  # the rest stays, beside it

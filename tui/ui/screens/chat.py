@@ -43,7 +43,7 @@ from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.confidence_view import ConfidenceView
 from tui.ui.widgets.conversation import Conversation, TurnView
 from tui.ui.widgets.inspector import Inspector
-from tui.ui.widgets.message_views import BranchAsked, EditAsked, Reply, UserMessage
+from tui.ui.widgets.message_views import BranchAsked, EditAsked, RegenerateAsked, Reply, UserMessage
 from tui.ui.widgets.status import StatusLine
 
 # The other screens (help, sessions, personas, models, experiments) are imported when first
@@ -362,17 +362,22 @@ class ChatScreen(Screen[None]):
             return None
         return self.chat
 
-    async def action_regenerate(self) -> None:
-        """Another reply to the last message, with a new seed: a different sample from the same
-        prompt. The old reply is kept as a sibling (alt+left shows it again)."""
+    async def action_regenerate(self, turn: Turn | None = None) -> None:
+        """Another reply to the last message (or ``turn``'s), with a new seed: a different sample
+        from the same prompt. The old reply is kept as a sibling (alt+left shows it again)."""
         chat = self._idle_chat()
         if chat is None:
             return
-        last = chat.session.tree.leaf
-        if last is None:
+        chosen = turn or chat.session.tree.leaf
+        if chosen is None:
             self.notify("Nothing to regenerate yet.", severity="warning")
             return
-        await self._branch(last, lambda: chat.prepare_regenerate(last), last.user, new_seed=True)
+        await self._branch(chosen, lambda: chat.prepare_regenerate(chosen), chosen.user, new_seed=True)
+
+    async def on_regenerate_asked(self, message: RegenerateAsked) -> None:
+        view = message.widget.parent
+        if isinstance(view, TurnView) and view.turn is not None:
+            await self.action_regenerate(view.turn)
 
     def action_edit_last(self) -> None:
         chat = self._idle_chat()

@@ -61,15 +61,23 @@ class SessionsView(Screen[Path | None]):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return self.saved.get(key or "")
 
+    show_tree = False
+    """The preview shows every branch as an outline (``t``), or the current path as Markdown."""
+
     @on(DataTable.RowHighlighted)
     async def _preview(self) -> None:
         item = self._current()
         if item is not None:
             try:
-                text = export.to_markdown(transcripts.load(item.path))
+                saved = transcripts.load(item.path)
+                text = f"```text\n{export.outline(saved)}```" if self.show_tree else export.to_markdown(saved)
             except (OSError, ValueError) as exc:
                 text = f"`{item.path}` cannot be shown: {transcripts.reason_of(exc)}"
             await self.query_one("#session-preview", Markdown).update(text)
+
+    async def action_tree(self) -> None:
+        self.show_tree = not self.show_tree
+        await self._preview()
 
     def action_export(self, kind: str) -> None:
         item = self._current()

@@ -37,6 +37,13 @@ class BranchAsked(Message):
 
 
 @dataclass
+class RegenerateAsked(Message):
+    """Sample this reply again (``r`` on a focused message): a sibling, with a new seed."""
+
+    widget: Widget
+
+
+@dataclass
 class EditAsked(Message):
     """Edit this message: a user message is sent again edited, a reply is continued from the edit."""
 
@@ -53,7 +60,7 @@ MESSAGE_BINDINGS: list[BindingType] = bindings("message")
 
 class MessageView(Widget):
     """A message the user can focus (tab): copy it (``c``) or its code (``k``), edit it (``e``),
-    and switch to its siblings (alt+left/alt+right).
+    sample its reply again (``r``) and switch to its siblings (alt+left/alt+right).
 
     Listed after the widget class it is mixed into, because Textual takes type selectors
     (``Static``'s ``height: auto``) and bindings along the first base only: each message class
@@ -80,6 +87,9 @@ class MessageView(Widget):
 
     def action_branch(self, step: int) -> None:
         self.post_message(BranchAsked(self, self.side, step))
+
+    def action_regenerate(self) -> None:
+        self.post_message(RegenerateAsked(self))
 
 
 def copy_to_clipboard(widget: Widget, text: str, what: str) -> None:
