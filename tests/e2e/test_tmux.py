@@ -98,7 +98,7 @@ def test_regenerate_twice_and_walk_the_three_branches_in_a_real_terminal(tmux: T
         screen = tmux.wait_for(lambda s: f"‹ {count}/{count} ›" in s and "· seed " in s)  # noqa: B023
         replies.append(_reply_lines(screen))
     tmux("send-keys", "-t", "main", "BTab")  # from the message box back to the reply
-    tmux.wait_for(lambda s: "Previous branch" in s)
+    tmux.wait_for(lambda s: "alt+←" in s.splitlines()[-1])  # the footer shows the reply's keys
     for key, position in (("M-Left", 2), ("M-Left", 1), ("M-Right", 2), ("M-Right", 3)):
         tmux("send-keys", "-t", "main", key)
         screen = tmux.wait_for(lambda s: f"‹ {position}/3 ›" in s)  # noqa: B023
