@@ -216,6 +216,9 @@ async def test_typing_stays_responsive_while_a_reply_streams() -> None:
         await pilot.press(*"next")
         assert screen.busy
         assert screen.query_one(ChatInput).text == "next"
+        await pilot.press("enter")  # refused while the reply streams: the text stays in the box
+        await pilot.pause()
+        assert screen.busy and screen.query_one(ChatInput).text == "next"
         await pilot.press("escape")
         await wait_until(pilot, lambda: not screen.busy)
 

@@ -230,6 +230,7 @@ class ChatScreen(Screen[None]):
     async def _submitted(self, event: ChatInput.Submitted) -> None:
         if self.busy or self._pending:
             self.notify("A reply is still coming: press escape to stop it.", severity="warning")
+            self.query_one(ChatInput).give_back(event)
             return
         editing, chat = event.editing, self.chat
         if editing is not None and chat is not None and editing in chat.session.turns:

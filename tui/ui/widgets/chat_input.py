@@ -40,6 +40,14 @@ class ChatInput(TextArea):
         self.load_text(turn.user)
         self.focus()
 
+    def give_back(self, submitted: ChatInput.Submitted) -> None:
+        """A message that could not be sent yet comes back into the box, as it was (nothing typed
+        is lost)."""
+        if submitted.editing is not None:
+            self.editing = submitted.editing
+            self.border_title = "editing: enter sends it as a new branch, escape cancels"
+        self.load_text(submitted.text)
+
     def stop_editing(self) -> None:
         if self.editing is not None:
             self.editing = None
