@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from transformers.utils.chat_template_utils import render_jinja_template
 
 from tests.core.test_reasoning_templates import REASONING
 from tests.core.test_reasoning_templates import template as reasoning_template
-from tests.core.test_templates import FAMILIES, _smollm2, _template
+from tests.core.test_templates import FAMILIES, _smollm2, _template, reference
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import ChatTemplate, TemplateRenderError
 
@@ -18,18 +17,6 @@ EDITED = [
     Message("user", "Name a prime, then explain."),
     Message("assistant", "Seven. It is prime because "),  # edited by the user, to be continued
 ]
-
-
-def reference(chosen: ChatTemplate, messages: list[Message]) -> str:
-    rendered, _ = render_jinja_template(
-        conversations=[[m.as_dict(chosen.thinking_style) for m in messages]],
-        chat_template=chosen.source,
-        continue_final_message=True,
-        bos_token=chosen.bos_token,
-        eos_token=chosen.eos_token,
-        **dict(chosen.variables),
-    )
-    return str(rendered[0])
 
 
 def templates(model_path: Path) -> list[ChatTemplate]:
@@ -43,7 +30,7 @@ def templates(model_path: Path) -> list[ChatTemplate]:
 def test_the_final_message_is_left_open_as_transformers_leaves_it(model_path: Path) -> None:
     for chosen in templates(model_path):
         ours = chosen.render(EDITED, continue_final=True)
-        assert ours == reference(chosen, EDITED), chosen.name
+        assert ours == reference(chosen, EDITED, continue_final_message=True), chosen.name
         assert ours.endswith("It is prime because") or ours.endswith("It is prime because "), chosen.name
 
 
@@ -52,6 +39,6 @@ def test_a_template_that_cannot_continue_says_so() -> None:
     refuses, and so do we, in one line that names the template."""
     shouting = ChatTemplate("{% for m in messages %}{{ m['content'] | upper }}\n{% endfor %}", "shouting")
     with pytest.raises(ValueError, match="does not appear in the chat"):
-        reference(shouting, EDITED)
+        reference(shouting, EDITED, continue_final_message=True)
     with pytest.raises(TemplateRenderError, match="shouting.*cannot continue a message"):
         shouting.render(EDITED, continue_final=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from transformers.utils.chat_template_utils import render_jinja_template
 
+from tests.core.test_templates import reference
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import ChatTemplate
 
@@ -57,18 +57,6 @@ def template(name: str, **variables: object) -> ChatTemplate:
     return ChatTemplate((TEMPLATES / file).read_text(), name, bos, eos).with_variables(variables)
 
 
-def reference(chosen: ChatTemplate, messages: list[Message], add_generation_prompt: bool) -> str:
-    rendered, _ = render_jinja_template(
-        conversations=[[m.as_dict(chosen.thinking_style) for m in messages]],
-        chat_template=chosen.source,
-        add_generation_prompt=add_generation_prompt,
-        bos_token=chosen.bos_token,
-        eos_token=chosen.eos_token,
-        **dict(chosen.variables),
-    )
-    return str(rendered[0])
-
-
 VARIABLES = {
     "qwen3": [{}, {"enable_thinking": False}, {"enable_thinking": True}],
     "smollm3": [{}, {"enable_thinking": False}],
@@ -88,7 +76,7 @@ def test_byte_identical_to_transformers(
     chosen = template(name, **variables)
     messages = conversation()[:turns]
     ours = chosen.render(messages, add_generation_prompt)
-    assert ours == reference(chosen, messages, add_generation_prompt) and ours
+    assert ours == reference(chosen, messages, add_generation_prompt=add_generation_prompt) and ours
 
 
 @pytest.mark.parametrize("name", sorted(REASONING))

@@ -44,13 +44,16 @@ def _template(name: str) -> ChatTemplate:
     return ChatTemplate((TEMPLATES / f"{name}.jinja").read_text(), name, bos, eos)
 
 
-def _reference(template: ChatTemplate, messages: list[Message], add_generation_prompt: bool) -> str:
+def reference(chosen: ChatTemplate, messages: list[Message], **options: bool) -> str:
+    """What transformers renders (``add_generation_prompt``, ``continue_final_message``, ...), with
+    the template's own variables: the reference every rendering test compares with."""
     rendered, _ = render_jinja_template(
-        conversations=[[m.as_dict() for m in messages]],
-        chat_template=template.source,
-        add_generation_prompt=add_generation_prompt,
-        bos_token=template.bos_token,
-        eos_token=template.eos_token,
+        conversations=[[m.as_dict(chosen.thinking_style) for m in messages]],
+        chat_template=chosen.source,
+        bos_token=chosen.bos_token,
+        eos_token=chosen.eos_token,
+        **options,
+        **dict(chosen.variables),
     )
     return str(rendered[0])
 
@@ -70,10 +73,10 @@ def test_matches_transformers(family: str, conversation: str, add_generation_pro
         with pytest.raises(TemplateRenderError, match="System role not supported"):
             template.render(messages, add_generation_prompt)
         with pytest.raises(Exception, match="System role not supported"):
-            _reference(template, messages, add_generation_prompt)
+            reference(template, messages, add_generation_prompt=add_generation_prompt)
         return
     ours = template.render(messages, add_generation_prompt)
-    assert ours == _reference(template, messages, add_generation_prompt)
+    assert ours == reference(template, messages, add_generation_prompt=add_generation_prompt)
     assert ours  # a template that rendered nothing would match trivially
 
 
@@ -81,7 +84,7 @@ def test_matches_transformers(family: str, conversation: str, add_generation_pro
 def test_smollm2_from_the_gguf_matches_transformers(model_path: Path, conversation: str) -> None:
     template = _smollm2(model_path)
     messages = CONVERSATIONS[conversation]
-    assert template.render(messages) == _reference(template, messages, True)
+    assert template.render(messages) == reference(template, messages, add_generation_prompt=True)
 
 
 def test_smollm2_injects_its_default_identity_without_a_system_message(model_path: Path) -> None:
