@@ -131,18 +131,14 @@ class ChatScreen(Screen[None]):
             return (None if config.no_system else config.system), sampling, parse_special, variables
         return (persona.system if persona else None), sampling, parse_special, variables
 
-    def template_file(self) -> Path | None:
-        """The persona's ``chat_template_file``, used instead of the model's own template (unless
-        ``--chat-template-file`` was given: that one was applied at load and stays)."""
-        persona = self.persona
-        return persona.chat_template_file if persona is not None else None
-
     def _use_persona_template(self, engine: ChatEngine) -> None:
-        """Apply the persona's template file, or the model's own when it has none (call it on a
-        worker thread: it reads the file). A file that cannot be used is said, and not used."""
+        """Apply the persona's ``chat_template_file``, or the model's own template when it has none
+        (unless ``--chat-template-file`` was given: that one was applied at load and stays). Call it
+        on a worker thread: it reads the file. A file that cannot be used is said, and not used."""
         if self._config.chat_template_file is not None:
             return
-        path = self.template_file()
+        persona = self.persona
+        path = persona.chat_template_file if persona is not None else None
         try:
             engine.use_template_file(path)
         except ProblemError as exc:
@@ -298,15 +294,15 @@ class ChatScreen(Screen[None]):
     async def on_reply_started(self, message: ReplyStarted) -> None:
         if message.session == self._session:
             self.query_one(StatusLine).context_used = len(message.prepared.prompt)
-        await self.query_one(Conversation).reply_started(message)
+        await self.query_one(Conversation).reply_started(message, message.session == self._session)
 
     async def on_reply_chunk(self, message: ReplyChunk) -> None:
-        await self.query_one(Conversation).reply_chunk(message)
+        await self.query_one(Conversation).reply_chunk(message, message.session == self._session)
 
     async def on_reply_finished(self, message: ReplyFinished) -> None:
         """The conversation shows how the reply ended; then the status, and what comes next."""
         self._cancel = None
-        await self.query_one(Conversation).reply_finished(message)
+        await self.query_one(Conversation).reply_finished(message, message.session == self._session)
         if message.session != self._session or not self.is_attached:
             return  # an old session's reply, or the app is closing (the worker saved the turn)
         if message.stats is not None:
@@ -474,7 +470,6 @@ class ChatScreen(Screen[None]):
         self._session = message.number
         previous = message.number - 1
         conversation = self.query_one(Conversation)
-        conversation.number = message.number
         await conversation.remove_children()
         reason = f"{message.reason} " if message.reason else ""
         text = NEW_SESSION_TEXT.format(reason=reason, number=message.number, previous=previous)

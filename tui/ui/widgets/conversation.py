@@ -134,8 +134,6 @@ class Conversation(VerticalScroll):
 
     def __init__(self, id: str | None = None) -> None:  # noqa: A002 - Textual's own name
         super().__init__(id=id)
-        self.number = 1
-        """The session shown: reports from an older one are ignored."""
         self.streaming: TurnView | None = None
         self.branch_at: int | None = None
         """Where on the path the streaming turn starts a branch (None: a new message)."""
@@ -177,9 +175,10 @@ class Conversation(VerticalScroll):
     # (They are posted to the screen, not here: posted to this scrolling widget, each batch cost
     # the decoder 2-3% more, see bench/tui_decode.py.)
 
-    async def reply_started(self, message: ReplyStarted) -> None:
+    async def reply_started(self, message: ReplyStarted, current: bool) -> None:
+        """``current``: the report is of the session shown (an older session's is only acknowledged)."""
         view = self.streaming
-        if message.session == self.number and view is not None:
+        if current and view is not None:
             prepared = message.prepared
             if prepared.dropped:
                 await self.mark_dropped(prepared.first_kept)
@@ -191,9 +190,9 @@ class Conversation(VerticalScroll):
                 await reply.add(answer)
         self._painted(message.painted)
 
-    async def reply_chunk(self, message: ReplyChunk) -> None:
+    async def reply_chunk(self, message: ReplyChunk, current: bool) -> None:
         view = self.streaming
-        if message.session == self.number and view is not None and view.reply is not None:
+        if current and view is not None and view.reply is not None:
             if message.thinking:
                 await view.reply.think(message.thinking, message.thinking_tokens)
             await view.reply.add(message.text)
@@ -204,11 +203,11 @@ class Conversation(VerticalScroll):
         if painted is not None:
             self.call_after_refresh(painted.set)
 
-    async def reply_finished(self, message: ReplyFinished) -> None:
+    async def reply_finished(self, message: ReplyFinished, current: bool) -> None:
         view, self.streaming = self.streaming, None
         branch_at, self.branch_at = self.branch_at, None
         session, made = message.recorded_in, message.turn
-        if message.session != self.number or not self.is_attached or view is None or session is None:
+        if not current or not self.is_attached or view is None or session is None:
             return  # an old session's reply, or the app is closing (the worker saved the turn)
         if made is None and branch_at is not None and not message.reload:
             # A branch that made no turn (a template that cannot continue a reply, a full
