@@ -17,7 +17,7 @@ from tui.ui.app import AppConfig, create_app
 from tui.ui.screens.chat import ChatScreen
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.confidence_view import ConfidenceView
-from tui.ui.widgets.conversation import ReplyFooter
+from tui.ui.widgets.conversation import ReplyFooter, TurnView
 from tui.ui.widgets.inspector import Inspector
 from tui.ui.widgets.message_views import Reply
 from tui.ui.widgets.status import StatusLine
@@ -60,13 +60,17 @@ async def main(url: str) -> dict[str, object]:
         chat.query_one(Reply).focus()
         await pilot.press("alt+left")  # back to the first: nothing decoded
         await until(lambda: chat.chat is not None and chat.chat.session.turns == [turn])
+        await until(lambda: [v.turn for v in chat.query(TurnView)] == [turn])  # redrawn
         seen["switched_back"] = chat.query_one(Reply).text == turn.reply
         view = chat.query_one(ConfidenceView)
         view.focus()
-        await pilot.press("right", "right", "down", "enter")  # the second token's first runner-up
+        # The second token's most likely runner-up that is not the token sampled there.
+        options = turn.pieces[1].confidence.alternatives  # type: ignore[union-attr]
+        place = next(i for i, a in enumerate(options) if a.token != turn.pieces[1].token)
+        await pilot.press("right", "right", *["down"] * place, "enter")
         await until(lambda: len(tree.turns) == 3 and not chat.busy)
         branch = tree.turns[2]
-        chosen = turn.pieces[1].confidence.alternatives[1].token  # type: ignore[union-attr]
+        chosen = options[place].token
         seen["token_branch_fed_exact_ids"] = branch.prompt.ids == turn.prompt.ids + [
             turn.pieces[0].token,
             chosen,
