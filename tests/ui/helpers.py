@@ -33,6 +33,28 @@ async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout:
         await pilot.pause(0.05)
 
 
+async def settled(pilot: Pilot[None], timeout: float = 60.0) -> None:
+    """Wait for the state a snapshot pictures, not for time: no worker running, every message
+    handled, and two frames in a row the same (a layout that still settles under load, a render
+    that has not landed yet, both show as a changing frame). Cursors stop blinking first: a
+    blinking cursor is a clock, and a starved machine catches it in either phase."""
+    app = pilot.app
+    for box in app.screen.query("TextArea, Input"):
+        box.cursor_blink = False  # type: ignore[attr-defined]
+    deadline = time.monotonic() + timeout
+    previous = None
+    while True:
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+        busy = any(not worker.is_finished for worker in app.workers)
+        frame = app.export_screenshot()
+        if not busy and frame == previous:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("the screen did not settle in time")
+        previous = frame
+
+
 async def send(pilot: Pilot[None], chat: ChatScreen, text: str, replies: int) -> None:
     """Type ``text``, send it, and wait until ``replies`` replies have finished on the screen."""
     box = chat.query_one(ChatInput)

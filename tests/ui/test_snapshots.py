@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.ui.helpers import FakeEngine, wait_until
+from tests.ui.helpers import FakeEngine, settled, wait_until
 from tui.core.models import fit
 from tui.ui.app import AppConfig, create_app
 from tui.ui.screens.chat import ChatScreen
@@ -33,6 +33,7 @@ async def chatted(pilot: Pilot[None]) -> ChatScreen:
     chat.query_one("#input").insert("Show me a list")  # type: ignore[attr-defined]
     await pilot.press("enter")
     await wait_until(pilot, lambda: bool(chat.query(ReplyFooter)))
+    await settled(pilot)
     return chat
 
 
@@ -50,7 +51,7 @@ def test_new_session_marker(snap_compare: Any) -> None:
         await chatted(pilot)
         await pilot.press("ctrl+n")
         await wait_until(pilot, lambda: bool(pilot.app.screen.query(".new-session")))
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=new_session)
 
@@ -60,7 +61,7 @@ def test_persona_picker(snap_compare: Any) -> None:
         await chatted(pilot)
         await pilot.press("f3")
         await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "PersonaPicker")
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=open_picker)
 
@@ -70,7 +71,7 @@ def test_model_browser(snap_compare: Any) -> None:
         await chatted(pilot)
         await pilot.press("f4")
         await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "ModelBrowser")
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=open_browser)
 
@@ -80,7 +81,7 @@ def test_help(snap_compare: Any) -> None:
         await chatted(pilot)
         await pilot.press("f1")
         await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "HelpScreen")
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=open_help)
 
@@ -92,7 +93,7 @@ def test_inspector(snap_compare: Any) -> None:
         chat.query_one("#input").insert("And now?")  # type: ignore[attr-defined]
         inspector = chat.query_one(Inspector)
         await wait_until(pilot, lambda: len(inspector.prompts) == 2 and not inspector_busy(pilot))
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(app_with_reply(), terminal_size=(140, 36), run_before=open_inspector)
 
@@ -118,7 +119,7 @@ def test_inspector_on_the_real_model(snap_compare: Any, model_path: Any) -> None
         chat.query_one("#input").insert("Who are you?")  # type: ignore[attr-defined]
         inspector = chat.query_one(Inspector)
         await wait_until(pilot, lambda: len(inspector.prompts) == 1 and not inspector_busy(pilot))
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(app, terminal_size=(140, 36), run_before=inspect)
 
@@ -154,6 +155,6 @@ def test_branch_indicator_after_regenerate(snap_compare: Any) -> None:
             ),
         )
         chat.query_one(Reply).focus()
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=regenerated)
