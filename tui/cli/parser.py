@@ -51,6 +51,10 @@ def _ranged(name: str) -> Callable[[str], float]:
     return parse
 
 
+KV_CACHE_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
+"""As `tui.core.settings.limits.KV_CACHE_TYPES` (a test keeps them equal; --help does without it)."""
+
+
 def _model_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
     """The model options, accepted before or after the subcommand.
 
@@ -88,7 +92,7 @@ def _model_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
         type=_ranged("n_threads"),
         metavar="N",
         default=default,
-        help="CPU threads (default: the physical cores)",
+        help="CPU threads (default: the physical cores less those busy with other work)",
     )
     group.add_argument(
         "--thinking",
@@ -110,6 +114,33 @@ def _model_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
         default=default,
         help="layers to offload to the GPU (-1: all; default: all on a GPU build, else 0)",
     )
+    # llama.cpp's own flags, with its defaults (config.toml [engine] sets them for every model)
+    tuning = parser.add_argument_group("llama.cpp (default: as llama.cpp's own programs)")
+    tuning.add_argument("--flash-attn", "-fa", choices=("auto", "on", "off"), default=default)
+    tuning.add_argument(
+        "--batch-size", "-b", dest="n_batch", type=_ranged("n_batch"), metavar="N", default=default,
+        help="logical batch for the prompt (2048)",
+    )  # fmt: skip
+    tuning.add_argument(
+        "--ubatch-size", "-ub", dest="n_ubatch", type=_ranged("n_ubatch"), metavar="N", default=default,
+        help="physical batch (512)",
+    )  # fmt: skip
+    tuning.add_argument(
+        "--threads-batch", "-tb", dest="n_threads_batch", type=_ranged("n_threads_batch"), metavar="N",
+        default=default, help="threads for the prompt (default: as --threads)",
+    )  # fmt: skip
+    for which in ("k", "v"):
+        tuning.add_argument(
+            f"--cache-type-{which}", f"-ct{which}", dest=f"cache_type_{which}", metavar="TYPE",
+            choices=KV_CACHE_TYPES, default=default, help=f"KV cache type for {which.upper()} (f16)",
+        )  # fmt: skip
+    tuning.add_argument(
+        "--no-mmap", dest="mmap", action="store_false", default=default, help="read the weights into memory"
+    )
+    tuning.add_argument(
+        "--no-repack", dest="repack", action="store_false", default=default,
+        help="keep the weights' layout (no repacking for this CPU)",
+    )  # fmt: skip
 
 
 class _Formatter(argparse.HelpFormatter):

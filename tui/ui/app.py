@@ -16,6 +16,7 @@ from textual.screen import Screen
 
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import ChatEngine
+from tui.core.engine.values import LoadOptions
 from tui.core.personas.store import PersonaSet, PersonaStore
 from tui.core.problems import Problem
 from tui.core.settings.config import load_config
@@ -43,9 +44,8 @@ class AppConfig:
     system: str | None = None
     """--system: replaces the persona's system message until another persona is picked."""
     no_system: bool = False
-    n_ctx: int | None = None
-    n_threads: int | None = None
-    n_gpu_layers: int | None = None
+    load: LoadOptions = field(default_factory=LoadOptions)
+    """Load settings given as flags; saved and configured ones are merged in when loading."""
     sampling: Sampling = field(default_factory=Sampling)
     engine_factory: Callable[[], ChatEngine] | None = None
     """Tests may pass their own; by default the real engine loads ``model``."""
@@ -133,7 +133,7 @@ class LlmTuiApp(App[None]):
             return self.config.engine_factory()
         if model is None:
             return load_engine(self.config)
-        return load_engine(replace(self.config, model=model, n_ctx=None, n_threads=None, n_gpu_layers=None))
+        return load_engine(replace(self.config, model=model, load=LoadOptions()))
 
     def _remember_theme(self, theme: str) -> None:
         state = load_state(get_paths())
@@ -231,24 +231,9 @@ def _load(config: AppConfig) -> ChatEngine:
         from tui.core.engine.server import ServerEngine
 
         return ServerEngine(config.server)
-    from tui.core.engine.llama import Engine
-    from tui.core.engine.values import LoadOptions
-    from tui.core.models.catalog import resolve_model, template_file_of
-    from tui.core.settings.state import load_state
+    from tui.core.engine.local import open_local
 
-    paths = get_paths()
-    model = resolve_model(config.model, paths)
-    saved = load_state(paths).models.get(model.entry.id, {}) if model.entry else {}
-    options = LoadOptions(
-        config.n_ctx or saved.get("n_ctx"),
-        config.n_threads or saved.get("n_threads"),
-        config.n_gpu_layers if config.n_gpu_layers is not None else saved.get("n_gpu_layers"),
-    )
-    engine = Engine(model.path, options, name=model.label)
-    own_template = template_file_of(model.entry, get_paths()) if model.entry else None
-    if own_template is not None:
-        engine.use_template_file(own_template)  # the catalog entry's, before --chat-template-file
-    return engine
+    return open_local(config.model, config.load)
 
 
 def create_app(config: AppConfig | None = None) -> LlmTuiApp:

@@ -25,16 +25,19 @@ import numpy as np
 from tui.core.chat.sampling import Sampling
 from tui.core.engine.confidence import Confidence
 from tui.core.engine.confidence import from_logits as confidence_from_logits
+from tui.core.engine.cpu_load import FreeCores
 from tui.core.engine.hardware import physical_cores
 from tui.core.engine.sampler import sampler_chain
 from tui.core.engine.values import (
     DEFAULT_CONTEXT,
+    LLAMA_CPP_DEFAULTS,
     ContextFullError,
     EngineError,
     EngineInfo,
     LoadOptions,
     Piece,
     ReplyStats,
+    Runtime,
     StopReason,
 )
 from tui.core.engine.vocab import VocabTokenizer
@@ -43,16 +46,22 @@ from tui.core.models.fit import check_memory
 from tui.core.prompt.build import ControlToken, Prompt, build_prompt, extended
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import SANDBOX, ChatTemplate, fallback_template, template_from_file
-from tui.core.settings.limits import FLAGS, RANGES
+from tui.core.settings.limits import FLAGS, LOAD_CHECKS
 
 # --- llama.cpp's log: kept in memory, never written to the terminal ---------------------------
 
 _LOG: deque[str] = deque(maxlen=400)
+_DECISIONS: list[str] = []
+"""What llama.cpp said it chose for a setting left to it ("Flash Attention enabled"), kept apart
+from the bounded log, which a load's debug lines can overflow."""
 
 
 @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
 def _log_sink(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-    _LOG.append(text.decode("utf-8", errors="replace"))
+    line = text.decode("utf-8", errors="replace")
+    _LOG.append(line)
+    if "Flash Attention" in line and len(_DECISIONS) < 100:
+        _DECISIONS.append(line)
 
 
 _runtime_ready = False
@@ -112,26 +121,74 @@ class _NoChatHandler:
         return None
 
 
-_TEMPLATE_PATCH = threading.Lock()
+_LOAD_PATCH = threading.Lock()
+
+_KV_TYPES = {
+    "f32": 0,
+    "f16": 1,
+    "q4_0": 2,
+    "q4_1": 3,
+    "q5_0": 6,
+    "q5_1": 7,
+    "q8_0": 8,
+    "iq4_nl": 20,
+    "bf16": 30,
+}
+"""ggml's type numbers for the KV cache types llama.cpp's programs accept (``enum ggml_type``)."""
+_FLASH_ATTN = {"auto": -1, "off": 0, "on": 1}  # enum llama_flash_attn_type
 
 
 @contextlib.contextmanager
-def _without_llama_cpp_templates() -> Iterator[None]:
-    """Load without llama-cpp-python compiling the file's chat templates.
+def _loading_as_llama_cpp(context: Mapping[str, int], model: Mapping[str, int | bool]) -> Iterator[None]:
+    """Load through ``Llama()`` with llama.cpp's own settings and without its template handling.
 
-    ``Llama()`` compiles every template in the GGUF with an unlimited Jinja environment, for its own
+    ``Llama()`` takes some of llama.cpp's parameters under its own defaults and cannot express
+    others (flash attention "auto", weight repacking): the ``context`` and ``model`` fields given
+    here are written into the C parameter structs just before llama.cpp sees them.
+
+    It also compiles every template in the GGUF with an unlimited Jinja environment, for its own
     chat API, which llm-tui never uses: it renders templates itself, in the limited sandbox. A broken
     or hostile template must not stop the model from loading (the inspector shows what is wrong).
     """
-    from llama_cpp import llama_chat_format as formats  # the module ``Llama()`` looks it up in
+    from llama_cpp import _internals as internals
+    from llama_cpp import llama_chat_format as formats  # the modules ``Llama()`` looks them up in
 
-    with _TEMPLATE_PATCH:
-        original = getattr(formats, "Jinja2ChatFormatter")  # noqa: B009 - untyped module
-        setattr(formats, "Jinja2ChatFormatter", _NoChatHandler)  # noqa: B010
+    class Context(internals.LlamaContext):
+        def __init__(self, *, params: Any, **kwargs: Any) -> None:
+            for name, value in context.items():
+                setattr(params, name, value)
+            super().__init__(params=params, **kwargs)
+
+    class Model(internals.LlamaModel):
+        def __init__(self, *, params: Any, **kwargs: Any) -> None:
+            for name, value in model.items():
+                setattr(params, name, value)
+            super().__init__(params=params, **kwargs)
+
+    patches = [(formats, "Jinja2ChatFormatter", _NoChatHandler), (internals, "LlamaContext", Context)]
+    patches.append((internals, "LlamaModel", Model))
+    with _LOAD_PATCH:
+        _DECISIONS.clear()
+        originals = [(module, name, getattr(module, name)) for module, name, _ in patches]
         try:
+            for module, name, stand_in in patches:
+                setattr(module, name, stand_in)
             yield
         finally:
-            setattr(formats, "Jinja2ChatFormatter", original)  # noqa: B010
+            for module, name, original in originals:
+                setattr(module, name, original)
+
+
+def _resolved_flash_attn(requested: str) -> str:
+    """What llama.cpp made of the flash-attention setting, from what it logged while loading."""
+    if requested != "auto":
+        return requested
+    for line in reversed(_DECISIONS):
+        if "Flash Attention" in line and "enabled" in line:
+            return "auto (on)"
+        if "Flash Attention" in line and "disabled" in line:
+            return "auto (off)"
+    return "auto"
 
 
 def _offloaded_layers(requested: int, blocks: int | None) -> int:
@@ -158,13 +215,19 @@ class Engine:
             raise EngineError(str(exc)) from exc
         trained = gguf.trained_context(meta)
         n_ctx = options.n_ctx or min(trained or DEFAULT_CONTEXT, DEFAULT_CONTEXT)
-        n_threads = options.n_threads or physical_cores()
+        cores = physical_cores()
+        n_threads = options.n_threads or cores
         offload = gpu_offload_supported()
         gpu_layers = options.n_gpu_layers
         if gpu_layers is None:
             gpu_layers = -1 if offload else 0
-        for setting, value in (("n_ctx", n_ctx), ("n_threads", n_threads), ("n_gpu_layers", gpu_layers)):
-            problem = RANGES[setting].check(value)
+        wanted = options.merged(LoadOptions(**LLAMA_CPP_DEFAULTS))  # type: ignore[arg-type]
+        checks = {"n_ctx": n_ctx, "n_threads": n_threads, "n_gpu_layers": gpu_layers}
+        checks |= {key: getattr(wanted, key) for key in LLAMA_CPP_DEFAULTS}
+        if wanted.n_threads_batch is not None:
+            checks["n_threads_batch"] = wanted.n_threads_batch
+        for setting, value in checks.items():
+            problem = LOAD_CHECKS[setting].check(value)
             if problem:
                 raise EngineError(f"{FLAGS[setting]} {problem}")
         check_memory(path, meta, n_ctx, on_gpu=offload and gpu_layers != 0)
@@ -174,23 +237,51 @@ class Engine:
                 f"context {n_ctx} is above the {trained} tokens {path.name} was trained on: "
                 "replies past that length may fall apart"
             )
+        n_threads_batch = wanted.n_threads_batch or n_threads
+        context = {
+            "flash_attn_type": _FLASH_ATTN[str(wanted.flash_attn)],
+            "n_batch": int(wanted.n_batch or 0),
+            "n_ubatch": int(wanted.n_ubatch or 0),
+            "type_k": _KV_TYPES[str(wanted.cache_type_k)],
+            "type_v": _KV_TYPES[str(wanted.cache_type_v)],
+            "n_threads_batch": n_threads_batch,
+        }
+        model_params: dict[str, int | bool] = {"use_extra_bufts": bool(wanted.repack)}
+        if not wanted.mmap:
+            model_params["load_mode"] = int(llama_cpp.LLAMA_LOAD_MODE_NONE)
         started = time.perf_counter()
         try:
             # verbose=True keeps llama-cpp-python from redirecting fds 1 and 2 (see
             # prepare_runtime). Its Python-level prints during the load go to sys.stderr, which
             # Textual captures while it runs; the CLI loads inside `quiet_python_output`.
-            with _without_llama_cpp_templates():
+            with _loading_as_llama_cpp(context, model_params):
                 llm = llama_cpp.Llama(
                     model_path=str(path),
                     n_ctx=n_ctx,
                     n_threads=n_threads,
-                    n_threads_batch=n_threads,
+                    n_threads_batch=n_threads_batch,
                     n_gpu_layers=gpu_layers,
                     verbose=True,
                 )
+                flash_attn = _resolved_flash_attn(str(wanted.flash_attn))
         except Exception as exc:  # noqa: BLE001 - llama-cpp-python raises several kinds; all mean "no"
             detail = "; ".join(line.strip() for line in llama_log()[-3:] if line.strip())
             raise EngineError(f"could not load {path.name}: {exc}. {detail}".strip()) from exc
+        ctx = llm._ctx.ctx
+        runtime = Runtime(
+            flash_attn=flash_attn,
+            n_batch=int(llama_cpp.llama_n_batch(ctx)),
+            n_ubatch=int(llama_cpp.llama_n_ubatch(ctx)),
+            n_threads_batch=int(llama_cpp.llama_n_threads_batch(ctx)),
+            cache_type_k=str(wanted.cache_type_k),
+            cache_type_v=str(wanted.cache_type_v),
+            mmap=llm.model_params.load_mode != llama_cpp.LLAMA_LOAD_MODE_NONE,
+            repack=bool(llm.model_params.use_extra_bufts),
+            threads_auto=options.n_threads is None,
+        )
+        self._threads_batch_fixed = wanted.n_threads_batch
+        self._free = FreeCores(cores) if options.n_threads is None else None
+        self._threads = n_threads
         llm.verbose = False
         self._llm = llm
         self._vocab = llm._model.vocab
@@ -223,6 +314,7 @@ class Engine:
             template_name=self.template.name,
             load_seconds=time.perf_counter() - started,
             warnings=tuple(warnings),
+            runtime=runtime,
         )
 
     # Tokenizer protocol (see tui.core.prompt.build) ---------------------------------------------
@@ -312,6 +404,7 @@ class Engine:
         with sampler_chain(s, seed, self._n_vocab, ids) as chain:
             try:
                 self._set_abort(cancel)
+                self._follow_free_cores()
                 reused = self._evaluate_prompt(ids)
                 self._set_abort(None)  # per-node callbacks cost decode speed; poll between tokens instead
                 ctx = self._llm._ctx.ctx
@@ -331,6 +424,8 @@ class Engine:
                         break
                     if count >= budget:
                         break
+                    if self._free is not None and self._free.threads != self._threads:
+                        self._follow_free_cores()
                     self._decode([token])
             except _Aborted:
                 stop = "cancelled"
@@ -348,6 +443,19 @@ class Engine:
             stop=stop,
             seed=seed,
         )
+
+    def _follow_free_cores(self) -> None:
+        """With automatic threads, run on the cores other work leaves free (see `cpu_load`)."""
+        if self._free is None or self._free.threads == self._threads:
+            return
+        self._threads = self._free.threads
+        batch = self._threads_batch_fixed or self._threads
+        llama_cpp.llama_set_n_threads(self._llm._ctx.ctx, self._threads, batch)
+
+    @property
+    def threads_now(self) -> int:
+        """The decode threads llama.cpp runs with now (follows the free cores when automatic)."""
+        return int(llama_cpp.llama_n_threads(self._llm._ctx.ctx))
 
     def _evaluate_prompt(self, ids: list[int]) -> int:
         """Bring the KV cache to ``ids``: keep the common prefix, drop the rest, evaluate the remainder.
@@ -411,5 +519,7 @@ class Engine:
         return len(self._evaluated)
 
     def close(self) -> None:
+        if self._free is not None:
+            self._free.close()
         with self._lock:
             self._llm.close()

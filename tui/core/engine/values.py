@@ -32,11 +32,72 @@ class ContextFullError(EngineError):
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """How to load a model; None means "choose for this machine"."""
+    """How to load a model; None means llama.cpp's own programs' choice (see `LLAMA_CPP_DEFAULTS`).
+
+    ``n_threads`` None is "auto": physical cores less those busy with other work, looked at again
+    while replies run (`tui.core.engine.cpu_load`).
+    """
 
     n_ctx: int | None = None
     n_threads: int | None = None
     n_gpu_layers: int | None = None
+    n_threads_batch: int | None = None
+    flash_attn: str | None = None
+    n_batch: int | None = None
+    n_ubatch: int | None = None
+    cache_type_k: str | None = None
+    cache_type_v: str | None = None
+    mmap: bool | None = None
+    repack: bool | None = None
+
+    def merged(self, fallback: LoadOptions) -> LoadOptions:
+        """These options, with ``fallback``'s where these say nothing (flags over saved over config)."""
+        values = {key: getattr(self, key) for key in self.__dataclass_fields__}
+        return LoadOptions(
+            **{key: getattr(fallback, key) if value is None else value for key, value in values.items()}
+        )
+
+
+LLAMA_CPP_DEFAULTS = {
+    "flash_attn": "auto",
+    "n_batch": 2048,
+    "n_ubatch": 512,
+    "cache_type_k": "f16",
+    "cache_type_v": "f16",
+    "mmap": True,
+    "repack": True,
+}
+"""What llama-cli, llama-server and llama-bench use when not told otherwise (common/common.h), and
+so llm-tui too; llama-cpp-python's own differ (flash attention off, batch 512, all logical cores
+for the prompt). ``n_threads_batch`` follows ``n_threads``, as in llama.cpp."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The settings llama.cpp runs with, read back from the context and its log after loading."""
+
+    flash_attn: str
+    """"on" or "off", as llama.cpp resolved it; "auto (on)" when it chose."""
+    n_batch: int
+    n_ubatch: int
+    n_threads_batch: int
+    cache_type_k: str
+    cache_type_v: str
+    mmap: bool
+    repack: bool
+    threads_auto: bool = False
+    """The thread count follows the free cores (no --threads, no saved or configured count)."""
+
+    def rows(self) -> list[tuple[str, str]]:
+        """Label and value, for `llm-tui info` and the model details."""
+        return [
+            ("flash attention", self.flash_attn),
+            ("batch / micro-batch", f"{self.n_batch} / {self.n_ubatch} tokens"),
+            ("prompt threads", str(self.n_threads_batch)),
+            ("KV cache", f"K {self.cache_type_k}, V {self.cache_type_v}"),
+            ("weights", ("memory-mapped" if self.mmap else "read into memory")
+             + (", repacked for this CPU" if self.repack else ", not repacked")),
+        ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -58,6 +119,8 @@ class EngineInfo:
     """Said once when the model loads: a context above the trained length, for example."""
     server: str | None = None
     """``host:port`` of the llama-server that runs the model; None when it runs in this process."""
+    runtime: Runtime | None = None
+    """How llama.cpp runs it (flash attention, batches, KV cache); None where it cannot be known."""
 
     @property
     def device(self) -> str:

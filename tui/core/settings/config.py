@@ -1,7 +1,8 @@
 """The user's own settings file, ``config.toml``: read, never written by llm-tui.
 
 It holds ``[keymap]``: binding ids mapped to keys, e.g. ``"chat.new_session" = "ctrl+b"``, and
-``[server]``: a llama-server to use instead of loading models here (see tui.core.settings.server).
+``[server]``: a llama-server to use instead of loading models here (see tui.core.settings.server), and
+``[engine]``: how models are loaded here (see tui.core.settings.engine).
 Problems are reported with the file, key and what was expected, and never stop the app. Whether a
 key name exists is for the UI to say (it knows the terminal's keys); this file checks the shape.
 """
@@ -21,7 +22,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-SECTIONS = ("keymap", "server")
+SECTIONS = ("keymap", "server", "engine")
 
 
 @dataclass

@@ -45,6 +45,30 @@ class Range:
         return None
 
 
+class Choice:
+    """One of a few named values (a flash-attention mode, a KV cache type, a yes/no); same interface
+    as `Range`, so every load setting is checked the same way wherever it enters."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, *values: str | bool) -> None:
+        self.values = values
+
+    def __repr__(self) -> str:
+        return f"Choice{self.values!r}"
+
+    def describe(self) -> str:
+        if all(isinstance(value, bool) for value in self.values):
+            return "true or false"
+        return "one of " + ", ".join(f'"{value}"' for value in self.values)
+
+    def check(self, value: object) -> str | None:
+        """None when ``value`` is one of the choices (a bool is not a number here, nor 1 a bool)."""
+        if any(type(value) is type(choice) and value == choice for choice in self.values):
+            return None
+        return f"must be {self.describe()}, not {value!r}"
+
+
 def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e18 else repr(value)
 
@@ -57,6 +81,9 @@ RANGES: dict[str, Range] = {
     "n_ctx": Range(16, MAX_CONTEXT, True, " tokens"),
     "n_threads": Range(1, 1024, True),
     "n_gpu_layers": Range(-1, 100_000, True, " (-1: all)"),
+    "n_threads_batch": Range(1, 1024, True),
+    "n_batch": Range(32, MAX_CONTEXT, True, " tokens"),
+    "n_ubatch": Range(32, MAX_CONTEXT, True, " tokens"),
     "temperature": Range(0, 5, False),
     "top_p": Range(0, 1, False),
     "top_k": Range(0, 1_000_000, True),
@@ -67,10 +94,37 @@ RANGES: dict[str, Range] = {
 }
 """Keyed by the setting's name in `Sampling`, `LoadOptions` and ``state.toml``."""
 
+KV_CACHE_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
+"""What llama.cpp's own programs accept for ``--cache-type-k/-v``."""
+
+CHOICES: dict[str, Choice] = {
+    "flash_attn": Choice("auto", "on", "off"),
+    "cache_type_k": Choice(*KV_CACHE_TYPES),
+    "cache_type_v": Choice(*KV_CACHE_TYPES),
+    "mmap": Choice(True, False),
+    "repack": Choice(True, False),
+}
+
+LOAD_KEYS = (
+    "n_ctx", "n_threads", "n_threads_batch", "n_gpu_layers", "flash_attn", "n_batch", "n_ubatch",
+    "cache_type_k", "cache_type_v", "mmap", "repack",
+)  # fmt: skip
+"""Every setting of how a model is loaded, in `LoadOptions`, ``config.toml [engine]`` and per model."""
+
+LOAD_CHECKS: dict[str, Range | Choice] = {key: RANGES.get(key) or CHOICES[key] for key in LOAD_KEYS}
+
 FLAGS = {
     "n_ctx": "--ctx",
     "n_threads": "--threads",
     "n_gpu_layers": "--gpu-layers",
+    "n_threads_batch": "--threads-batch",
+    "flash_attn": "--flash-attn",
+    "n_batch": "--batch-size",
+    "n_ubatch": "--ubatch-size",
+    "cache_type_k": "--cache-type-k",
+    "cache_type_v": "--cache-type-v",
+    "mmap": "--no-mmap",
+    "repack": "--no-repack",
     "temperature": "--temperature",
     "seed": "--seed",
     "max_tokens": "--max-tokens",

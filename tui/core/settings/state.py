@@ -16,7 +16,7 @@ import tomli_w
 from tui.core.atomic import write_text_atomic
 from tui.core.problems import Problem, toml_problem
 from tui.core.safe_read import UnreadableFile, read_text_bounded
-from tui.core.settings.limits import RANGES
+from tui.core.settings.limits import LOAD_CHECKS, LOAD_KEYS
 from tui.paths import Paths
 
 if sys.version_info >= (3, 11):
@@ -25,13 +25,14 @@ else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 HEADER = "# Written by llm-tui (default model, theme, per-model settings). Yours go in config.toml.\n"
-MODEL_KEYS = ("n_ctx", "n_threads", "n_gpu_layers")
+MODEL_KEYS = LOAD_KEYS
+SettingValue = int | str | bool
 
 
 @dataclass
 class AppState:
     default_model: str | None = None
-    models: dict[str, dict[str, int]] = field(default_factory=dict)
+    models: dict[str, dict[str, SettingValue]] = field(default_factory=dict)
     theme: str | None = None
     problem: Problem | None = None
     """Why the file (or part of it) could not be used, if it could not."""
@@ -61,7 +62,7 @@ def load_state(paths: Paths) -> AppState:
     if isinstance(models, dict):
         for model_id, values in models.items():
             if isinstance(values, dict):
-                kept = {k: v for k, v in values.items() if k in MODEL_KEYS and not RANGES[k].check(v)}
+                kept = {k: v for k, v in values.items() if k in MODEL_KEYS and not LOAD_CHECKS[k].check(v)}
                 for key in sorted(set(values) - set(kept)):
                     state.problem = Problem(
                         str(path), f"[models.{model_id}] `{key}` ignored: {_why(key, values[key])}"
@@ -76,7 +77,7 @@ _REWRITE = "llm-tui rewrites it the next time a setting changes"
 def _why(key: str, value: object) -> str:
     if key not in MODEL_KEYS:
         return f"not a setting (known: {', '.join(MODEL_KEYS)})"
-    return RANGES[key].check(value) or "invalid"
+    return LOAD_CHECKS[key].check(value) or "invalid"
 
 
 def save_state(paths: Paths, state: AppState) -> None:

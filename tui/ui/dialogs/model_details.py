@@ -11,19 +11,47 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from tui.core.engine.values import LLAMA_CPP_DEFAULTS, EngineInfo, LoadOptions
 from tui.core.models import gguf
 from tui.core.models.catalog import CatalogEntry
-from tui.core.settings.limits import RANGES
+from tui.core.settings.engine import load_options
+from tui.core.settings.limits import LOAD_CHECKS, LOAD_KEYS, RANGES
+from tui.core.settings.state import SettingValue
 from tui.core.text_safety import same_length_visible
+from tui.paths import get_paths
 from tui.ui.actions import bindings
 
 
-def header_text(entry: CatalogEntry, path: Path) -> Text:
+def load_lines(entry: CatalogEntry, running: EngineInfo | None) -> list[Text]:
+    """How the model loads: as it runs now (read back from llama.cpp) when it is the loaded one,
+    else the settings it will load with (saved, then config.toml [engine], then llama.cpp's)."""
+    if running is not None and running.runtime is not None:
+        lines = [Text("\nrunning now (as llama.cpp reports it):", "bold")]
+        threads = f"{running.n_threads}" + (
+            ", following the free cores" if running.runtime.threads_auto else ""
+        )
+        lines.append(Text(f"threads: {threads}; context: {running.n_ctx}; device: {running.device}"))
+        return lines + [Text(f"{label}: {value}") for label, value in running.runtime.rows()]
+    options, problems = load_options(LoadOptions(), entry.id, get_paths())
+    lines = [Text("\nloads with (saved, config.toml [engine], else llama.cpp's default):", "bold")]
+    for key in LOAD_KEYS:
+        value = getattr(options, key)
+        if value is None:
+            default = LLAMA_CPP_DEFAULTS.get(key)
+            shown = "auto" if default is None else f"{str(default).lower()} (llama.cpp's default)"
+        else:
+            shown = str(value).lower() if isinstance(value, bool) else str(value)
+        lines.append(Text(f"{key}: {shown}"))
+    return lines + [Text(problem, "red") for problem in problems]
+
+
+def header_text(entry: CatalogEntry, path: Path, running: EngineInfo | None = None) -> Text:
     lines = [Text(entry.name, "bold"), Text(entry.description, "italic"), Text("")]
     for key in ("repo", "file", "params", "quant", "license"):
         value = getattr(entry, key)
         if value:
             lines.append(Text(f"{key}: {value}"))
+    lines += load_lines(entry, running)
     if not path.is_file():
         lines.append(Text("\nNot on this machine: the header is read once it is downloaded.", "dim"))
         return Text("\n").join(lines)
@@ -49,9 +77,10 @@ def header_text(entry: CatalogEntry, path: Path) -> Text:
 class ModelDetails(ModalScreen[None]):
     BINDINGS = bindings("details")
 
-    def __init__(self, entry: CatalogEntry, path: Path) -> None:
+    def __init__(self, entry: CatalogEntry, path: Path, running: EngineInfo | None = None) -> None:
+        """``running``: the engine's info when this is the model loaded now."""
         super().__init__(classes="picker")
-        self.entry, self.path = entry, path
+        self.entry, self.path, self.running = entry, path, running
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -59,12 +88,13 @@ class ModelDetails(ModalScreen[None]):
                 f"{self.entry.id}: read from the GGUF header, without loading the weights", classes="title"
             )
             with VerticalScroll():
-                yield Static(header_text(self.entry, self.path))
+                yield Static(header_text(self.entry, self.path, self.running))
             yield Label("escape close", classes="hint")
 
 
-class ModelSettings(ModalScreen[dict[str, int] | None]):
-    """Context length, threads and GPU layers for one model; empty means "choose for me"."""
+class ModelSettings(ModalScreen[dict[str, SettingValue] | None]):
+    """How one model loads (context, threads, GPU layers, llama.cpp's own settings); empty means
+    "as configured in config.toml [engine], else llama.cpp's default"."""
 
     BINDINGS = bindings("dialog")
 
@@ -73,20 +103,31 @@ class ModelSettings(ModalScreen[dict[str, int] | None]):
 
     FIELDS = (
         ("n_ctx", "Context length (tokens)"),
-        ("n_threads", "CPU threads"),
+        ("n_threads", "CPU threads (empty: the cores other work leaves free)"),
+        ("n_threads_batch", "Prompt threads (empty: as CPU threads)"),
         ("n_gpu_layers", "GPU layers (-1: all)"),
+        ("flash_attn", "Flash attention: auto, on, off (llama.cpp: auto)"),
+        ("n_batch", "Batch size (llama.cpp: 2048)"),
+        ("n_ubatch", "Micro-batch size (llama.cpp: 512)"),
+        ("cache_type_k", "KV cache type for K (llama.cpp: f16)"),
+        ("cache_type_v", "KV cache type for V (llama.cpp: f16)"),
+        ("mmap", "Memory-map the weights: true, false (llama.cpp: true)"),
+        ("repack", "Repack the weights for this CPU: true, false (llama.cpp: true)"),
     )
 
-    def __init__(self, model_id: str, current: dict[str, int]) -> None:
+    def __init__(self, model_id: str, current: dict[str, SettingValue]) -> None:
         super().__init__(classes="dialog")
         self.model_id, self.current = model_id, current
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"Load settings for {self.model_id} (empty: llm-tui chooses)", classes="question")
-            for key, label in self.FIELDS:
-                yield Label(label)
-                yield Input(str(self.current.get(key, "")), id=key, type="integer")
+            with VerticalScroll():
+                for key, label in self.FIELDS:
+                    yield Label(label)
+                    value = self.current.get(key, "")
+                    text = str(value).lower() if isinstance(value, bool) else str(value)
+                    yield Input(text, id=key, type="integer" if key in RANGES else "text")
             yield Label("", id="problem", classes="problem")
             with Horizontal(classes="buttons"):
                 yield Button("Save", id="save", variant="primary")
@@ -98,20 +139,29 @@ class ModelSettings(ModalScreen[dict[str, int] | None]):
 
     @on(Button.Pressed, "#save")
     def _save(self) -> None:
-        values: dict[str, int] = {}
+        values: dict[str, SettingValue] = {}
         for key, label in self.FIELDS:
             raw = self.query_one(f"#{key}", Input).value.strip()
             if not raw:
                 continue
-            try:
-                number = int(raw)
-            except ValueError:
-                number = None
-            problem = RANGES[key].check(number)
-            if number is None or problem:
+            value = _parsed(key, raw)
+            problem = LOAD_CHECKS[key].check(value)
+            if value is None or problem:
                 self.query_one("#problem", Label).update(
-                    Text(f"{label}: {problem or 'must be a whole number'}")
+                    Text(f"{label}: {problem or LOAD_CHECKS[key].describe()}")
                 )
                 return
-            values[key] = number
+            values[key] = value
         self.dismiss(values)
+
+
+def _parsed(key: str, raw: str) -> SettingValue | None:
+    """What a field's text means: a whole number, true/false, or the word itself."""
+    if key in RANGES:
+        try:
+            return int(raw)
+        except ValueError:
+            return None
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    return raw.lower()

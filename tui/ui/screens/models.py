@@ -12,14 +12,14 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
 
-from tui.core.engine.values import DEFAULT_CONTEXT
+from tui.core.engine.values import DEFAULT_CONTEXT, EngineInfo
 from tui.core.models import hub
 from tui.core.models.catalog import CatalogEntry, load_catalog
 from tui.core.models.downloads import DownloadCancelled, DownloadError, Progress, describe, human_bytes
 from tui.core.models.fit import estimate
 from tui.core.models.local import MODEL_STATUS_EMBEDDED, deletable_files, model_status, pull
 from tui.core.problems import ProblemError
-from tui.core.settings.state import load_state, save_state
+from tui.core.settings.state import SettingValue, load_state, save_state
 from tui.paths import get_paths
 from tui.ui.actions import bindings
 from tui.ui.dialogs.common import Confirm
@@ -94,6 +94,7 @@ class ModelBrowser(Screen[str | None]):
         for entry in sorted(self.entries.values(), key=lambda e: (e.size, e.id)):
             size = entry.size
             n_ctx = state.models.get(entry.id, {}).get("n_ctx", DEFAULT_CONTEXT)
+            assert isinstance(n_ctx, int)  # checked against its range when state.toml was read
             fit = estimate(size, n_ctx, entry.local_path(self.paths))
             marks = ("★" if entry.id == state.default_model else "") + (
                 "●" if entry.id == self.llm_app.current_model else ""
@@ -234,7 +235,8 @@ class ModelBrowser(Screen[str | None]):
     def action_details(self) -> None:
         entry = self.highlighted()
         if entry is not None:
-            self.app.push_screen(ModelDetails(entry, entry.local_path(self.paths)))
+            loaded = self._loaded_info(entry.id)
+            self.app.push_screen(ModelDetails(entry, entry.local_path(self.paths), loaded))
 
     def action_settings(self) -> None:
         entry = self.highlighted()
@@ -242,7 +244,7 @@ class ModelBrowser(Screen[str | None]):
             return
         state = load_state(self.paths)
 
-        def save(values: dict[str, int] | None) -> None:
+        def save(values: dict[str, SettingValue] | None) -> None:
             if values is not None:
                 fresh = load_state(self.paths)
                 fresh.models[entry.id] = values
@@ -254,6 +256,17 @@ class ModelBrowser(Screen[str | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def _loaded_info(self, model_id: str) -> EngineInfo | None:
+        """The loaded engine's info when ``model_id`` is the model loaded now."""
+        if model_id != self.llm_app.current_model:
+            return None
+        for screen in self.app.screen_stack:
+            chat = getattr(screen, "chat", None)
+            engine = getattr(chat, "engine", None)
+            if engine is not None:
+                return engine.info  # type: ignore[no-any-return]
+        return None
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:
