@@ -25,11 +25,10 @@ QWEN3 = TEMPLATES / "Qwen-Qwen3-0.6B.jinja"
 
 @pytest.fixture
 def r1_engine(engine: Engine) -> Iterator[Engine]:
-    own = engine.template
     engine.use_template_file(R1)
     engine.reset()
     yield engine
-    engine.template = own
+    engine.use_template_file(None)  # the model's own again, its name in the info too
 
 
 def test_the_template_opened_the_block_so_the_reply_starts_thinking(r1_engine: Engine) -> None:

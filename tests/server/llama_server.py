@@ -38,14 +38,15 @@ def _program(name: str) -> str:
 
 class LlamaServer:
     """One llama-server process on a free loopback port, with the in-process engine's numerics by
-    default (no flash attention, one slot: see ../shared/server-facts.md)."""
+    default: llama.cpp's defaults on both sides (flash attention auto), one slot (several share a
+    unified KV cache: see ../shared/server-facts.md)."""
 
     def __init__(self, model: Path, log: Path, *extra: str, ctx: int = 2048, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         args = [_program("llama-server"), "-m", str(model), "--host", "127.0.0.1", "--port", str(self.port)]
-        args += ["-fa", "off", "-np", "1", "-c", str(ctx), "-t", "2", *extra]
+        args += ["-np", "1", "-c", str(ctx), "-t", "2", *extra]
         with log.open("ab") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=_env())
         self._wait_ready(extra)

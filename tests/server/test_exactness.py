@@ -154,7 +154,6 @@ def test_thinking_over_the_server_is_split_the_same_way(engine: Engine, remote: 
     from tests.core.test_reasoning_replies import R1
     from tui.core.chat.session import Chat
 
-    own = engine.template
     engine.use_template_file(R1)
     remote.use_template_file(R1)
     try:
@@ -168,7 +167,8 @@ def test_thinking_over_the_server_is_split_the_same_way(engine: Engine, remote: 
         here, there = turns
         assert here.thinking and (here.thinking, here.reply) == (there.thinking, there.reply)
     finally:
-        engine.template = own
+        engine.use_template_file(None)  # the model's own again, its name in the info too
+        remote.use_template_file(None)
 
 
 @pytest.mark.parametrize("confidence", [False, True])
