@@ -70,6 +70,11 @@ def engine_pp(engine: Engine, prompt: Prompt) -> float:
     return len(prompt) / stats.time_to_first_token
 
 
+REST_SECONDS = 1.2
+"""Each run starts on a machine at rest, as a message typed by a person does: llm-tui's automatic
+thread count looks at the last half second, and a llama-bench run just before is other work."""
+
+
 def measure(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
     """Medians over alternating rounds, after one warm-up of each."""
     for run in runs.values():
@@ -77,6 +82,7 @@ def measure(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, floa
     rates: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
         for name, run in runs.items():
+            time.sleep(REST_SECONDS)
             rates[name].append(run())
     return {name: statistics.median(values) for name, values in rates.items()}
 
@@ -131,32 +137,39 @@ def main() -> None:
             }
             medians = measure(runs, args.rounds)
             names = list(medians)
-            best = max(names[1:3], key=lambda n: medians[n])
-            table(f"{kind} at {threads} thread(s); best -fa: {best}", medians, names[0], best)
+            best = max(names[:3], key=lambda n: medians[n])  # -fa auto is one of llama.cpp's settings too
+            table(f"{kind} at {threads} thread(s); llama-bench at its best: {best}", medians, names[0], best)
     if args.busy:
-        busy(path, cores, short, greedy, args.rounds)
+        busy(path, cores, short, long, greedy, args.rounds)
 
 
-def busy(path: Path, cores: int, prompt: Prompt, greedy: Sampling, rounds: int) -> None:
-    """Decode beside a busy loop pinned to the last core: the default against each thread count."""
-    hog = subprocess.Popen(
-        ["taskset", "-c", str(max(os.sched_getaffinity(0))), "sh", "-c", "while :; do :; done"]
-    )
+def busy(path: Path, cores: int, short: Prompt, long: Prompt, greedy: Sampling, rounds: int) -> None:
+    """Decode and evaluate a prompt beside a busy loop pinned to the last core: the default against
+    each thread count (rest between runs here means the busy loop alone)."""
+    core = str(max(os.sched_getaffinity(0)))
+    hog = subprocess.Popen(["taskset", "-c", core, "sh", "-c", "while :; do :; done"])
     try:
         time.sleep(1.5)  # the load watcher looks twice a second
         with quiet_python_output():
             fixed = {t: Engine(path, LoadOptions(n_ctx=2048, n_threads=t)) for t in range(1, cores + 1)}
             auto = Engine(path, LoadOptions(n_ctx=2048))
-        time.sleep(1.5)
-        runs: dict[str, Callable[[], float]] = {
-            "llm-tui default threads": lambda: engine_tg(auto, prompt, greedy)
-        }
-        for threads, engine in fixed.items():
-            runs[f"--threads {threads}"] = lambda e=engine: engine_tg(e, prompt, greedy)  # type: ignore[misc]
-        medians = measure(runs, rounds)
-        best = max(list(medians)[1:], key=lambda n: medians[n])
-        table(f"tg with one core busy (a busy loop); default chose {auto.threads_now} thread(s)", medians,
-              "llm-tui default threads", best)  # fmt: skip
+        for kind in ("tg", "pp"):
+
+            def run(engine: Engine, kind: str = kind) -> Callable[[], float]:
+                return (
+                    (lambda: engine_tg(engine, short, greedy))
+                    if kind == "tg"
+                    else (lambda: engine_pp(engine, long))
+                )
+
+            runs = {"llm-tui default threads": run(auto)}
+            runs |= {f"--threads {threads}": run(engine) for threads, engine in fixed.items()}
+            medians = measure(runs, rounds)
+            best = max(list(medians)[1:], key=lambda n: medians[n])
+            title = (
+                f"{kind} with one core busy (a busy loop); the default runs {auto.threads_now} thread(s) now"
+            )
+            table(title, medians, "llm-tui default threads", best)
     finally:
         hog.kill()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,11 +13,10 @@ from textual.pilot import Pilot
 
 from tests.char_tokenizer import CharTokenizer
 from tui.core.chat.sampling import Sampling
+from tui.core.engine.base import EngineBase, Request
 from tui.core.engine.llama import Engine
 from tui.core.engine.values import EngineInfo, LoadOptions, Piece, ReplyStats
-from tui.core.prompt.build import Prompt, build_prompt, extended
-from tui.core.prompt.messages import Message
-from tui.core.prompt.template import ChatTemplate, fallback_template, template_from_file
+from tui.core.prompt.template import ChatTemplate, fallback_template
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
 from tui.ui.screens.chat import ChatScreen
 from tui.ui.widgets.chat_input import ChatInput
@@ -65,8 +63,12 @@ async def send(pilot: Pilot[None], chat: ChatScreen, text: str, replies: int) ->
 
 
 @dataclass
-class FakeEngine:
-    """A stand-in for UI-only behaviour (loading states, errors); never the only test of a feature."""
+class FakeEngine(EngineBase):
+    """A stand-in for UI-only behaviour (loading states, errors); never the only test of a feature.
+
+    The shared engine base does the rest (templates, prompts, the context check), so the UI tests
+    exercise the same code the real engines run; only the streaming is made up.
+    """
 
     words: Sequence[str] = ("Hello", " from", " a", " fake", " model.")
     info: EngineInfo = EngineInfo(
@@ -86,44 +88,22 @@ class FakeEngine:
     template: ChatTemplate = field(default_factory=fallback_template)
     """ChatML by default; a reasoning template for tests of thinking."""
 
-    def build_prompt(
-        self,
-        messages: Sequence[Message],
-        parse_special: bool = False,
-        variables: object = None,
-        continue_final: bool = False,
-    ) -> Prompt:
-        """One token per character: real spans and parts, no model needed."""
-        return build_prompt(
-            self.template,
-            messages,
-            CharTokenizer(),
-            parse_special=parse_special,
-            continue_final=continue_final,
-        )
+    def __post_init__(self) -> None:
+        EngineBase.__init__(self)
+        self.own_template = self.template
+        self.vocab = CharTokenizer()  # one token per character: real spans and parts, no model needed
 
-    def generate(
-        self,
-        prompt: Prompt,
-        sampling: Sampling,
-        cancel: threading.Event | None = None,
-        confidence: bool = False,
-    ) -> Iterator[Piece | ReplyStats]:
-        for word in self.words:
+    def _stream(self, request: Request) -> Iterator[Piece | ReplyStats]:
+        words = self.words[: request.tokens]
+        for word in words:
             yield Piece(0, word)
-        yield ReplyStats(len(prompt), 0, len(self.words), 0.01, 0.01, "end_of_turn", 1)
+            if request.cancel.is_set():
+                break
+        stop = "end_of_turn" if len(words) == len(self.words) else request.stop
+        yield ReplyStats(len(request.prompt), 0, len(words), 0.01, 0.01, stop, 1)  # one seed: snapshots
 
     def reset(self) -> None:
         pass
-
-    def extend_prompt(self, prompt: Prompt, ids: Sequence[int]) -> Prompt:
-        return extended(prompt, ids, CharTokenizer())
-
-    def __post_init__(self) -> None:
-        self.own_template = self.template
-
-    def use_template_file(self, path: Path | None) -> None:
-        self.template = self.own_template if path is None else template_from_file(path, self.own_template)
 
     def close(self) -> None:
         pass

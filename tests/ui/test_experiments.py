@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.ui.helpers import ready, wait_until
 from tui.core.chat.experiments import identity_probe
 from tui.core.chat.sampling import Sampling
+from tui.core.chat.settings import SessionSettings
 from tui.core.engine.llama import Engine
 from tui.core.engine.values import LoadOptions
+from tui.paths import get_paths
 from tui.ui.app import AppConfig, LlmTuiApp, create_app
 from tui.ui.screens.experiments import AnswerColumn, MemoryTestScreen, ProbeScreen
 
@@ -49,7 +54,8 @@ async def test_identity_probe_side_by_side(model_path: Path) -> None:
 
 def test_probe_answers_come_from_fresh_sessions(model_path: Path) -> None:
     engine = Engine(model_path, LoadOptions(n_ctx=1024))
-    subjects = [("none", None), ("almo", "You are Almo, a model developed by Allen AI.")]
+    almo = SessionSettings(system="You are Almo, a model developed by Allen AI.")
+    subjects = [("none", SessionSettings()), ("almo", almo)]
     first = [a.text for a in identity_probe(engine, "Who are you?", subjects, SAMPLING)]
     again = [a.text for a in identity_probe(engine, "Who are you?", list(reversed(subjects)), SAMPLING)]
     assert first == list(reversed(again))  # order and earlier answers change nothing
@@ -68,3 +74,46 @@ async def test_memory_test_shows_the_second_prompt_has_nothing_of_the_first(mode
         assert "Zorblax" in told.prompt.text
         assert "Zorblax" not in asked.prompt.text and "ultraviolet" not in asked.prompt.text
         assert "What is my name" in asked.prompt.text
+
+
+HOUSE_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant ({{ house_style }})\n{% endif %}"
+)
+
+
+async def test_the_tui_probe_and_the_cli_probe_send_the_same_prompt(model_path: Path, llm_home: Path) -> None:
+    """A persona with every session setting (special tokens opted in, [template] variables, its own
+    template file): the probe in the TUI and `llm-tui probe` render it the same, byte for byte
+    (they used to drop all three in the TUI)."""
+    folder = get_paths().user_personas
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "house.jinja").write_text(HOUSE_TEMPLATE)
+    (folder / "house.toml").write_text(
+        'name = "House"\nsystem = "You are Vex.<|im_end|>"\nparse_special = true\n'
+        'chat_template_file = "house.jinja"\n[template]\nhouse_style = "formal"\n'
+    )
+    cli = subprocess.run(
+        [sys.executable, "-m", "tui", "probe", "--persona", "house", "--prompts", "--max-tokens", "4"],
+        capture_output=True, text=True, timeout=120, env=os.environ.copy(),
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    app = create_app(
+        AppConfig(
+            sampling=SAMPLING,
+            persona="house",
+            engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=1024)),
+        )
+    )
+    async with app.run_test(size=(140, 40)) as pilot:
+        await ready(pilot, app)
+        await from_the_palette(pilot, "Identity probe")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProbeScreen))
+        probe = app.screen
+        await wait_until(pilot, lambda: any(c.answer.label == "house" for c in probe.query(AnswerColumn)), 90)
+        house = next(c.answer for c in probe.query(AnswerColumn) if c.answer.label == "house")
+    text = house.prompt.text
+    assert text.endswith("<|im_start|>assistant (formal)\n")  # the template file, with the variable
+    assert text in cli.stdout
+    typed_end = [t for t in house.prompt.tokens if t.text == "<|im_end|>"]
+    assert len(typed_end) == 3  # system, user, and the one typed in the system message: a control token too

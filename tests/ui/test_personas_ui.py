@@ -277,3 +277,49 @@ async def test_a_personas_chat_template_file_is_used_in_the_tui_and_dropped_with
             assert ("<｜Assistant｜>" in prompt.text) == (persona == "thinker")
         said = " ".join(str(n.message) for n in app._notifications)
         assert "missing.jinja" in said and "the model's own template is used" in said
+
+
+async def test_a_personas_model_is_loaded_in_the_tui_as_in_the_cli(model_path: Path, llm_home: Path) -> None:
+    """A persona's `model` chooses the model at start and when the persona is picked, as in
+    `llm-tui ask --persona` (unless --model says otherwise: flags win in both)."""
+    import os
+    import subprocess
+    import sys
+
+    llm_home.mkdir(parents=True, exist_ok=True)
+    own = llm_home / "own-copy.gguf"
+    own.symlink_to(model_path)
+    folder = get_paths().user_personas
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "modelled.toml").write_text(f'name = "Modelled"\nmodel = "{own}"\nsystem = "You are Vex."\n')
+    (folder / "gone.toml").write_text('name = "Gone"\nmodel = "/nowhere/missing.gguf"\n')
+    cli = subprocess.run(
+        [sys.executable, "-m", "tui", "--persona", "gone", "prompt", "hi"],
+        capture_output=True, text=True, timeout=120, env=os.environ.copy(),
+    )  # fmt: skip
+    assert cli.returncode == 1 and "/nowhere/missing.gguf" in cli.stderr
+    app = create_app(AppConfig(persona="modelled", load=LoadOptions(n_ctx=1024)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(pilot, app)
+        assert chat.chat is not None and chat.chat.engine.info.name == "own-copy.gguf"
+        assert chat.chat.engine.info.n_ctx == 1024  # the flags apply to the persona's model, as in the CLI
+        await pick(pilot, app, "no-system")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.system is None)
+        assert chat.chat.engine.info.name == "own-copy.gguf"  # a persona without a model keeps the one loaded
+    app = create_app(AppConfig(model=str(model_path), persona="no-system"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(pilot, app)
+        await pick(pilot, app, "modelled")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.system == "You are Vex.")
+        assert chat.chat.engine.info.name != "own-copy.gguf"  # --model was given: it wins, as in the CLI
+    app = create_app(AppConfig(persona="no-system"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(pilot, app)
+        assert chat.chat is not None and chat.chat.engine.info.name != "own-copy.gguf"
+        await pick(pilot, app, "modelled")
+        await pilot.press("enter")
+        loaded = lambda: chat.chat is not None and chat.chat.engine.info.name == "own-copy.gguf"  # noqa: E731
+        await wait_until(pilot, loaded)
+        assert chat.chat is not None and chat.chat.session.system == "You are Vex."

@@ -19,8 +19,8 @@ from tui.core.problems import ProblemError
 from tui.core.text_safety import terminal_safe, visible_controls
 
 if TYPE_CHECKING:
-    from tui.core.chat.sampling import Sampling
     from tui.core.chat.session import ChatEngine
+    from tui.core.chat.settings import SessionSettings
     from tui.core.engine.values import LoadOptions
     from tui.core.personas.format import Persona
     from tui.core.settings.server import ServerSettings
@@ -44,15 +44,6 @@ def _persona(args: argparse.Namespace) -> Persona | None:
         if broken.id == args.persona:
             raise ProblemError(f"persona `{args.persona}` cannot be used: {broken.errors[0]}")
     raise ProblemError(f"no persona `{args.persona}`; known: {', '.join(sorted(found.personas))}")
-
-
-def _system(args: argparse.Namespace, persona: Persona | None) -> str | None:
-    """--system and --no-system win over the persona's system message."""
-    if args.no_system:
-        return None
-    if args.system is not None:
-        return str(args.system)
-    return persona.system if persona else None
 
 
 SERVER_OWNS = (
@@ -96,23 +87,24 @@ def server_of(args: argparse.Namespace) -> ServerSettings | None:
     return settings
 
 
-def load_engine(args: argparse.Namespace, persona: Persona | None = None) -> ChatEngine:
-    """The engine a command runs on: the server's model, or a model loaded here."""
+def load_engine(
+    args: argparse.Namespace, persona: Persona | None = None, settings: SessionSettings | None = None
+) -> ChatEngine:
+    """The engine a command runs on: the server's model, or a model loaded here (the persona's
+    ``model`` unless --model says otherwise), with the session's template file if it has one."""
     from tui.core.engine.values import EngineError
 
-    settings = server_of(args)
+    server = server_of(args)
     try:
-        if settings is not None:
+        if server is not None:
             from tui.core.engine.server import ServerEngine
 
-            engine: ChatEngine = ServerEngine(settings)
+            engine: ChatEngine = ServerEngine(server)
         else:
             engine = _load_here(args, persona)
     except EngineError as exc:
         raise ProblemError(str(exc)) from exc
-    template_file = getattr(args, "chat_template_file", None) or (
-        persona.chat_template_file if persona else None
-    )
+    template_file = (settings or session_of(args, persona)).template_file
     if template_file is not None:
         engine.use_template_file(template_file)
     for warning in engine.info.warnings:
@@ -162,8 +154,14 @@ def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     cmd_paths(out)
     settings = server_of(args)
     if settings is not None:
-        engine = load_engine(args)
-        props = getattr(engine, "props", {})
+        from tui.core.engine.server import ServerEngine
+        from tui.core.engine.values import EngineError
+
+        try:
+            engine = ServerEngine(settings)
+        except EngineError as exc:
+            raise ProblemError(str(exc)) from exc
+        props = engine.props
         print(f"server: {settings.url} ({props.get('build_info', 'build unknown')})", file=out)
         print(f"server model: {props.get('model_path')}", file=out)
         print(f"context: {engine.info.n_ctx}; chat template: {engine.info.template_name}", file=out)
@@ -192,14 +190,14 @@ def cmd_prompt(args: argparse.Namespace, out: TextIO) -> int:
     from tui.core.prompt.template import TemplateRenderError
 
     persona = _persona(args)
-    engine = load_engine(args, persona)
-    parse_special = bool(persona and persona.parse_special)
-    messages = Session(_system(args, persona), sampling(args, persona)).messages(args.message)
+    settings = session_of(args, persona)
+    engine = load_engine(args, persona, settings)
+    messages = Session(settings.system, settings.sampling).messages(args.message)
     previous = None
     if args.diff:
         messages, previous = cli_inspect.diff_messages(args.diff, args.message)
     try:
-        prompt = engine.build_prompt(messages, parse_special, template_variables(args, persona))
+        prompt = engine.build_prompt(messages, settings.parse_special, settings.variables)
     except TemplateRenderError as exc:
         raise ProblemError(str(exc)) from exc
     if previous is not None:
@@ -233,15 +231,22 @@ def _ansi_specials(runs: list[tuple[str, bool]]) -> str:
     return "".join(f"\x1b[7m{text}\x1b[27m" if special else text for text, special in shown)
 
 
-def sampling(args: argparse.Namespace, persona: Persona | None) -> Sampling:
-    """Defaults, then the persona's settings, then what was given on the command line."""
-    from dataclasses import replace
+def session_of(args: argparse.Namespace, persona: Persona | None) -> SessionSettings:
+    """What the persona and the flags make of a session (`tui.core.chat.settings`): --system or
+    --no-system over the persona's system message, --seed, --temperature and --max-tokens over its
+    sampling, --thinking over its [template] table, --chat-template-file over its template file."""
+    from tui.core.chat.settings import Overrides, session_settings
 
-    from tui.core.chat.sampling import Sampling
-
-    sampling = persona.apply(Sampling()) if persona else Sampling()
-    given = {name: getattr(args, name, None) for name in ("seed", "temperature", "max_tokens")}
-    return replace(sampling, **{name: value for name, value in given.items() if value is not None})
+    no_system = bool(getattr(args, "no_system", False))
+    system = getattr(args, "system", None)
+    overrides = Overrides(
+        system=None if no_system else system,
+        replace_system=no_system or system is not None,
+        sampling={name: getattr(args, name, None) for name in ("seed", "temperature", "max_tokens")},
+        thinking=None if getattr(args, "thinking", None) is None else args.thinking == "on",
+        template_file=getattr(args, "chat_template_file", None),
+    )
+    return session_settings(persona, overrides)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -249,14 +254,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from tui.core.engine.values import EngineError, ReplyStats
 
     persona = _persona(args)
-    engine = load_engine(args, persona)
-    chat = Chat(
-        engine,
-        _system(args, persona),
-        sampling(args, persona),
-        bool(persona and persona.parse_special),
-        template_variables(args, persona),
-    )
+    settings = session_of(args, persona)
+    chat = Chat.start(load_engine(args, persona, settings), settings)
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     stats: ReplyStats | None = None
@@ -313,15 +312,6 @@ class ThinkingOutput:
             stream = sys.stderr if self.where == "stderr" else sys.stdout
             print("\n--- end of thinking ---", file=stream, flush=True)
             self._open = False
-
-
-def template_variables(args: argparse.Namespace, persona: Persona | None) -> dict[str, object]:
-    """The chat template's own variables: the persona's [template] table, then --thinking."""
-    variables: dict[str, object] = dict(persona.template) if persona else {}
-    thinking = getattr(args, "thinking", None)
-    if thinking is not None:
-        variables["enable_thinking"] = thinking == "on"
-    return variables
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

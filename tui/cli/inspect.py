@@ -16,9 +16,7 @@ from tui.core.prompt.parts import appended_from, parts, thinking_fates
 from tui.paths import get_paths
 
 if TYPE_CHECKING:
-    from tui.core.chat.sampling import Sampling
     from tui.core.chat.session import ChatEngine
-    from tui.core.personas.format import Persona
 
 DIM, BRIGHT, RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
 
@@ -76,33 +74,23 @@ def print_diff(previous: str, prompt: Prompt, out: TextIO, err: TextIO) -> None:
         print(f"# only the first {kept} of the previous {len(previous)} characters are unchanged", file=err)
 
 
-def run_probe(args: argparse.Namespace, engine: ChatEngine, base: Sampling, out: TextIO) -> int:
+def run_probe(args: argparse.Namespace, engine: ChatEngine, out: TextIO) -> int:
     """Each answer in a fresh session with the same seed: only the hidden prompt differs."""
     from dataclasses import replace
 
-    from tui.core.chat.experiments import identity_probe
+    from tui.core.chat.experiments import identity_probe, probe_subjects
+    from tui.core.chat.sampling import Sampling
+    from tui.core.chat.settings import Overrides
     from tui.core.personas.store import PersonaStore
 
     found = PersonaStore(get_paths()).load()
-    chosen: list[Persona | None]
-    if args.probe_personas:
-        chosen = []
-        for persona_id in args.probe_personas:
-            persona = found.get(persona_id)
-            if persona is None:
-                raise ProblemError(f"no persona `{persona_id}`; known: {', '.join(sorted(found.personas))}")
-            chosen.append(persona)
-    else:
-        chosen = [
-            None,
-            *sorted((p for p in found.personas.values() if "identity" in p.tags), key=lambda p: p.id),
-        ]
-    sampling = replace(base, seed=args.seed, max_tokens=args.max_tokens)
-    subjects = [(p.id if p else "(no system message)", p.system if p else None) for p in chosen]
-    from tui.cli.commands import template_variables
-
-    variables = template_variables(args, None)
-    for answer in identity_probe(engine, args.question or IDENTITY_QUESTION, subjects, sampling, variables):
+    thinking = None if getattr(args, "thinking", None) is None else args.thinking == "on"
+    overrides = Overrides(thinking=thinking, template_file=getattr(args, "chat_template_file", None))
+    subjects = probe_subjects(found, args.probe_personas or (), overrides=overrides)
+    sampling = replace(Sampling(), seed=args.seed, max_tokens=args.max_tokens)
+    if getattr(args, "temperature", None) is not None:
+        sampling = replace(sampling, temperature=args.temperature)
+    for answer in identity_probe(engine, args.question or IDENTITY_QUESTION, subjects, sampling):
         system = answer.system or "none: the template decides"
         print(f"== {answer.label}\nsystem: {system}\nanswer: {answer.text}\n", file=out)
         if args.prompts:

@@ -79,8 +79,7 @@ def _main(raw: list[str]) -> int:
     if args.command == "probe":
         from tui.cli import inspect
 
-        engine, sampling = commands.load_engine(args), commands.sampling(args, None)
-        return inspect.run_probe(args, engine, sampling, sys.stdout)
+        return inspect.run_probe(args, commands.load_engine(args), sys.stdout)
     return commands.cmd_tui(args)
 
 

@@ -127,13 +127,17 @@ class LlmTuiApp(App[None]):
         self.crash_error = error
         super()._handle_exception(error)
 
-    def engine_factory(self, model: str | None = None) -> ChatEngine:
-        """Load ``model`` (default: the configured one); runs in a worker thread."""
+    def engine_factory(self, model: str | None = None, flags: bool = False) -> ChatEngine:
+        """Load ``model`` (default: the configured one); runs in a worker thread. The load flags
+        apply to the configured model, and with ``flags`` to ``model`` too (a persona's model at
+        start, as the CLI does), not to one picked in the model browser."""
         if self.config.engine_factory is not None:
             return self.config.engine_factory()
         if model is None:
             return load_engine(self.config)
-        return load_engine(replace(self.config, model=model, load=LoadOptions()))
+        return load_engine(
+            replace(self.config, model=model, load=self.config.load if flags else LoadOptions())
+        )
 
     def _remember_theme(self, theme: str) -> None:
         state = load_state(get_paths())

@@ -27,12 +27,17 @@ class ExperimentCommands(Provider):
         if not isinstance(chat, ChatScreen) or chat.chat is None:
             self.app.notify("The model is still loading.", severity="warning")
             return
-        system, sampling, *_ = chat.settings()
+        from tui.core.chat.experiments import probe_subjects
+        from tui.core.chat.settings import Overrides
+
+        settings = chat.settings()
         if name == "Identity probe":
-            personas = chat.llm_app.personas
-            self.app.push_screen(ProbeScreen(chat.chat.engine, sampling, personas, chat.persona_id))
+            config = chat.config
+            overrides = Overrides(thinking=config.thinking, template_file=config.chat_template_file)
+            subjects = probe_subjects(chat.llm_app.personas, also=chat.persona_id, overrides=overrides)
+            self.app.push_screen(ProbeScreen(chat.chat.engine, settings.sampling, subjects))
         else:
-            self.app.push_screen(MemoryTestScreen(chat.chat.engine, sampling, system))
+            self.app.push_screen(MemoryTestScreen(chat.chat.engine, settings))
 
     async def discover(self) -> Hits:
         for name, help_text in EXPERIMENTS.items():

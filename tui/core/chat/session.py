@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Protocol
 
 from tui.core.chat.sampling import Sampling
+from tui.core.chat.settings import SessionSettings
 from tui.core.chat.thinking import ThinkingSplitter, opened_by_prompt
 from tui.core.chat.tree import Origin, Tree, Turn
-from tui.core.engine.values import ContextFullError, EngineInfo, Piece, ReplyStats
+from tui.core.engine.base import EngineBase
+from tui.core.engine.values import ContextFullError, Piece, ReplyStats
 from tui.core.prompt.build import Prompt
 from tui.core.prompt.messages import Message
 
@@ -30,38 +30,9 @@ class _Keep:
 KEEP = _Keep()
 
 
-class ChatEngine(Protocol):
-    """What a session needs from a model; `tui.core.engine.llama.Engine` is the real one."""
-
-    info: EngineInfo
-
-    def build_prompt(
-        self,
-        messages: Sequence[Message],
-        parse_special: bool = False,
-        variables: Mapping[str, object] | None = None,
-        continue_final: bool = False,
-    ) -> Prompt: ...
-
-    def generate(
-        self,
-        prompt: Prompt,
-        sampling: Sampling,
-        cancel: threading.Event | None = None,
-        confidence: bool = False,
-    ) -> Iterator[Piece | ReplyStats]: ...
-
-    def reset(self) -> None: ...
-
-    def extend_prompt(self, prompt: Prompt, ids: Sequence[int]) -> Prompt:
-        """``prompt`` and generated ``ids`` after it, fed back as ids (see `build.extended`)."""
-        ...
-
-    def use_template_file(self, path: Path | None) -> None:
-        """The chat template in ``path`` instead of the model's own; None: the model's own again."""
-        ...
-
-    def close(self) -> None: ...
+ChatEngine = EngineBase
+"""What a session needs from a model: the engine base (`tui.core.engine.base`), which the in-process
+engine, the llama-server engine and the tests' fake all extend, so no caller asks for more."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +158,17 @@ class Chat:
     ) -> None:
         self.engine = engine
         self.session = Session(system, sampling, parse_special=parse_special, variables=dict(variables or {}))
+
+    @classmethod
+    def start(cls, engine: ChatEngine, settings: SessionSettings) -> Chat:
+        """A chat whose first session has ``settings`` (a template file is the caller's to apply)."""
+        return cls(engine, settings.system, settings.sampling, settings.parse_special, settings.variables)
+
+    def restart(self, settings: SessionSettings) -> Session:
+        """A new session with ``settings``: nothing remembered (see `new_session`)."""
+        return self.new_session(
+            settings.system, settings.sampling, settings.parse_special, settings.variables
+        )
 
     def prepare(self, user_text: str) -> PreparedTurn:
         """A new message after the current path."""

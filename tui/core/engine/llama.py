@@ -14,15 +14,14 @@ import io
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import llama_cpp
 import numpy as np
 
-from tui.core.chat.sampling import Sampling
+from tui.core.engine.base import Clock, EngineBase, Request
 from tui.core.engine.confidence import Confidence
 from tui.core.engine.confidence import from_logits as confidence_from_logits
 from tui.core.engine.cpu_load import FreeCores
@@ -31,21 +30,18 @@ from tui.core.engine.sampler import sampler_chain
 from tui.core.engine.values import (
     DEFAULT_CONTEXT,
     LLAMA_CPP_DEFAULTS,
-    ContextFullError,
     EngineError,
     EngineInfo,
     LoadOptions,
     Piece,
     ReplyStats,
     Runtime,
-    StopReason,
 )
 from tui.core.engine.vocab import VocabTokenizer
 from tui.core.models import gguf
 from tui.core.models.fit import check_memory
-from tui.core.prompt.build import ControlToken, Prompt, build_prompt, extended
-from tui.core.prompt.messages import Message
-from tui.core.prompt.template import SANDBOX, ChatTemplate, fallback_template, template_from_file
+from tui.core.prompt.build import ControlToken
+from tui.core.prompt.template import SANDBOX, ChatTemplate, fallback_template
 from tui.core.settings.limits import FLAGS, LOAD_CHECKS
 
 # --- llama.cpp's log: kept in memory, never written to the terminal ---------------------------
@@ -200,11 +196,12 @@ def _offloaded_layers(requested: int, blocks: int | None) -> int:
 # --- the engine -----------------------------------------------------------------------------
 
 
-class Engine:
+class Engine(EngineBase):
     """One loaded model. Generation is serialised: a ``Llama`` must not be used by two threads."""
 
     def __init__(self, path: Path, options: LoadOptions | None = None, name: str | None = None) -> None:
         """Load ``path``; ``name`` is how to call the model (default: the GGUF's own name)."""
+        super().__init__()
         options = options or LoadOptions()
         prepare_runtime()
         if not path.is_file():
@@ -287,7 +284,6 @@ class Engine:
         self._vocab = llm._model.vocab
         self.vocab = VocabTokenizer(llm)
         self._n_vocab = int(llm.n_vocab())
-        self._lock = threading.Lock()
         self._cancel: threading.Event | None = None
         self._evaluated: list[int] = []
         """The tokens in the KV cache (sequence 0), in order."""
@@ -299,7 +295,6 @@ class Engine:
         else:
             self.template = fallback_template(bos, eos, n_ctx=llm.n_ctx())
         self.own_template = self.template
-        """The model's own (or the fallback): what a template file replaces, and comes back to."""
         SANDBOX.start()  # the template process starts now, so the first prompt does not wait for it
         self.info = EngineInfo(
             path=path,
@@ -341,67 +336,20 @@ class Engine:
 
     # Prompts and replies -------------------------------------------------------------------
 
-    def extend_prompt(self, prompt: Prompt, ids: Sequence[int]) -> Prompt:
-        """``prompt`` followed by generated ``ids``, fed back as they are (a reply continued from a token)."""
-        return extended(prompt, ids, self)
-
-    def use_template_file(self, path: Path | None) -> None:
-        """Replace the model's chat template with the one in ``path`` (the inspector names it);
-        None: the model's own again (a persona without a template file after one with)."""
-        self.template = self.own_template if path is None else template_from_file(path, self.own_template)
-        self.info = replace(self.info, template_name=self.template.name)
-
-    def build_prompt(
-        self,
-        messages: Sequence[Message],
-        parse_special: bool = False,
-        variables: Mapping[str, object] | None = None,
-        continue_final: bool = False,
-    ) -> Prompt:
-        template = self.template.with_variables(variables or {})
-        return build_prompt(
-            template, messages, self, parse_special=parse_special, continue_final=continue_final
-        )
-
-    def generate(
-        self,
-        prompt: Prompt,
-        sampling: Sampling,
-        cancel: threading.Event | None = None,
-        confidence: bool = False,
-    ) -> Iterator[Piece | ReplyStats]:
-        """Stream the reply to exactly ``prompt.ids``; the last item is always a `ReplyStats`.
-
-        Setting ``cancel`` stops between tokens, or inside a long prompt evaluation through
-        llama.cpp's abort callback; the engine stays usable either way. ``confidence`` adds each
-        token's probability and runners-up to its `Piece` (it costs nothing when off).
-        """
-        sampling = sampling.resolved()
-        assert sampling.seed is not None
-        with self._lock:
-            yield from self._generate(
-                prompt, sampling, sampling.seed, cancel or threading.Event(), confidence
-            )
-
-    def _generate(
-        self, prompt: Prompt, s: Sampling, seed: int, cancel: threading.Event, confidence: bool
-    ) -> Iterator[Piece | ReplyStats]:
+    def _stream(self, request: Request) -> Iterator[Piece | ReplyStats]:
         """Our own loop over llama.cpp's C API: evaluate what the cache lacks, then sample and decode.
 
         One token per `llama_decode`, llama.cpp's sampler chain (`sampler.py`), nothing else per token
         but the end check, the text and the cancel check (see bench/decode.py for what that costs).
+        Setting ``cancel`` also stops a long prompt evaluation, through llama.cpp's abort callback.
         """
+        prompt, s, cancel = request.prompt, request.sampling, request.cancel
         ids = prompt.ids
-        room = self.info.n_ctx - len(ids)
-        if room <= 0:
-            raise ContextFullError(f"the prompt is {len(ids)} tokens, the context holds {self.info.n_ctx}")
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        stop: StopReason = "max_tokens" if s.max_tokens <= room else "context_full"
-        budget = min(s.max_tokens, room)
-        count, first, last = 0, 0.0, 0.0
-        started = time.perf_counter()
+        stop = request.stop
+        clock = Clock()
         reused = 0
-        with sampler_chain(s, seed, self._n_vocab, ids) as chain:
+        with sampler_chain(s, request.seed, self._n_vocab, ids) as chain:
             try:
                 self._set_abort(cancel)
                 self._follow_free_cores()
@@ -410,19 +358,17 @@ class Engine:
                 ctx = self._llm._ctx.ctx
                 while True:
                     token = llama_cpp.llama_sampler_sample(chain, ctx, -1)
-                    last = time.perf_counter()
-                    if count == 0:
-                        first = last
+                    clock.token()
                     if self.is_end(token):
                         stop = "end_of_turn"
                         break
-                    count += 1
-                    sure = self._confidence(token) if confidence else None
+                    clock.count += 1
+                    sure = self._confidence(token) if request.confidence else None
                     yield Piece(token, decoder.decode(self.piece(token)), sure)
                     if cancel.is_set():
                         stop = "cancelled"
                         break
-                    if count >= budget:
+                    if clock.count >= request.tokens:
                         break
                     if self._free is not None and self._free.threads != self._threads:
                         self._follow_free_cores()
@@ -434,15 +380,7 @@ class Engine:
         tail = decoder.decode(b"", final=True)
         if tail:
             yield Piece(-1, tail)
-        yield ReplyStats(
-            prompt_tokens=len(ids),
-            reused_tokens=reused,
-            completion_tokens=count,
-            time_to_first_token=(first or time.perf_counter()) - started,
-            decode_seconds=max(0.0, last - first),
-            stop=stop,
-            seed=seed,
-        )
+        yield clock.stats(prompt, reused, stop, request.seed)
 
     def _follow_free_cores(self) -> None:
         """With automatic threads, run on the cores other work leaves free (see `cpu_load`)."""

@@ -26,5 +26,5 @@ def open_local(model: str | None, flags: LoadOptions, quiet: bool = False) -> En
         engine.info = replace(engine.info, warnings=(*problems, *engine.info.warnings))
     own_template = template_file_of(resolved.entry, paths) if resolved.entry else None
     if own_template is not None:
-        engine.use_template_file(own_template)  # the catalog entry's, before --chat-template-file
+        engine.adopt_template_file(own_template)  # the catalog entry's: its own from now on
     return engine

@@ -10,20 +10,19 @@ starts, and the first turn of a session asks for no cached prefix. No libllama i
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path, PurePath
 from typing import Any
 
 from tui.core.chat.sampling import Sampling
+from tui.core.engine.base import Clock, EngineBase, Request
 from tui.core.engine.confidence import TOP, Alternative, Confidence
 from tui.core.engine.server_api import ServerAPI, ServerError
-from tui.core.engine.values import ContextFullError, EngineChanged, EngineInfo, Piece, ReplyStats, StopReason
-from tui.core.prompt.build import ControlToken, Prompt, build_prompt, extended
+from tui.core.engine.values import EngineChanged, EngineInfo, Piece, ReplyStats
+from tui.core.prompt.build import ControlToken
 from tui.core.prompt.messages import Message
-from tui.core.prompt.template import SANDBOX, ChatTemplate, template_from_file
+from tui.core.prompt.template import SANDBOX, ChatTemplate
 from tui.core.settings.server import ServerSettings
 
 SLOT = 0
@@ -101,10 +100,13 @@ class ServerTokenizer:
         return ids == (word + [token] if blank.endswith(" ") else [token] + word)
 
 
-class ServerEngine:
+class ServerEngine(EngineBase):
     """A `ChatEngine` (see tui.core.chat.session) over llama-server's HTTP API."""
 
+    vocab: ServerTokenizer
+
     def __init__(self, settings: ServerSettings) -> None:
+        super().__init__()
         started = time.perf_counter()
         self.settings = settings
         self.api = ServerAPI(settings)
@@ -150,7 +152,6 @@ class ServerEngine:
             warnings=(warning,) if warning else (),
             server=settings.where,
         )
-        self._lock = threading.Lock()
         self.last_report: dict[str, Any] = {}
         """The server's own account of the last reply (tokens evaluated and cached, timings)."""
         self._fresh = True
@@ -167,31 +168,13 @@ class ServerEngine:
                 "nothing was sent: a new session starts with it"
             )
 
-    def extend_prompt(self, prompt: Prompt, ids: Sequence[int]) -> Prompt:
-        """``prompt`` followed by generated ``ids``, fed back as they are (a reply continued from a token)."""
-        return extended(prompt, ids, self.vocab)
-
-    def use_template_file(self, path: Path | None) -> None:
-        """Replace the model's chat template with the one in ``path`` (the inspector names it);
-        None: the model's own again (a persona without a template file after one with)."""
-        self.template = self.own_template if path is None else template_from_file(path, self.own_template)
-        self.info = replace(self.info, template_name=self.template.name)
-
-    def build_prompt(
-        self,
-        messages: Sequence[Message],
-        parse_special: bool = False,
-        variables: Mapping[str, object] | None = None,
-        continue_final: bool = False,
-    ) -> Prompt:
-        template = self.template.with_variables(variables or {})
+    def _before_tokenizing(
+        self, template: ChatTemplate, messages: Sequence[Message], continue_final: bool
+    ) -> None:
+        """The server lists no vocabulary: learn the control tokens the rendered prompt uses."""
         self.vocab.learn_controls(
             template.render(messages, not continue_final, continue_final=continue_final)
         )
-        prompt = build_prompt(
-            template, messages, self.vocab, parse_special=parse_special, continue_final=continue_final
-        )
-        return replace(prompt, notes=(*prompt.notes, *self.notes()))
 
     def notes(self) -> tuple[str, ...]:
         """What the inspector says about this engine: where the prompt goes, and what may differ."""
@@ -200,38 +183,25 @@ class ServerEngine:
         if isinstance(slots, int) and slots > 1:
             said.append(
                 f"The server has {slots} slots (-np {slots}): its numerics, and so seeded replies, can "
-                "differ from in-process ones (start it with -fa off -np 1 to match)."
+                "differ from in-process ones (start it with -np 1 to match)."
             )
         return tuple(said)
 
-    def generate(
-        self,
-        prompt: Prompt,
-        sampling: Sampling,
-        cancel: threading.Event | None = None,
-        confidence: bool = False,
-    ) -> Iterator[Piece | ReplyStats]:
-        """Stream the reply to exactly ``prompt.ids``; the last item is always a `ReplyStats`."""
-        sampling = sampling.resolved()
-        assert sampling.seed is not None
-        with self._lock:
-            yield from self._generate(
-                prompt, sampling, sampling.seed, cancel or threading.Event(), confidence
-            )
-
-    def _generate(
-        self, prompt: Prompt, s: Sampling, seed: int, cancel: threading.Event, confidence: bool
-    ) -> Iterator[Piece | ReplyStats]:
+    def _stream(self, request: Request) -> Iterator[Piece | ReplyStats]:
+        prompt, s, seed, cancel, confidence = (
+            request.prompt,
+            request.sampling,
+            request.seed,
+            request.cancel,
+            request.confidence,
+        )
         ids = prompt.ids
-        room = self.info.n_ctx - len(ids)
-        if room <= 0:
-            raise ContextFullError(f"the prompt is {len(ids)} tokens, the context holds {self.info.n_ctx}")
         self.check_model()
-        stop: StopReason = "max_tokens" if s.max_tokens <= room else "context_full"
-        body = _request(ids, s, seed, min(s.max_tokens, room), confidence, cache=not self._fresh)
+        stop = request.stop
+        body = _request(ids, s, seed, request.tokens, confidence, cache=not self._fresh)
         self._fresh = False
-        count, first, last, reused = 0, 0.0, 0.0, 0
-        started = time.perf_counter()
+        clock = Clock()
+        reused = 0
         final: dict[str, Any] = {}
         self.last_report = final
         events = self.api.stream("/completion", body)
@@ -245,20 +215,19 @@ class ServerEngine:
                 tokens = event.get("tokens")
                 if "prompt_progress" in event or not isinstance(tokens, list) or not tokens:
                     continue  # the prompt is still being evaluated (it says so, so it is alive)
-                last = time.perf_counter()
-                first = first or last
+                clock.token()
                 texts = [str(event.get("content", ""))] + [""] * (len(tokens) - 1)
                 probs = event.get("completion_probabilities") if confidence else None
                 for index, (token, text) in enumerate(zip(tokens, texts, strict=True)):
                     if held is not None:
-                        count += 1
+                        clock.count += 1
                         yield held
                         held = None
                     sure = _confidence(probs, index) if isinstance(probs, list) else None
                     if len(tokens) == 1 and not text:  # the server sends no text for control tokens
                         held = Piece(int(token), self.vocab.control_name(int(token)), sure)
                         continue
-                    count += 1
+                    clock.count += 1
                     yield Piece(int(token), text, sure)
                 if cancel.is_set():
                     stop = "cancelled"
@@ -266,7 +235,7 @@ class ServerEngine:
         finally:
             events.close()  # hangs up: llama-server stops generating for us
         if held is not None and not (final and final.get("stop_type") == "eos"):
-            count += 1
+            clock.count += 1
             yield held  # a control token inside the reply; the end token is not part of it
         if final:
             if final.get("stop_type") == "eos":
@@ -279,15 +248,7 @@ class ServerEngine:
                 yield Piece(-1, tail)
         elif stop != "cancelled":
             raise ServerError(f"{self.settings.url}: the reply ended without the server saying why")
-        yield ReplyStats(
-            prompt_tokens=len(ids),
-            reused_tokens=reused,
-            completion_tokens=count,
-            time_to_first_token=(first or time.perf_counter()) - started,
-            decode_seconds=max(0.0, last - first),
-            stop=stop,
-            seed=seed,
-        )
+        yield clock.stats(prompt, reused, stop, seed)
 
     def reset(self) -> None:
         """A new session: the slot's cache is erased and the next turn reuses no cached prefix (the

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat, ChatEngine, PreparedTurn, Session
+from tui.core.chat.settings import Overrides, SessionSettings, session_settings
 from tui.core.chat.tree import Turn
 from tui.core.engine.compute_thread import on_compute_thread
 from tui.core.engine.values import EngineInfo
@@ -103,7 +104,16 @@ class ChatScreen(Screen[None]):
         self.set_interval(30, self._update_title)
         # After the first frame: the load's imports (llama_cpp, numpy: ~100 ms) hold the GIL and
         # would hold the first frame back with them.
-        self.call_after_refresh(self._load)
+        self.call_after_refresh(self._load_first)
+
+    def _load_first(self) -> None:
+        """The model given by --model, else the starting persona's ``model``, else the default: the
+        order `llm-tui ask` and `prompt` follow."""
+        persona = None if self._config.model else self.persona
+        if persona is not None and persona.model:
+            self._load(persona.model, flags=True)
+        else:
+            self._load()
 
     @property
     def busy(self) -> bool:
@@ -118,29 +128,24 @@ class ChatScreen(Screen[None]):
         """The current persona as it is on disk now (edits apply from the next session)."""
         return self.llm_app.personas.get(self._persona_id)
 
-    def settings(self) -> tuple[str | None, Sampling, bool, dict[str, object]]:
-        """The system message, sampling, special-token opt-in and template variables a new session
-        starts with (the persona's, then --thinking)."""
-        persona, config = self.persona, self._config
-        sampling = persona.apply(config.sampling) if persona else config.sampling
-        parse_special = bool(persona and persona.parse_special)
-        variables: dict[str, object] = dict(persona.template) if persona else {}
-        if config.thinking is not None:
-            variables["enable_thinking"] = config.thinking
-        if self._override:
-            return (None if config.no_system else config.system), sampling, parse_special, variables
-        return (persona.system if persona else None), sampling, parse_special, variables
+    def settings(self) -> SessionSettings:
+        """What a new session starts with: the persona's settings (the one step the CLI takes too),
+        under --system/--no-system until another persona is picked, and --thinking."""
+        config = self._config
+        overrides = Overrides(
+            system=None if config.no_system else config.system,
+            replace_system=self._override,
+            thinking=config.thinking,
+            template_file=config.chat_template_file,
+        )
+        return session_settings(self.persona, overrides, base=config.sampling)
 
     def _use_persona_template(self, engine: ChatEngine) -> None:
-        """Apply the persona's ``chat_template_file``, or the model's own template when it has none
-        (unless ``--chat-template-file`` was given: that one was applied at load and stays). Call it
-        on a worker thread: it reads the file. A file that cannot be used is said, and not used."""
-        if self._config.chat_template_file is not None:
-            return
-        persona = self.persona
-        path = persona.chat_template_file if persona is not None else None
+        """Apply the session's template file (``--chat-template-file``, else the persona's), or the
+        model's own template when there is none. Call it on a worker thread: it reads the file. A
+        file that cannot be used is said, and not used."""
         try:
-            engine.use_template_file(path)
+            engine.use_template_file(self.settings().template_file)
         except ProblemError as exc:
             engine.use_template_file(None)
             self.notify(f"{exc}; the model's own template is used.", severity="warning", markup=False)
@@ -148,12 +153,14 @@ class ChatScreen(Screen[None]):
     # Loading --------------------------------------------------------------------------------
 
     @work(thread=True, exit_on_error=False, group="load", exclusive=True)
-    def _load(self, model: str | None = None) -> None:
+    def _load(self, model: str | None = None, flags: bool = False) -> None:
         from tui.core.models.catalog import ModelNotFoundError  # (after the first frame)
 
         try:
             engine = (
-                on_compute_thread(self._load_engine, model) if model else on_compute_thread(self._load_engine)
+                on_compute_thread(self._load_engine, model, flags)
+                if model
+                else on_compute_thread(self._load_engine)
             )
         except ModelNotFoundError as exc:
             self.post_message(EngineFailed(str(exc), no_model=True))
@@ -167,7 +174,7 @@ class ChatScreen(Screen[None]):
     def on_engine_ready(self, message: EngineReady) -> None:
         if self.persona is None and self._persona_id != DEFAULT_PERSONA:
             self.notify(f"No usable persona `{self._persona_id}`: starting without one.", severity="warning")
-        previous, self.chat = self.chat, Chat(message.engine, *self.settings())
+        previous, self.chat = self.chat, Chat.start(message.engine, self.settings())
         info = message.engine.info
         for warning in info.warnings:
             self.notify(warning, severity="warning", timeout=15, markup=False)
@@ -447,20 +454,11 @@ class ChatScreen(Screen[None]):
         if self._cancel is not None:
             self._cancel.set()
         self._pending.clear()
-        system, sampling, parse_special, variables = self.settings()
-        self._reset(self.chat, system, sampling, parse_special, variables, reason)
+        self._reset(self.chat, self.settings(), reason)
 
     @work(thread=True, exit_on_error=False, group="session")
-    def _reset(
-        self,
-        chat: Chat,
-        system: str | None,
-        sampling: Sampling,
-        parse_special: bool,
-        variables: dict[str, object],
-        reason: str,
-    ) -> None:
-        session = chat.new_session(system, sampling, parse_special, variables)  # waits for a reply to stop
+    def _reset(self, chat: Chat, settings: SessionSettings, reason: str) -> None:
+        session = chat.restart(settings)  # waits for a reply to stop
         self._use_persona_template(chat.engine)
         self.post_message(SessionStarted(session.number, reason))
 
@@ -493,19 +491,24 @@ class ChatScreen(Screen[None]):
         persona_flow.open_picker(self, self._persona_id)
 
     def use_persona(self, persona_id: str) -> None:
-        """Switch persona: always a new session, so nothing of the old one comes along."""
+        """Switch persona: always a new session, so nothing of the old one comes along; with the
+        persona's ``model`` when it names another one (unless --model chose the model, as in the CLI)."""
         self._persona_id, self._override = persona_id, False
         persona = self.persona
         name = persona.name if persona else persona_id
         if self.chat is None:
             self.notify(f"Persona {name} will be used once the model has loaded.", markup=False)
             return
+        wanted = persona.model if persona is not None and not self._config.model else None
+        if wanted and wanted != self.llm_app.current_model:
+            self._reload_reason = f"Persona “{name}” chosen, with its model. "
+            self.switch_model(wanted)
+            return
         self.action_new_session(reason=f"Persona “{name}” chosen.")
 
     def on_personas_changed(self, _message: PersonasChanged) -> None:
         if self._persona_id in (p.id for p in self.llm_app.personas.personas.values()) and self.chat:
-            system, *_ = self.settings()
-            if not self._override and system != self.chat.session.system:
+            if not self._override and self.settings().system != self.chat.session.system:
                 self.notify(
                     "The current persona changed on disk: press ctrl+n to start a session with it.",
                     timeout=6,
@@ -556,8 +559,7 @@ class ChatScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="inspect")
     def _say_thinking(self, engine: ChatEngine, now: bool) -> None:
         """Whether the template reads the variable is asked of the template process: not on the UI thread."""
-        template = getattr(engine, "template", None)
-        reads = template is None or "enable_thinking" in template.variables_read()
+        reads = "enable_thinking" in engine.template.variables_read()
         also = "" if reads else " (this model's template does not read it: nothing changes)"
         self.notify(f"Thinking {'on' if now else 'off'} from the next message{also}.", markup=False)
 

@@ -6,6 +6,7 @@ and seed are the same, only the prompt differs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -19,8 +20,8 @@ from textual.widgets import Footer, Header, Input, Static
 from tui.core.chat.experiments import IDENTITY_QUESTION, Answer, identity_probe, memory_test
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import ChatEngine
+from tui.core.chat.settings import SessionSettings
 from tui.core.engine.compute_thread import on_compute_thread
-from tui.core.personas.store import PersonaSet
 from tui.ui.actions import bindings
 from tui.ui.widgets.inspector import render_prompt
 
@@ -69,15 +70,10 @@ class ProbeScreen(ExperimentScreen):
     SUB_TITLE = "identity probe"
 
     def __init__(
-        self, engine: ChatEngine, sampling: Sampling, personas: PersonaSet, current: str | None
+        self, engine: ChatEngine, sampling: Sampling, subjects: Sequence[tuple[str, SessionSettings]]
     ) -> None:
+        """``subjects`` from `probe_subjects`, as `llm-tui probe` gets them."""
         super().__init__(engine, sampling)
-        subjects: list[tuple[str, str | None]] = [("no system message", None)]
-        chosen = sorted((p for p in personas.personas.values() if "identity" in p.tags), key=lambda p: p.id)
-        mine = personas.get(current or "")
-        if mine is not None and mine.system and mine not in chosen:
-            chosen.append(mine)
-        subjects += [(p.name, p.system) for p in chosen]
         self.subjects = subjects
 
     def compose(self) -> ComposeResult:
@@ -111,9 +107,9 @@ class ProbeScreen(ExperimentScreen):
 class MemoryTestScreen(ExperimentScreen):
     SUB_TITLE = "memory test"
 
-    def __init__(self, engine: ChatEngine, sampling: Sampling, system: str | None) -> None:
-        super().__init__(engine, sampling)
-        self.system = system
+    def __init__(self, engine: ChatEngine, settings: SessionSettings) -> None:
+        super().__init__(engine, settings.sampling)
+        self.settings = settings
 
     def on_mount(self) -> None:
         self.query_one("#experiment-intro", Static).update(
@@ -124,6 +120,6 @@ class MemoryTestScreen(ExperimentScreen):
 
     @work(thread=True, exit_on_error=False, group="memory")
     def _run(self) -> None:
-        told, asked = on_compute_thread(memory_test, self.engine, self.system, self.sampling)
+        told, asked = on_compute_thread(memory_test, self.engine, self.settings)
         self.post_message(AnswerReady(told))
         self.post_message(AnswerReady(asked))
