@@ -60,3 +60,47 @@ def test_core_imports_without_textual_and_creates_nothing(module: str, tmp_path:
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert not home.exists()
+
+
+def _imports_of_tui() -> dict[str, set[str]]:
+    """Every module of tui and the tui modules it imports: at the top, inside functions and under
+    TYPE_CHECKING alike (a circle hidden in a function is still a circle of concepts)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2]
+    modules = {}
+    for path in (root / "tui").rglob("*.py"):
+        name = ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            for target in targets:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def test_no_module_of_tui_imports_itself_back_through_others() -> None:
+    graph = _imports_of_tui()
+    assert len(graph) > 80 and "tui.ui.screens.chat" in graph["tui.ui.app"]  # the reader reads
+    circles = []
+    for start in graph:  # a path from a module's imports back to itself
+        seen, todo = set(), list(graph[start])
+        while todo:
+            current = todo.pop()
+            if current == start:
+                circles.append(start)
+                break
+            if current not in seen:
+                seen.add(current)
+                todo.extend(graph[current])
+    assert circles == [], f"modules in an import circle: {sorted(circles)}"

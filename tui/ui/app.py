@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +14,6 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import ChatEngine
 from tui.core.engine.values import LoadOptions
 from tui.core.personas.store import PersonaSet, PersonaStore
@@ -23,38 +22,17 @@ from tui.core.settings.config import load_config
 from tui.core.settings.state import load_state, save_state
 from tui.paths import get_paths
 from tui.ui.actions import binding_ids, bindings
+from tui.ui.config import AppConfig as AppConfig  # re-exported: the CLI and the tests build apps
 from tui.ui.messages import PersonasChanged
 from tui.ui.screens.chat import ChatScreen
 
 if TYPE_CHECKING:
-    from tui.core.settings.server import ServerSettings
     from tui.ui.screens.models import ModelBrowser
 
 QUIT_WAIT_SECONDS = 5.0
 """Longest wait on quit for a reply to stop; it stops between two tokens, so far sooner."""
 WATCH_SECONDS = 1.0
 """How often the persona folders are checked for files edited outside the app."""
-
-
-@dataclass
-class AppConfig:
-    model: str | None = None
-    persona: str | None = None
-    """Persona id to start with (default: `no-system`)."""
-    system: str | None = None
-    """--system: replaces the persona's system message until another persona is picked."""
-    no_system: bool = False
-    load: LoadOptions = field(default_factory=LoadOptions)
-    """Load settings given as flags; saved and configured ones are merged in when loading."""
-    sampling: Sampling = field(default_factory=Sampling)
-    engine_factory: Callable[[], ChatEngine] | None = None
-    """Tests may pass their own; by default the real engine loads ``model``."""
-    server: ServerSettings | None = None
-    """A llama-server whose model to use instead of loading one here."""
-    thinking: bool | None = None
-    """--thinking on/off: the template's ``enable_thinking`` for every session (None: as the persona says)."""
-    chat_template_file: Path | None = None
-    """--chat-template-file: replaces the model's own chat template."""
 
 
 class LlmTuiApp(App[None]):

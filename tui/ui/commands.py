@@ -6,10 +6,14 @@ They are commands, not keys: the identity probe and the memory test each open a 
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from tui.ui.screens.experiments import MemoryTestScreen, ProbeScreen
+
+if TYPE_CHECKING:
+    from tui.ui.hosts import ChatHost
 
 EXPERIMENTS = {
     "Identity probe": "Ask who the model is, with and without personas",
@@ -21,10 +25,8 @@ class ExperimentCommands(Provider):
     """Offers the experiments while a model is loaded on the chat screen."""
 
     def _run(self, name: str) -> None:
-        from tui.ui.screens.chat import ChatScreen
-
-        chat = self.screen
-        if not isinstance(chat, ChatScreen) or chat.chat is None:
+        chat = cast("ChatHost", self.screen)  # the provider is the chat screen's (COMMANDS)
+        if chat.chat is None:
             self.app.notify("The model is still loading.", severity="warning")
             return
         from tui.core.chat.experiments import probe_subjects

@@ -17,7 +17,6 @@ from textual.widgets import Footer, Header, TextArea
 if TYPE_CHECKING:
     from textual.command import Provider
 
-    from tui.ui.app import AppConfig, LlmTuiApp
 
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat, ChatEngine, PreparedTurn, Session
@@ -30,6 +29,8 @@ from tui.core.personas.store import DEFAULT_PERSONA
 from tui.core.problems import ProblemError
 from tui.paths import get_paths
 from tui.ui.actions import bindings
+from tui.ui.config import AppConfig
+from tui.ui.hosts import AppHost
 from tui.ui.messages import (
     EngineFailed,
     EngineReady,
@@ -518,8 +519,8 @@ class ChatScreen(Screen[None]):
     # The tools beside the conversation: each widget or screen owns its behaviour -----------------
 
     @property
-    def llm_app(self) -> LlmTuiApp:
-        return self.app  # type: ignore[return-value]
+    def llm_app(self) -> AppHost:
+        return self.app  # type: ignore[return-value]  # the app that pushed this screen is one
 
     @property
     def persona_id(self) -> str:

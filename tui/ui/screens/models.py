@@ -27,7 +27,7 @@ from tui.ui.dialogs.model_details import ModelDetails, ModelSettings
 from tui.ui.messages import DownloadFinished, DownloadProgress
 
 if TYPE_CHECKING:
-    from tui.ui.app import LlmTuiApp
+    from tui.ui.hosts import AppHost
 
 COLUMNS = ("", "Name", "Params", "Quant", "Size", "Fits", "On disk")
 
@@ -60,7 +60,7 @@ class ModelBrowser(Screen[str | None]):
         self.cancels: dict[str, threading.Event] = {}
 
     @property
-    def llm_app(self) -> LlmTuiApp:
+    def llm_app(self) -> AppHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

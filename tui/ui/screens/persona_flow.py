@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.core.chat.session import Session
+from tui.core.chat.settings import session_settings
 from tui.core.engine.values import ContextFullError
 from tui.core.personas.format import Persona
 from tui.core.personas.store import PersonaIdError
@@ -18,11 +19,11 @@ from tui.ui.screens.persona_editor import PersonaEditor
 from tui.ui.screens.persona_picker import PersonaPicker, PickerChoice
 
 if TYPE_CHECKING:
-    from tui.ui.screens.chat import ChatScreen
+    from tui.ui.hosts import ChatHost
 
 
-def open_picker(chat: ChatScreen, current: str) -> None:
-    app = chat.llm_app
+def open_picker(chat: ChatHost, current: str) -> None:
+    app, host = chat.app, chat.llm_app
 
     def chosen(choice: PickerChoice | None) -> None:
         if choice is None:
@@ -34,17 +35,24 @@ def open_picker(chat: ChatScreen, current: str) -> None:
         elif choice.action == "duplicate" and choice.persona_id and choice.path is not None:
             duplicate(chat, choice.persona_id, choice.path)
         elif choice.action == "new":
-            app.push_screen(NewPersonaForm(app.store), lambda new_id: _edit_new(chat, new_id))
+            app.push_screen(NewPersonaForm(host.store), lambda new_id: _edit_new(chat, new_id))
 
-    app.push_screen(PersonaPicker(app.personas, current, partial(unusable, chat)), chosen)
+    app.push_screen(PersonaPicker(host.personas, current, partial(unusable, chat)), chosen)
 
 
-def unusable(chat: ChatScreen, persona: Persona) -> str | None:
+def unusable(chat: ChatHost, persona: Persona) -> str | None:
     """Why ``persona`` cannot be used with the loaded model (its system message is too long)."""
     if chat.chat is None:
         return None
     try:
-        Session(persona.system, persona.apply(chat.config.sampling)).prepare(chat.chat.engine, "")
+        settings = session_settings(persona, base=chat.config.sampling)
+        session = Session(
+            settings.system,
+            settings.sampling,
+            parse_special=settings.parse_special,
+            variables=dict(settings.variables),
+        )
+        session.prepare(chat.chat.engine, "")
     except ContextFullError as exc:
         return str(exc)
     except TemplateRenderError:
@@ -52,41 +60,41 @@ def unusable(chat: ChatScreen, persona: Persona) -> str | None:
     return None
 
 
-def open_editor(chat: ChatScreen, persona_id: str, path: Path) -> None:
+def open_editor(chat: ChatHost, persona_id: str, path: Path) -> None:
     """Edit the user's copy if there is one, else the file shown (bundled, or a broken one)."""
-    app = chat.llm_app
+    app, host = chat.app, chat.llm_app
     try:
-        user: Path | None = app.store.user_path(persona_id)  # checks the id: never a path by hand
+        user: Path | None = host.store.user_path(persona_id)  # checks the id: never a path by hand
     except PersonaIdError:
         user = None  # a broken file whose name is not an id: edit it where it is
     source = user if user is not None and user.exists() else path
-    app.push_screen(PersonaEditor(app.store, persona_id, source))
+    app.push_screen(PersonaEditor(host.store, persona_id, source))
 
 
-def duplicate(chat: ChatScreen, persona_id: str, path: Path) -> None:
-    app = chat.llm_app
+def duplicate(chat: ChatHost, persona_id: str, path: Path) -> None:
+    app, host = chat.app, chat.llm_app
 
     def check(answer: str) -> str | None:
         try:
-            target = app.store.user_path(answer)
+            target = host.store.user_path(answer)
         except PersonaIdError as exc:
             return str(exc)
-        return "that id is taken" if target.exists() or app.store.bundled_path(answer) else None
+        return "that id is taken" if target.exists() or host.store.bundled_path(answer) else None
 
     def copy(new_id: str | None) -> None:
         if new_id:
             try:
-                app.store.save(new_id, read_text_bounded(path))
+                host.store.save(new_id, read_text_bounded(path))
             except OSError as exc:
                 app.notify(f"Could not duplicate {path.name}: {exc}", severity="error", markup=False)
                 return
-            app.check_persona_files()
+            host.check_persona_files()
             _edit_new(chat, new_id)
 
     app.push_screen(AskText("Duplicate as a new persona with the id:", f"{persona_id}-copy", check), copy)
 
 
-def _edit_new(chat: ChatScreen, new_id: str | None) -> None:
+def _edit_new(chat: ChatHost, new_id: str | None) -> None:
     if new_id:
         chat.llm_app.check_persona_files()
         open_editor(chat, new_id, chat.llm_app.store.user_path(new_id))
