@@ -166,9 +166,7 @@ def busy(path: Path, cores: int, short: Prompt, long: Prompt, greedy: Sampling, 
             runs |= {f"--threads {threads}": run(engine) for threads, engine in fixed.items()}
             medians = measure(runs, rounds)
             best = max(list(medians)[1:], key=lambda n: medians[n])
-            title = (
-                f"{kind} with one core busy (a busy loop); the default runs {auto.threads_now} thread(s) now"
-            )
+            title = f"{kind}, one core busy (a busy loop); default decodes on {auto.threads_now} thread(s)"
             table(title, medians, "llm-tui default threads", best)
     finally:
         hog.kill()

@@ -181,3 +181,38 @@ def test_a_busy_core_takes_a_thread_away() -> None:
     finally:
         hog.kill()
         watcher.close()
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_with_a_core_busy_the_engine_decodes_on_one_thread_and_evaluates_prompts_on_all(
+    model_path: Path,
+) -> None:
+    """Read back from llama.cpp: decode threads follow the free cores while the reply runs, prompt
+    threads stay at the physical cores; a thread count that was set is never changed."""
+    from tui.core.chat.sampling import Sampling
+    from tui.core.prompt.messages import Message
+
+    cpu = max(os.sched_getaffinity(0))
+    hog = subprocess.Popen(["taskset", "-c", str(cpu), sys.executable, "-c", "while True: pass"])
+    try:
+        with quiet_python_output():
+            auto = Engine(model_path, LoadOptions(n_ctx=512))
+            fixed = Engine(model_path, LoadOptions(n_ctx=512, n_threads=2))
+        assert auto._free is not None
+        deadline = time.monotonic() + 10
+        while auto._free.threads != 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        prompt = auto.build_prompt([Message("user", "Hi")])
+        for engine in (auto, fixed):
+            list(engine.generate(prompt, Sampling(temperature=0, max_tokens=2, seed=1)))
+        import llama_cpp
+
+        assert (auto.threads_now, llama_cpp.llama_n_threads_batch(auto._llm._ctx.ctx)) == (
+            1,
+            auto._free.cores,
+        )
+        assert (fixed.threads_now, llama_cpp.llama_n_threads_batch(fixed._llm._ctx.ctx)) == (2, 2)
+        auto.close()
+        fixed.close()
+    finally:
+        hog.kill()

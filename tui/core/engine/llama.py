@@ -383,11 +383,13 @@ class Engine(EngineBase):
         yield clock.stats(prompt, reused, stop, request.seed)
 
     def _follow_free_cores(self) -> None:
-        """With automatic threads, run on the cores other work leaves free (see `cpu_load`)."""
+        """With automatic threads, decode on the cores other work leaves free (see `cpu_load`)."""
         if self._free is None or self._free.threads == self._threads:
             return
         self._threads = self._free.threads
-        batch = self._threads_batch_fixed or self._threads
+        # Prompt batches keep every core: their work between barriers is large, so a busy core
+        # costs them less than a thread does (bench/decode.py --busy: 2 threads 1.07x of 1 for pp).
+        batch = self._threads_batch_fixed or self._free.cores
         llama_cpp.llama_set_n_threads(self._llm._ctx.ctx, self._threads, batch)
 
     @property
