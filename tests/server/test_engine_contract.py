@@ -30,7 +30,7 @@ def any_engine(request: pytest.FixtureRequest, model_path: Path) -> Iterator[Cha
         server: LlamaServer = request.getfixturevalue("server")
         chosen = ServerEngine(ServerSettings(server.url))
     else:
-        chosen = FakeEngine(words=("a", "b", "c", "d", "e"))
+        chosen = FakeEngine(words=("a", "b", "c", "d", "e"), shown_seed=None)
     assert isinstance(chosen, EngineBase)
     chosen.reset()
     yield chosen

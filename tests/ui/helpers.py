@@ -87,6 +87,9 @@ class FakeEngine(EngineBase):
 
     template: ChatTemplate = field(default_factory=fallback_template)
     """ChatML by default; a reasoning template for tests of thinking."""
+    shown_seed: int | None = 1
+    """The seed the stats report: one fixed value, so snapshots do not show a random seed (a
+    regenerated reply draws one); None: the seed the request had (the engine contract)."""
 
     def __post_init__(self) -> None:
         EngineBase.__init__(self)
@@ -100,7 +103,8 @@ class FakeEngine(EngineBase):
             if request.cancel.is_set():
                 break
         stop = "end_of_turn" if len(words) == len(self.words) else request.stop
-        yield ReplyStats(len(request.prompt), 0, len(words), 0.01, 0.01, stop, 1)  # one seed: snapshots
+        seed = request.seed if self.shown_seed is None else self.shown_seed
+        yield ReplyStats(len(request.prompt), 0, len(words), 0.01, 0.01, stop, seed)
 
     def reset(self) -> None:
         pass
