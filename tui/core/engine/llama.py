@@ -16,7 +16,6 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import llama_cpp
 import numpy as np
@@ -26,6 +25,13 @@ from tui.core.engine.confidence import Confidence
 from tui.core.engine.confidence import from_logits as confidence_from_logits
 from tui.core.engine.cpu_load import FreeCores
 from tui.core.engine.hardware import physical_cores
+from tui.core.engine.llama_load import (
+    DECISIONS,
+    FLASH_ATTN,
+    KV_TYPES,
+    loading_as_llama_cpp,
+    resolved_flash_attn,
+)
 from tui.core.engine.sampler import sampler_chain
 from tui.core.engine.values import (
     DEFAULT_CONTEXT,
@@ -47,17 +53,14 @@ from tui.core.settings.limits import FLAGS, LOAD_CHECKS
 # --- llama.cpp's log: kept in memory, never written to the terminal ---------------------------
 
 _LOG: deque[str] = deque(maxlen=400)
-_DECISIONS: list[str] = []
-"""What llama.cpp said it chose for a setting left to it ("Flash Attention enabled"), kept apart
-from the bounded log, which a load's debug lines can overflow."""
 
 
 @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
 def _log_sink(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
     line = text.decode("utf-8", errors="replace")
     _LOG.append(line)
-    if "Flash Attention" in line and len(_DECISIONS) < 100:
-        _DECISIONS.append(line)
+    if "Flash Attention" in line and len(DECISIONS) < 100:
+        DECISIONS.append(line)
 
 
 _runtime_ready = False
@@ -105,86 +108,6 @@ def build_info() -> dict[str, str]:
 
 class _Aborted(Exception):
     """llama.cpp stopped a decode because the abort callback said so (the user cancelled)."""
-
-
-class _NoChatHandler:
-    """Stands in for llama-cpp-python's template handler while a model loads (see below)."""
-
-    def __init__(self, **_kwargs: Any) -> None:
-        pass
-
-    def to_chat_handler(self) -> None:
-        return None
-
-
-_LOAD_PATCH = threading.Lock()
-
-_KV_TYPES = {
-    "f32": 0,
-    "f16": 1,
-    "q4_0": 2,
-    "q4_1": 3,
-    "q5_0": 6,
-    "q5_1": 7,
-    "q8_0": 8,
-    "iq4_nl": 20,
-    "bf16": 30,
-}
-"""ggml's type numbers for the KV cache types llama.cpp's programs accept (``enum ggml_type``)."""
-_FLASH_ATTN = {"auto": -1, "off": 0, "on": 1}  # enum llama_flash_attn_type
-
-
-@contextlib.contextmanager
-def _loading_as_llama_cpp(context: Mapping[str, int], model: Mapping[str, int | bool]) -> Iterator[None]:
-    """Load through ``Llama()`` with llama.cpp's own settings and without its template handling.
-
-    ``Llama()`` takes some of llama.cpp's parameters under its own defaults and cannot express
-    others (flash attention "auto", weight repacking): the ``context`` and ``model`` fields given
-    here are written into the C parameter structs just before llama.cpp sees them.
-
-    It also compiles every template in the GGUF with an unlimited Jinja environment, for its own
-    chat API, which llm-tui never uses: it renders templates itself, in the limited sandbox. A broken
-    or hostile template must not stop the model from loading (the inspector shows what is wrong).
-    """
-    from llama_cpp import _internals as internals
-    from llama_cpp import llama_chat_format as formats  # the modules ``Llama()`` looks them up in
-
-    class Context(internals.LlamaContext):
-        def __init__(self, *, params: Any, **kwargs: Any) -> None:
-            for name, value in context.items():
-                setattr(params, name, value)
-            super().__init__(params=params, **kwargs)
-
-    class Model(internals.LlamaModel):
-        def __init__(self, *, params: Any, **kwargs: Any) -> None:
-            for name, value in model.items():
-                setattr(params, name, value)
-            super().__init__(params=params, **kwargs)
-
-    patches = [(formats, "Jinja2ChatFormatter", _NoChatHandler), (internals, "LlamaContext", Context)]
-    patches.append((internals, "LlamaModel", Model))
-    with _LOAD_PATCH:
-        _DECISIONS.clear()
-        originals = [(module, name, getattr(module, name)) for module, name, _ in patches]
-        try:
-            for module, name, stand_in in patches:
-                setattr(module, name, stand_in)
-            yield
-        finally:
-            for module, name, original in originals:
-                setattr(module, name, original)
-
-
-def _resolved_flash_attn(requested: str) -> str:
-    """What llama.cpp made of the flash-attention setting, from what it logged while loading."""
-    if requested != "auto":
-        return requested
-    for line in reversed(_DECISIONS):
-        if "Flash Attention" in line and "enabled" in line:
-            return "auto (on)"
-        if "Flash Attention" in line and "disabled" in line:
-            return "auto (off)"
-    return "auto"
 
 
 def _offloaded_layers(requested: int, blocks: int | None) -> int:
@@ -236,11 +159,11 @@ class Engine(EngineBase):
             )
         n_threads_batch = wanted.n_threads_batch or n_threads
         context = {
-            "flash_attn_type": _FLASH_ATTN[str(wanted.flash_attn)],
+            "flash_attn_type": FLASH_ATTN[str(wanted.flash_attn)],
             "n_batch": int(wanted.n_batch or 0),
             "n_ubatch": int(wanted.n_ubatch or 0),
-            "type_k": _KV_TYPES[str(wanted.cache_type_k)],
-            "type_v": _KV_TYPES[str(wanted.cache_type_v)],
+            "type_k": KV_TYPES[str(wanted.cache_type_k)],
+            "type_v": KV_TYPES[str(wanted.cache_type_v)],
             "n_threads_batch": n_threads_batch,
         }
         model_params: dict[str, int | bool] = {"use_extra_bufts": bool(wanted.repack)}
@@ -251,7 +174,7 @@ class Engine(EngineBase):
             # verbose=True keeps llama-cpp-python from redirecting fds 1 and 2 (see
             # prepare_runtime). Its Python-level prints during the load go to sys.stderr, which
             # Textual captures while it runs; the CLI loads inside `quiet_python_output`.
-            with _loading_as_llama_cpp(context, model_params):
+            with loading_as_llama_cpp(context, model_params):
                 llm = llama_cpp.Llama(
                     model_path=str(path),
                     n_ctx=n_ctx,
@@ -260,7 +183,7 @@ class Engine(EngineBase):
                     n_gpu_layers=gpu_layers,
                     verbose=True,
                 )
-                flash_attn = _resolved_flash_attn(str(wanted.flash_attn))
+                flash_attn = resolved_flash_attn(str(wanted.flash_attn))
         except Exception as exc:  # noqa: BLE001 - llama-cpp-python raises several kinds; all mean "no"
             detail = "; ".join(line.strip() for line in llama_log()[-3:] if line.strip())
             raise EngineError(f"could not load {path.name}: {exc}. {detail}".strip()) from exc
