@@ -59,3 +59,33 @@ def test_probe_answers_from_fresh_sessions_with_one_seed(llm_home: Path) -> None
     assert again.stdout == first.stdout  # fresh sessions, same seed: the same answers
     prompts = llm_tui("probe", "--persona", "almo", "--prompts", "--max-tokens", "4", home=llm_home)
     assert "<|im_start|>system\nYou are Almo" in prompts.stdout
+
+
+TONE_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n({{ tone }}) {% endif %}"
+)
+
+
+def test_diff_of_a_session_with_dropped_turns_and_variables_is_what_the_chat_sends(
+    llm_home: Path, model_path: Path, tmp_path: Path
+) -> None:
+    template = tmp_path / "tone.jinja"
+    template.write_text(TONE_TEMPLATE)
+    engine = Engine(model_path, LoadOptions(n_ctx=512))
+    engine.use_template_file(template)
+    chat = Chat(engine, "Be brief.", Sampling(max_tokens=16, seed=2), variables={"tone": "dry"})
+    for _ in range(4):
+        list(chat.send("Tell me about the sea. " * 18))
+    assert chat.session.first_kept > 0  # turns were dropped to fit
+    sent_next = chat.prepare("And the sky?").prompt.text
+    saved = transcripts.save(get_paths(), chat.session, engine.info, None)
+    engine.close()
+    assert saved is not None
+    done = llm_tui(
+        "prompt", "--diff", chat.session.id, "And the sky?", "--ctx", "512",
+        "--chat-template-file", str(template), home=llm_home,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == sent_next + ("" if sent_next.endswith("\n") else "\n")
+    assert "(dry) " in done.stdout and "Be brief." in done.stdout

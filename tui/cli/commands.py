@@ -187,22 +187,24 @@ def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_prompt(args: argparse.Namespace, out: TextIO) -> int:
     from tui.cli import inspect as cli_inspect
     from tui.core.chat.session import Session
+    from tui.core.engine.values import ContextFullError
     from tui.core.prompt.template import TemplateRenderError
 
     persona = _persona(args)
     settings = session_of(args, persona)
     engine = load_engine(args, persona, settings)
-    messages = Session(settings.system, settings.sampling).messages(args.message)
-    previous = None
-    if args.diff:
-        messages, previous = cli_inspect.diff_messages(args.diff, args.message)
     try:
+        if args.diff:  # the saved session's own settings, prepared as the chat would go on
+            session = cli_inspect.diff_session(args.diff)
+            prompt = session.prepare(engine, args.message).prompt
+            cli_inspect.print_diff(session.turns[-1].prompt.text, prompt, out, sys.stderr)
+            return 0
+        messages = Session(settings.system, settings.sampling).messages(args.message)
         prompt = engine.build_prompt(messages, settings.parse_special, settings.variables)
     except TemplateRenderError as exc:
         raise ProblemError(str(exc)) from exc
-    if previous is not None:
-        cli_inspect.print_diff(previous, prompt, out, sys.stderr)
-        return 0
+    except ContextFullError as exc:
+        raise ProblemError(f"{exc} (`--ctx` sets a larger context)") from exc
     if args.parts:
         cli_inspect.print_parts(prompt, engine.info.n_ctx, out)
         return 0

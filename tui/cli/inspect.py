@@ -11,12 +11,11 @@ from tui.core.chat import transcripts
 from tui.core.chat.experiments import IDENTITY_QUESTION
 from tui.core.problems import ProblemError
 from tui.core.prompt.build import Prompt
-from tui.core.prompt.messages import Message
 from tui.core.prompt.parts import appended_from, parts, thinking_fates
 from tui.paths import get_paths
 
 if TYPE_CHECKING:
-    from tui.core.chat.session import ChatEngine
+    from tui.core.chat.session import ChatEngine, Session
 
 DIM, BRIGHT, RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
 
@@ -41,20 +40,16 @@ def print_parts(prompt: Prompt, n_ctx: int, out: TextIO) -> None:
         print(f"reply {fate.reply}'s thinking: {what}", file=out)
 
 
-def diff_messages(session_id: str, message: str) -> tuple[list[Message], str]:
-    """The next turn's messages of a saved session, and the exact prompt its last turn was sent as."""
+def diff_session(session_id: str) -> Session:
+    """A saved session as it was: the branch it was on, the turns its last prompt held, its
+    template variables (the next prompt is prepared from it exactly as the chat would)."""
     path = transcripts.find(get_paths(), session_id)
     if path is None:
         raise ProblemError(f"no saved session `{session_id}`; see `llm-tui sessions list`")
-    saved = transcripts.load_checked(path)
-    on_path = saved.path_turns  # the branch the session was on: the others were never sent
-    if not on_path:
+    session = transcripts.restore(transcripts.load_checked(path))
+    if not session.turns:  # the branch the session was on: the others were never sent
         raise ProblemError(f"session `{session_id}` has no turn to compare with")
-    messages = [Message("system", saved.system)] if saved.system else []
-    for turn in on_path:
-        reply = Message("assistant", turn.reply, turn.thinking or None, turn.written or None)
-        messages += [Message("user", turn.user), reply]
-    return [*messages, Message("user", message)], on_path[-1].prompt
+    return session
 
 
 def print_diff(previous: str, prompt: Prompt, out: TextIO, err: TextIO) -> None:

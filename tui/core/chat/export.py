@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from tui.core.chat.transcripts import SavedTurn, Transcript
+from tui.core.chat.transcripts import SavedTurn, Transcript, restore
+from tui.core.chat.tree import Turn
 
 ORIGINS = {
     "regenerated": "regenerated",
@@ -32,25 +33,23 @@ class Row(NamedTuple):
 
 
 def rows(saved: Transcript) -> Iterator[Row]:
-    """Every message depth first. Where there are siblings, each one's continuation is indented
-    under it; a conversation without branches stays flat. (A stack, not recursion: a long
-    conversation is a deep tree.)"""
-    on_path = set(saved.path)
-    children: dict[int | None, list[int]] = {}
-    for number, turn in enumerate(saved.turns):
-        children.setdefault(turn.parent, []).append(number)
+    """Every message depth first, read off the restored tree (`transcripts.restore`). Where there
+    are siblings, each one's continuation is indented under it; a conversation without branches
+    stays flat. (A stack, not recursion: a long conversation is a deep tree.)"""
+    tree = restore(saved).tree
+    index = {id(turn): number for number, turn in enumerate(tree.turns)}
+    on_path = {id(turn) for turn in tree.path()}
 
-    def level(parent: int | None, depth: int) -> Iterator[Row | tuple[int, int]]:
+    def level(parent: Turn | None, depth: int) -> Iterator[Row | tuple[Turn, int]]:
         """The messages after ``parent``; a (turn, depth) pair where a reply's followers go."""
-        groups: dict[int, list[int]] = {}
-        for number in children.get(parent, []):
-            groups.setdefault(saved.turns[number].asked, []).append(number)
-        for index, group in enumerate(groups.values(), start=1):
-            yield Row(depth, "user", index, len(groups), group[0], any(n in on_path for n in group))
+        groups = tree.messages_after(parent)
+        for number, group in enumerate(groups, start=1):
+            sent = any(id(t) in on_path for t in group)
+            yield Row(depth, "user", number, len(groups), index[id(group[0])], sent)
             below = depth + 1 if len(groups) > 1 else depth
-            for place, number in enumerate(group, start=1):
-                yield Row(below, "reply", place, len(group), number, number in on_path)
-                yield number, below + 1 if len(group) > 1 else below
+            for place, turn in enumerate(group, start=1):
+                yield Row(below, "reply", place, len(group), index[id(turn)], id(turn) in on_path)
+                yield turn, below + 1 if len(group) > 1 else below
 
     stack = [level(None, 0)]
     while stack:

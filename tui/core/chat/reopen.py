@@ -27,7 +27,7 @@ def reopen(chat: Chat, saved: Transcript, source: str) -> Session:
                 hint="read it with `llm-tui sessions show` or export it",
             )
         )
-    session = chat.new_session(saved.system)
+    session = chat.new_session(saved.system, None, saved.parse_special, saved.variables)
     session.reopened_from = source
     made: list[Turn] = []
     for old in saved.turns:

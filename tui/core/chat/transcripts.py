@@ -10,15 +10,18 @@ written as format 2 only when its session is saved again.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 from tui.core.atomic import write_text_atomic
+from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Session
-from tui.core.engine.values import EngineInfo
+from tui.core.chat.tree import Turn
+from tui.core.engine.values import STOP_REASONS, EngineInfo, ReplyStats
 from tui.core.problems import Problem, ProblemError
+from tui.core.prompt.build import Prompt
 from tui.core.safe_read import UnreadableFile, read_text_bounded
 from tui.paths import Paths
 
@@ -58,6 +61,8 @@ class SavedTurn:
     origin: str = "sent"
     branched_at: int | None = None
     """For a reply continued from a runner-up token: which of its tokens was chosen."""
+    first_kept: int = 0
+    """The first turn of its path its prompt held (earlier ones were dropped to fit the context)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,10 @@ class Transcript:
     """The current path: indices into ``turns``, first turn first."""
     reopened_from: str | None = None
     format: int = FORMAT
+    parse_special: bool = False
+    """The persona's opt-in: special tokens typed in messages were control tokens."""
+    variables: dict[str, object] = field(default_factory=dict)
+    """The chat template's own variables the session was rendered with."""
 
     @property
     def path_turns(self) -> tuple[SavedTurn, ...]:
@@ -100,7 +109,10 @@ def session_file(paths: Paths, session: Session) -> Path:
     return paths.sessions / f"{stamp}-{session.id}.json"
 
 
-def transcript(session: Session, info: EngineInfo, persona: str | None) -> Transcript:
+def record(session: Session, info: EngineInfo, persona: str | None) -> Transcript:
+    """The session as saved: every turn of every branch, the path, and what rendered its prompts.
+
+    `restore` is its inverse (the saved prompts come back as text, their tokens are not kept)."""
     everything = session.tree.turns
     index = {id(turn): number for number, turn in enumerate(everything)}
     return Transcript(
@@ -118,7 +130,7 @@ def transcript(session: Session, info: EngineInfo, persona: str | None) -> Trans
                 reply=turn.reply,
                 seed=turn.stats.seed if turn.stats else None,
                 stop=turn.stats.stop if turn.stats else None,
-                prompt_tokens=len(turn.prompt),
+                prompt_tokens=turn.stats.prompt_tokens if turn.stats else len(turn.prompt),
                 completion_tokens=turn.stats.completion_tokens if turn.stats else None,
                 tokens_per_second=round(turn.stats.tokens_per_second, 2) if turn.stats else None,
                 prompt=turn.prompt.text,
@@ -128,12 +140,76 @@ def transcript(session: Session, info: EngineInfo, persona: str | None) -> Trans
                 asked=turn.asked,
                 origin=turn.origin,
                 branched_at=turn.branched_at,
+                first_kept=turn.first_kept,
             )
             for turn in everything
         ),
         path=tuple(index[id(turn)] for turn in session.turns),
         reopened_from=session.reopened_from,
+        parse_special=session.parse_special,
+        variables=dict(session.variables),
     )
+
+
+def restore(saved: Transcript) -> Session:
+    """The session a transcript records, as the live tree: every branch, the path it was on, the
+    turns each prompt held, its template variables. Each prompt is the text that was sent (its
+    tokens are not saved); `tui.core.chat.reopen` renders them again to go on with a model."""
+    known = {f.name for f in fields(Sampling)}
+    sampling = Sampling(**{k: v for k, v in saved.sampling.items() if k in known})  # type: ignore[arg-type]
+    session = Session(
+        saved.system,
+        sampling,
+        number=saved.number,
+        started_at=_moment(saved.started),
+        id=saved.id,
+        parse_special=saved.parse_special,
+        variables=dict(saved.variables),
+        reopened_from=saved.reopened_from,
+    )
+    made: list[Turn] = []
+    for old in saved.turns:
+        turn = Turn(
+            old.user,
+            sent_text(old.prompt),
+            reply=old.reply,
+            stats=_stats(old),
+            thinking=old.thinking,
+            written=old.written or old.reply,
+            parent=None if old.parent is None else made[old.parent],
+            asked=old.asked,
+            first_kept=old.first_kept,
+            origin=old.origin,  # type: ignore[arg-type]
+            branched_at=old.branched_at,
+        )
+        session.tree.add(turn)
+        made.append(turn)
+    session.tree.select(made[saved.path[-1]] if saved.path else None)
+    return session
+
+
+def sent_text(text: str) -> Prompt:
+    """A prompt known only by its text (as saved): no tokens, no parts."""
+    return Prompt(text, (), (), (), "as saved")
+
+
+def _stats(old: SavedTurn) -> ReplyStats | None:
+    """How a saved reply ended; None for a turn that was never generated here (reopened)."""
+    if old.stop is None and old.seed is None:
+        return None
+    count = old.completion_tokens or 0
+    speed = old.tokens_per_second or 0.0
+    seconds = (count - 1) / speed if speed > 0 and count > 1 else 0.0
+    stop = old.stop if old.stop in STOP_REASONS else "cancelled"
+    return ReplyStats(old.prompt_tokens, 0, count, 0.0, seconds, stop, old.seed or 0)  # type: ignore[arg-type]
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.now(timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def save(paths: Paths, session: Session, info: EngineInfo, persona: str | None) -> Path | None:
@@ -141,7 +217,7 @@ def save(paths: Paths, session: Session, info: EngineInfo, persona: str | None) 
     if not session.tree.turns:
         return None
     path = session_file(paths, session)
-    data = transcript(session, info, persona).to_json()
+    data = record(session, info, persona).to_json()
     write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))
     return path
 
@@ -233,11 +309,19 @@ def parse(data: object) -> Transcript:
                 asked=turn.value("asked", int) if version > 1 else number,
                 origin=turn.optional("origin", str) or "sent",
                 branched_at=turn.optional("branched_at", int),
+                first_kept=turn.optional("first_kept", int) or 0,
             )
         )
+    depth: list[int] = []
     for number, saved in enumerate(turns):
         if saved.parent is not None and not 0 <= saved.parent < number:
             raise ValueError(f"turns[{number}].parent: expected an earlier turn's index, not {saved.parent}")
+        depth.append(0 if saved.parent is None else depth[saved.parent] + 1)
+        if not 0 <= saved.first_kept <= depth[-1]:
+            raise ValueError(
+                f"turns[{number}].first_kept: expected 0 to {depth[-1]} (the turns before it), "
+                f"not {saved.first_kept}"
+            )
     path = tuple(top.value("path", list)) if version > 1 else tuple(range(len(turns)))
     _check_path(path, turns)
     return Transcript(
@@ -258,6 +342,8 @@ def parse(data: object) -> Transcript:
         path=path,
         reopened_from=top.optional("reopened_from", str),
         format=version,
+        parse_special=bool(top.optional("parse_special", bool)),
+        variables=top.optional("variables", dict) or {},
     )
 
 

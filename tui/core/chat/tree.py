@@ -71,6 +71,9 @@ class Tree:
 
     def __init__(self) -> None:
         self.turns: list[Turn] = []
+        self._below: dict[int, list[Turn]] = {}
+        """Each turn's children by the parent's id (None's for first turns): a saved tree of many
+        thousand turns is walked in linear time."""
         self.leaf: Turn | None = None
         self._clock = 0
         self._asked = 0
@@ -88,7 +91,7 @@ class Tree:
         return path[::-1]
 
     def children(self, parent: Turn | None) -> list[Turn]:
-        return [t for t in self.turns if t.parent is parent]
+        return list(self._below.get(id(parent), ()))
 
     def messages_after(self, parent: Turn | None) -> list[list[Turn]]:
         """The user messages that follow ``parent`` (one per ``asked``), each with its replies."""
@@ -117,6 +120,7 @@ class Tree:
     def add(self, turn: Turn) -> None:
         """Record a turn and make its path the current one."""
         self.turns.append(turn)
+        self._below.setdefault(id(turn.parent), []).append(turn)
         self._asked = max(self._asked, turn.asked)
         self.select(turn)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 from tui.core.problems import ProblemError
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # numpy stays unloaded until token confidence is asked for
 
 DEFAULT_CONTEXT = 4096
 StopReason = Literal["end_of_turn", "max_tokens", "context_full", "cancelled"]
+STOP_REASONS: tuple[str, ...] = get_args(StopReason)
 
 
 class EngineError(ProblemError):
