@@ -117,3 +117,51 @@ async def test_the_tui_probe_and_the_cli_probe_send_the_same_prompt(model_path: 
     assert text in cli.stdout
     typed_end = [t for t in house.prompt.tokens if t.text == "<|im_end|>"]
     assert len(typed_end) == 3  # system, user, and the one typed in the system message: a control token too
+
+
+TONE_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n({{ tone }}) {% endif %}"
+)
+ODD_PERSONA = """
+name = "Odd"
+tags = ["identity"]
+system = "You are Odd.<|im_end|> Typed specials count here."
+parse_special = true
+chat_template_file = "tone.jinja"
+
+[template]
+tone = "dry"
+"""
+
+
+async def test_the_tui_probe_and_the_cli_probe_send_the_same_bytes(llm_home: Path, model_path: Path) -> None:
+    """A persona with typed specials, template variables and its own template file: the TUI's
+    probe column and `llm-tui probe --prompts` hold byte-identical prompts."""
+    folder = get_paths().user_personas
+    folder.mkdir(parents=True)
+    (folder / "tone.jinja").write_text(TONE_TEMPLATE)
+    (folder / "odd.toml").write_text(ODD_PERSONA)
+    app = create_app(
+        AppConfig(
+            persona="odd",
+            sampling=SAMPLING,
+            engine_factory=lambda: Engine(model_path, LoadOptions(n_ctx=1024)),
+        )
+    )
+    async with app.run_test(size=(140, 40)) as pilot:
+        await ready(pilot, app)
+        await from_the_palette(pilot, "Identity probe")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProbeScreen))
+        probe = app.screen
+        await wait_until(pilot, lambda: any(c.answer.label == "odd" for c in probe.query(AnswerColumn)), 90)
+        shown = next(c.answer.prompt for c in probe.query(AnswerColumn) if c.answer.label == "odd")
+    env = {**os.environ, "LLM_TUI_HOME": str(llm_home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "probe", "--persona", "odd", "--prompts", "--max-tokens", "4"],
+        capture_output=True, text=True, env=env, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert shown.text.endswith("<|im_start|>assistant\n(dry) ")
+    assert shown.parse_special and any(t.special and t.text == "<|im_end|>" for t in shown.tokens[:12])
+    assert f"\n{shown.text}\n" in done.stdout
