@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from tui.core.chat.session import Chat
     from tui.core.chat.settings import SessionSettings
+    from tui.core.engine.values import EngineInfo
     from tui.core.personas.store import PersonaSet, PersonaStore
     from tui.ui.config import AppConfig
 
@@ -26,6 +27,13 @@ class AppHost(Protocol):
     store: PersonaStore
     current_model: str | None
     """The catalog id of the model in use, when it was chosen from the catalog."""
+    keymap: dict[str, str]
+    """The [keymap] applied from config.toml: binding id -> keys."""
+    config: AppConfig
+
+    def loaded_info(self) -> EngineInfo | None:
+        """The model loaded now (None while none is)."""
+        ...
 
     def model_browser(self) -> Screen[str | None]: ...
 

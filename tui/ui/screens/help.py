@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -11,6 +11,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Markdown
 
 from tui.ui.actions import bindings, keys_now
+
+if TYPE_CHECKING:
+    from tui.ui.hosts import AppHost
 
 IDEAS = """\
 **A model has no self and no memory.** What it says about who it is comes from its training, or
@@ -59,6 +62,6 @@ class HelpScreen(ModalScreen[None]):
         with Vertical():
             yield Label("llm-tui: help", classes="title")
             with VerticalScroll():
-                keymap = getattr(self.app, "_keymap", {})  # what set_keymap applied from config.toml
+                keymap = cast("AppHost", self.app).keymap  # what set_keymap applied from config.toml
                 yield Markdown(IDEAS + "\n### Keys\n" + _keys_table(keymap))
             yield Label("escape close", classes="hint")

@@ -129,7 +129,7 @@ class ModelBrowser(Screen[str | None]):
         entry = self.highlighted()
         if entry is None:
             return
-        server = getattr(getattr(self.app, "config", None), "server", None)
+        server = self.llm_app.config.server
         if server is not None:
             self.notify(
                 f"The model is chosen by the server at {server.url}: restart llama-server with "
@@ -259,14 +259,7 @@ class ModelBrowser(Screen[str | None]):
 
     def _loaded_info(self, model_id: str) -> EngineInfo | None:
         """The loaded engine's info when ``model_id`` is the model loaded now."""
-        if model_id != self.llm_app.current_model:
-            return None
-        for screen in self.app.screen_stack:
-            chat = getattr(screen, "chat", None)
-            engine = getattr(chat, "engine", None)
-            if engine is not None:
-                return engine.info  # type: ignore[no-any-return]
-        return None
+        return self.llm_app.loaded_info() if model_id == self.llm_app.current_model else None
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:
