@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -84,8 +85,10 @@ def test_help_lists_every_command_and_each_command_has_its_own_options(llm_home:
 
     top = llm_tui("--help", home=llm_home)
     assert top.returncode == 0
-    for name, summary, _fill in COMMANDS:
+    for name, summary, _fill, runner in COMMANDS:
         assert f"    {name} " in top.stdout and " ".join(summary.split()[:3]) in top.stdout
+        module, _, function = runner.partition(":")
+        assert callable(getattr(importlib.import_module(module), function))  # the row's runner exists
         parser = build_parser()
         with pytest.raises(SystemExit) as done:
             parser.parse_args([name, "--help"])

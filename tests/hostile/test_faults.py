@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.ui.helpers import FakeEngine, ready, wait_until
-from tui.cli import commands
+from tui.cli import info as info_command
 from tui.cli import main as cli
 from tui.core.engine.values import Piece, ReplyStats
 from tui.paths import get_paths
@@ -165,10 +165,10 @@ def test_a_cli_crash_exits_non_zero_with_a_report(
 ) -> None:
     monkeypatch.setenv("LLAMA_API_KEY", SECRET)
 
-    def boom(out: object) -> int:
+    def boom(*_args: object) -> int:
         raise RuntimeError(f"simulated bug with {SECRET}")
 
-    monkeypatch.setattr(commands, "cmd_paths", boom)
+    monkeypatch.setattr(info_command, "run_paths", boom)
     assert cli.main(["paths"]) == 70
     err = capsys.readouterr().err
     assert "internal error: RuntimeError" in err and SECRET not in err

@@ -6,6 +6,7 @@ Only what every run needs is imported here: ``--version`` answers before anythin
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -14,7 +15,11 @@ from tui.cli.errors import print_error
 
 TYPE_CHECKING = False  # see tui.cli.parser: typing and collections are not needed to run
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    import argparse
+    from collections.abc import Callable, Sequence
+    from typing import TextIO
+
+    Runner = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -48,39 +53,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(raw: list[str]) -> int:
-    from tui.cli.parser import build_parser
+    from tui.cli.parser import build_parser, runner_of
 
     _check_utf8(raw)
     args = build_parser().parse_args(raw)
     if args.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"  # huggingface_hub itself refuses too
-    from tui.cli import commands
-
-    if args.command == "paths":
-        return commands.cmd_paths(sys.stdout)
-    if args.command == "info":
-        return commands.cmd_info(args, sys.stdout)
-    if args.command == "prompt":
-        return commands.cmd_prompt(args, sys.stdout)
-    if args.command == "ask":
-        return commands.cmd_ask(args)
-    if args.command == "personas":
-        from tui.cli import personas
-
-        return personas.run(args, sys.stdout, sys.stderr)
-    if args.command == "models":
-        from tui.cli import models
-
-        return models.run(args, sys.stdout, sys.stderr)
-    if args.command == "sessions":
-        from tui.cli import sessions
-
-        return sessions.run(args, sys.stdout, sys.stderr)
-    if args.command == "probe":
-        from tui.cli import inspect
-
-        return inspect.run_probe(args, commands.load_engine(args), sys.stdout)
-    return commands.cmd_tui(args)
+    module, _, function = runner_of(args.command).partition(":")
+    run: Callable[[argparse.Namespace, TextIO, TextIO], int] = getattr(
+        importlib.import_module(module), function
+    )
+    return run(args, sys.stdout, sys.stderr)
 
 
 def _drop_stdout() -> None:

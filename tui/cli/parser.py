@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", action=_Commands)
     assert isinstance(sub, _Commands)
     sub.fillers = {}
-    for name, summary, fill in COMMANDS:
+    for name, summary, fill, _runner in COMMANDS:
         sub.add_parser(name, help=summary, formatter_class=_Formatter)
         sub.fillers[name] = fill
     return parser
@@ -334,14 +334,23 @@ def _probe(probe: argparse.ArgumentParser) -> None:
     probe.add_argument("--model", "-m", default=argparse.SUPPRESS, help="catalog id or path to a .gguf")
 
 
-COMMANDS: tuple[tuple[str, str, Filler], ...] = (
-    ("prompt", "print the exact hidden prompt a message would be sent as", _prompt),
-    ("ask", "stream one reply to stdout (stats on stderr); a fresh session", _ask),
-    ("info", "llama.cpp build, GPU offload, paths, the default model", _info),
-    ("paths", "print where llm-tui keeps config, data and cache", _paths),
-    ("personas", "list, show, create, edit and validate personas", _personas),
-    ("models", "the model catalog: list, pull, add, rm, info", _models),
-    ("sessions", "saved session transcripts: list, show, export", _sessions),
-    ("probe", "ask who the model is: with no system message and under personas", _probe),
+COMMANDS: tuple[tuple[str, str, Filler, str], ...] = (
+    ("prompt", "print the exact hidden prompt a message would be sent as", _prompt, "tui.cli.prompt:run"),
+    ("ask", "stream one reply to stdout (stats on stderr); a fresh session", _ask, "tui.cli.ask:run"),
+    ("info", "llama.cpp build, GPU offload, paths, the default model", _info, "tui.cli.info:run"),
+    ("paths", "print where llm-tui keeps config, data and cache", _paths, "tui.cli.info:run_paths"),
+    ("personas", "list, show, create, edit and validate personas", _personas, "tui.cli.personas:run"),
+    ("models", "the model catalog: list, pull, add, rm, info", _models, "tui.cli.models:run"),
+    ("sessions", "saved session transcripts: list, show, export", _sessions, "tui.cli.sessions:run"),
+    ("probe", "ask who the model is: with no system message and under personas", _probe, "tui.cli.probe:run"),
 )
-"""Every command: its name, its line in `llm-tui --help`, and what adds its options."""
+"""Every command in one row: its name, its line in `llm-tui --help`, what adds its options, and
+its runner (``module:function``, imported only when it runs; each takes ``(args, out, err)``)."""
+
+TUI_RUNNER = "tui.cli.start:run"
+"""No command: the TUI."""
+
+
+def runner_of(command: str | None) -> str:
+    """The runner of ``command`` (None: the TUI)."""
+    return next((row[3] for row in COMMANDS if row[0] == command), TUI_RUNNER)

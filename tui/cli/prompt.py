@@ -1,23 +1,68 @@
-"""Seeing the machinery from the shell: prompt parts, the diff from the last turn, the identity probe."""
+"""`llm-tui prompt`: the exact hidden prompt a message would be sent as, its parts, or what is new
+since a saved session's last turn."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import sys
 from typing import TYPE_CHECKING, TextIO
 
+from tui.cli.setup import load_engine, persona_of, session_of
 from tui.core.chat import transcripts
-from tui.core.chat.experiments import IDENTITY_QUESTION
 from tui.core.problems import ProblemError
 from tui.core.prompt.build import Prompt
 from tui.core.prompt.parts import appended_from, parts, thinking_fates
+from tui.core.text_safety import terminal_safe, visible_controls
 from tui.paths import get_paths
 
 if TYPE_CHECKING:
-    from tui.core.chat.session import ChatEngine, Session
+    from tui.core.chat.session import Session
 
 DIM, BRIGHT, RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The exact prompt a message would be sent as: text, tokens, JSON, parts or the diff."""
+    from tui.core.chat.session import Session
+    from tui.core.engine.values import ContextFullError
+    from tui.core.prompt.template import TemplateRenderError
+
+    persona = persona_of(args)
+    settings = session_of(args, persona)
+    engine = load_engine(args, persona, settings)
+    try:
+        if args.diff:  # the saved session's own settings, prepared as the chat would go on
+            session = diff_session(args.diff)
+            prompt = session.prepare(engine, args.message).prompt
+            print_diff(session.turns[-1].prompt.text, prompt, out, err)
+            return 0
+        messages = Session(settings.system, settings.sampling).messages(args.message)
+        prompt = engine.build_prompt(messages, settings.parse_special, settings.variables)
+    except TemplateRenderError as exc:
+        raise ProblemError(str(exc)) from exc
+    except ContextFullError as exc:
+        raise ProblemError(f"{exc} (`--ctx` sets a larger context)") from exc
+    if args.parts:
+        print_parts(prompt, engine.info.n_ctx, out)
+        return 0
+    if args.json:
+        json.dump(prompt.to_json(), out, ensure_ascii=False, indent=2)
+        print(file=out)
+        return 0
+    color = out.isatty() and "NO_COLOR" not in os.environ
+    if args.tokens:
+        for index, token in enumerate(prompt.tokens):
+            mark = "*" if token.special else " "
+            print(f"{index:>5} {token.id:>7} {mark} {token.text!r}", file=out)  # repr: controls escaped
+    else:
+        out.write(_ansi_specials(prompt.runs()) if color else terminal_safe(prompt.text, out))
+        if not prompt.text.endswith("\n"):
+            out.write("\n")
+    notes = [f"{len(prompt)} tokens, {engine.info.template_name}", *prompt.notes]
+    for note in notes:
+        print(f"# {note}", file=err)
+    return 0
 
 
 def print_parts(prompt: Prompt, n_ctx: int, out: TextIO) -> None:
@@ -69,26 +114,7 @@ def print_diff(previous: str, prompt: Prompt, out: TextIO, err: TextIO) -> None:
         print(f"# only the first {kept} of the previous {len(previous)} characters are unchanged", file=err)
 
 
-def run_probe(args: argparse.Namespace, engine: ChatEngine, out: TextIO) -> int:
-    """Each answer in a fresh session with the same seed: only the hidden prompt differs."""
-    from dataclasses import replace
-
-    from tui.core.chat.experiments import identity_probe, probe_subjects
-    from tui.core.chat.sampling import Sampling
-    from tui.core.chat.settings import Overrides
-    from tui.core.personas.store import PersonaStore
-
-    found = PersonaStore(get_paths()).load()
-    thinking = None if getattr(args, "thinking", None) is None else args.thinking == "on"
-    overrides = Overrides(thinking=thinking, template_file=getattr(args, "chat_template_file", None))
-    subjects = probe_subjects(found, args.probe_personas or (), overrides=overrides)
-    sampling = replace(Sampling(), seed=args.seed, max_tokens=args.max_tokens)
-    if getattr(args, "temperature", None) is not None:
-        sampling = replace(sampling, temperature=args.temperature)
-    for answer in identity_probe(engine, args.question or IDENTITY_QUESTION, subjects, sampling):
-        system = answer.system or "none: the template decides"
-        print(f"== {answer.label}\nsystem: {system}\nanswer: {answer.text}\n", file=out)
-        if args.prompts:
-            print(answer.prompt.text, file=out)
-    print(f"# seed {args.seed} for every answer, each in a fresh session", file=sys.stderr)
-    return 0
+def _ansi_specials(runs: list[tuple[str, bool]]) -> str:
+    """Special tokens in reverse video, so the template's own markers stand out in a terminal."""
+    shown = [(visible_controls(text), special) for text, special in runs]
+    return "".join(f"\x1b[7m{text}\x1b[27m" if special else text for text, special in shown)
