@@ -31,7 +31,8 @@ class EngineFailed(Message):
 
 @dataclass
 class ReplyStarted(Message):
-    session: int
+    session: Session
+    """The session on screen when the reply was asked for: its view shows it."""
     prepared: PreparedTurn
     painted: threading.Event | None = None
     """Set once the reply's place is on the screen: the worker waits for it before evaluating."""
@@ -39,7 +40,7 @@ class ReplyStarted(Message):
 
 @dataclass
 class ReplyChunk(Message):
-    session: int
+    session: Session
     text: str
     painted: threading.Event | None = None
     """Set once the text is on the screen: the reply worker waits for it before decoding on."""
@@ -53,7 +54,7 @@ class ReplyChunk(Message):
 class ReplyFinished(Message):
     """Always posted once per reply, also after an error (then ``stats`` is None)."""
 
-    session: int
+    session: Session
     stats: ReplyStats | None
     error: str | None = None
     reload: bool = False
@@ -66,7 +67,7 @@ class ReplyFinished(Message):
 
 @dataclass
 class SessionStarted(Message):
-    number: int
+    session: Session
     reason: str = ""
     reopened: bool = False
     """The session holds a saved transcript's turns, to be shown."""

@@ -90,7 +90,7 @@ def stream_reply(
     chat: Chat,
     plan: Callable[[], PreparedTurn],
     cancel: threading.Event,
-    session: int,
+    session: Session,
     sampling: Sampling | None = None,
     confidence: bool = False,
     save: Callable[[Session], None] | None = None,

@@ -43,7 +43,7 @@ from tui.ui.messages import (
 from tui.ui.reply_stream import settle_heap, stream_reply
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.confidence_view import ConfidenceView
-from tui.ui.widgets.conversation import Conversation, TurnView
+from tui.ui.widgets.conversation import Conversation
 from tui.ui.widgets.inspector import Inspector
 from tui.ui.widgets.message_views import BranchAsked, EditAsked, RegenerateAsked, Reply, UserMessage
 from tui.ui.widgets.status import StatusLine
@@ -85,7 +85,8 @@ class ChatScreen(Screen[None]):
         self.chat: Chat | None = None
         self._pending: list[str] = []
         self._cancel: threading.Event | None = None
-        self._session = 1
+        self._shown: Session | None = None
+        """The session the conversation shows (replies of another are not painted into it)."""
         self._confidence = False
         self._reload_reason = ""
         """Why the engine is being loaded again (said with the new session)."""
@@ -184,12 +185,13 @@ class ChatScreen(Screen[None]):
         if message.model:
             self.llm_app.current_model = message.model
         if previous is None:
+            self._shown = self.chat.session
             settle_heap()
         else:
             self.chat.session.number = previous.session.number + 1
             self._close_engine(previous.engine)
             why, self._reload_reason = self._reload_reason, ""
-            self.post_message(SessionStarted(self.chat.session.number, f"{why}Model “{info.name}” loaded."))
+            self.post_message(SessionStarted(self.chat.session, f"{why}Model “{info.name}” loaded."))
         self._update_title()
         if self._pending:
             self._start_pending()
@@ -292,7 +294,7 @@ class ChatScreen(Screen[None]):
             chat,
             plan,
             cancel,
-            self._session,
+            self._shown or chat.session,
             sampling,
             self._confidence,
             save,
@@ -300,18 +302,18 @@ class ChatScreen(Screen[None]):
         )
 
     async def on_reply_started(self, message: ReplyStarted) -> None:
-        if message.session == self._session:
+        if message.session is self._shown:
             self.query_one(StatusLine).context_used = len(message.prepared.prompt)
-        await self.query_one(Conversation).reply_started(message, message.session == self._session)
+        await self.query_one(Conversation).reply_started(message, message.session is self._shown)
 
     async def on_reply_chunk(self, message: ReplyChunk) -> None:
-        await self.query_one(Conversation).reply_chunk(message, message.session == self._session)
+        await self.query_one(Conversation).reply_chunk(message, message.session is self._shown)
 
     async def on_reply_finished(self, message: ReplyFinished) -> None:
         """The conversation shows how the reply ended; then the status, and what comes next."""
         self._cancel = None
-        await self.query_one(Conversation).reply_finished(message, message.session == self._session)
-        if message.session != self._session or not self.is_attached:
+        await self.query_one(Conversation).reply_finished(message, message.session is self._shown)
+        if message.session is not self._shown or not self.is_attached:
             return  # an old session's reply, or the app is closing (the worker saved the turn)
         if message.stats is not None:
             status = self.query_one(StatusLine)
@@ -380,9 +382,12 @@ class ChatScreen(Screen[None]):
         await self._branch(chosen, lambda: chat.prepare_regenerate(chosen), chosen.user, new_seed=True)
 
     async def on_regenerate_asked(self, message: RegenerateAsked) -> None:
-        view = message.widget.parent
-        if isinstance(view, TurnView) and view.turn is not None:
-            await self.action_regenerate(view.turn)
+        if self._current(message.turn):
+            await self.action_regenerate(message.turn)
+
+    def _current(self, turn: Turn) -> bool:
+        """``turn`` belongs to the session on screen (a message about an older one is dropped)."""
+        return self.chat is not None and turn in self.chat.session.tree.turns
 
     def action_edit_last(self) -> None:
         chat = self._idle_chat()
@@ -398,16 +403,15 @@ class ChatScreen(Screen[None]):
         self.query_one(ChatInput).edit_message(turn, self.chat.session.turns.index(turn) + 1)
 
     async def on_edit_asked(self, message: EditAsked) -> None:
-        view = message.widget.parent
         chat = self._idle_chat()
-        if chat is None or not isinstance(view, TurnView) or view.turn is None:
+        if chat is None or not self._current(message.turn):
             return
+        turn = message.turn
         if message.side == "user":
-            self._edit_message(view.turn)
+            self._edit_message(turn)
             return
         from tui.ui.dialogs.edit_reply import EditReply
 
-        turn = view.turn
 
         def continue_from(edited: str | None) -> None:
             if edited is not None and self._idle_chat() is chat:
@@ -418,13 +422,12 @@ class ChatScreen(Screen[None]):
 
     async def on_branch_asked(self, message: BranchAsked) -> None:
         """Show a sibling instead: nothing is decoded until the next message is sent."""
-        view = message.widget.parent
         chat = self._idle_chat()
-        if chat is None or not isinstance(view, TurnView) or view.turn is None:
+        if chat is None or message.turn not in chat.session.turns:
             return
         session = chat.session
-        keep = session.turns.index(view.turn)
-        target = session.tree.switch(view.turn, message.side, message.step)
+        keep = session.turns.index(message.turn)
+        target = session.tree.switch(message.turn, message.side, message.step)
         if target is None:
             where = "first" if message.step < 0 else "last"
             self.notify(f"This is the {where} of its siblings.", severity="information")
@@ -441,11 +444,10 @@ class ChatScreen(Screen[None]):
 
     async def on_confidence_view_chosen(self, message: ConfidenceView.Chosen) -> None:
         """Cut the reply at a token and continue from the runner-up chosen there, with a new seed."""
-        view = message.view.parent
         chat = self._idle_chat()
-        if chat is None or not isinstance(view, TurnView) or view.turn is None:
+        if chat is None or not self._current(message.turn):
             return
-        turn, index, token = view.turn, message.index, message.token
+        turn, index, token = message.turn, message.index, message.token
         plan = lambda: chat.prepare_from_token(turn, index, token)  # noqa: E731
         await self._branch(turn, plan, turn.user, new_seed=True)
 
@@ -461,19 +463,20 @@ class ChatScreen(Screen[None]):
     def _reset(self, chat: Chat, settings: SessionSettings, reason: str) -> None:
         session = chat.restart(settings)  # waits for a reply to stop
         self._use_persona_template(chat.engine)
-        self.post_message(SessionStarted(session.number, reason))
+        self.post_message(SessionStarted(session, reason))
 
     async def on_session_started(self, message: SessionStarted) -> None:
-        if message.number < self._session:
+        if self.chat is None or message.session is not self.chat.session:
             return  # a late report of a session already replaced (many ctrl+n in a row)
-        self._session = message.number
-        previous = message.number - 1
+        self._shown = message.session
+        number = message.session.number
+        previous = number - 1
         conversation = self.query_one(Conversation)
         await conversation.remove_children()
         reason = f"{message.reason} " if message.reason else ""
-        text = NEW_SESSION_TEXT.format(reason=reason, number=message.number, previous=previous)
+        text = NEW_SESSION_TEXT.format(reason=reason, number=number, previous=previous)
         if message.reopened:
-            text = message.reason.format(number=message.number)
+            text = message.reason.format(number=number)
         await conversation.notice(text, "new-session")
         if message.reopened and self.chat is not None:
             session = self.chat.session
@@ -595,7 +598,7 @@ class ChatScreen(Screen[None]):
             self.notify(f"Could not reopen {path.name}: {exc}", severity="error", markup=False)
             return
         reason = REOPENED_TEXT.format(id=saved.id, model=saved.model.name, turns=len(saved.turns))
-        self.post_message(SessionStarted(session.number, reason, reopened=True))
+        self.post_message(SessionStarted(session, reason, reopened=True))
 
     def action_help(self) -> None:
         from tui.ui.screens.help import HelpScreen
@@ -625,4 +628,4 @@ class ChatScreen(Screen[None]):
             age = "just started" if minutes < 1 else f"{minutes} min"
             info = self.chat.engine.info
             model = f"{info.name} on llama-server {info.server}" if info.server else info.name
-            self.sub_title = f"{model} · {who} · session #{self._session}, {age}"
+            self.sub_title = f"{model} · {who} · session #{self.chat.session.number}, {age}"

@@ -18,8 +18,10 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
+from tui.core.chat.tree import Turn
 from tui.core.engine.values import Piece
 from tui.ui.actions import bindings
+from tui.ui.widgets.message_views import turn_of
 
 SHADES = ((0.9, ""), (0.5, "on #3a3a1a"), (0.2, "on #5a3a10"), (0.0, "on #6a1a1a"))
 CHOSEN_MARK = "⑂"
@@ -49,7 +51,7 @@ class ConfidenceView(Vertical, can_focus=True):
     class Chosen(Message):
         """Continue the reply from runner-up ``token`` at piece ``index`` (a new branch)."""
 
-        view: ConfidenceView
+        turn: Turn
         index: int
         token: int
 
@@ -159,4 +161,5 @@ class ConfidenceView(Vertical, can_focus=True):
         if token == self.pieces[index].token:
             self.app.notify("That is the token the model took: choose a runner-up.", severity="warning")
             return
-        self.post_message(self.Chosen(self, index, token))
+        if (turn := turn_of(self)) is not None:
+            self.post_message(self.Chosen(turn, index, token))

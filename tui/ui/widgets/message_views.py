@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
-from tui.core.chat.tree import Side
+from tui.core.chat.tree import Side, Turn
 from tui.ui.actions import bindings
 
 if TYPE_CHECKING:
@@ -27,11 +27,24 @@ if TYPE_CHECKING:
 CODE_BLOCK = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
+@runtime_checkable
+class HoldsTurn(Protocol):
+    """What a message widget sits in: the exchange it shows (None until its reply is recorded)."""
+
+    turn: Turn | None
+
+
+def turn_of(widget: Widget) -> Turn | None:
+    """The session turn ``widget`` shows, read from the exchange it sits in."""
+    holder = widget.parent
+    return holder.turn if isinstance(holder, HoldsTurn) else None
+
+
 @dataclass
 class BranchAsked(Message):
     """Switch to the sibling ``step`` away from this message (alt+left/alt+right)."""
 
-    widget: Widget
+    turn: Turn
     side: Side
     step: int
 
@@ -40,14 +53,14 @@ class BranchAsked(Message):
 class RegenerateAsked(Message):
     """Sample this reply again (``r`` on a focused message): a sibling, with a new seed."""
 
-    widget: Widget
+    turn: Turn
 
 
 @dataclass
 class EditAsked(Message):
     """Edit this message: a user message is sent again edited, a reply is continued from the edit."""
 
-    widget: Widget
+    turn: Turn
     side: Side
 
 
@@ -83,13 +96,16 @@ class MessageView(Widget):
         copy_to_clipboard(self, blocks[-1], "code block")
 
     def action_edit(self) -> None:
-        self.post_message(EditAsked(self, self.side))
+        if (turn := turn_of(self)) is not None:  # a reply still streaming has no turn yet
+            self.post_message(EditAsked(turn, self.side))
 
     def action_branch(self, step: int) -> None:
-        self.post_message(BranchAsked(self, self.side, step))
+        if (turn := turn_of(self)) is not None:
+            self.post_message(BranchAsked(turn, self.side, step))
 
     def action_regenerate(self) -> None:
-        self.post_message(RegenerateAsked(self))
+        if (turn := turn_of(self)) is not None:
+            self.post_message(RegenerateAsked(turn))
 
 
 def copy_to_clipboard(widget: Widget, text: str, what: str) -> None:
