@@ -43,7 +43,8 @@ class AppHost(Protocol):
 class ChatHost(Protocol):
     """The chat screen as the persona flow and the experiments use it."""
 
-    chat: Chat | None
+    @property
+    def chat(self) -> Chat | None: ...
 
     @property
     def app(self) -> App[Any]: ...

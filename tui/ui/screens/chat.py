@@ -18,12 +18,12 @@ if TYPE_CHECKING:
     from textual.command import Provider
 
 
+from tui.core.chat.driver import ChatDriver
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat, ChatEngine, PreparedTurn, Session
-from tui.core.chat.settings import Overrides, SessionSettings, session_settings
+from tui.core.chat.settings import Overrides, SessionSettings
 from tui.core.chat.tree import Turn
 from tui.core.engine.compute_thread import on_compute_thread
-from tui.core.engine.values import EngineInfo
 from tui.core.personas.format import Persona
 from tui.core.personas.store import DEFAULT_PERSONA
 from tui.core.problems import ProblemError
@@ -79,12 +79,19 @@ class ChatScreen(Screen[None]):
         super().__init__()
         self._load_engine = load_engine
         self._config = config
-        self._persona_id = config.persona or DEFAULT_PERSONA
-        self._override = config.no_system or config.system is not None
-        """--system/--no-system win until the user picks a persona here."""
-        self.chat: Chat | None = None
-        self._pending: list[str] = []
-        self._cancel: threading.Event | None = None
+        override = config.no_system or config.system is not None
+        self.driver = ChatDriver(
+            config.persona or DEFAULT_PERSONA,
+            override,
+            Overrides(
+                system=None if config.no_system else config.system,
+                replace_system=override,
+                thinking=config.thinking,
+                template_file=config.chat_template_file,
+            ),
+            config.sampling,
+        )
+        """What this screen shows the state of: the chat, the waiting message, the reply to stop."""
         self._shown: Session | None = None
         """The session the conversation shows (replies of another are not painted into it)."""
         self._confidence = False
@@ -118,8 +125,12 @@ class ChatScreen(Screen[None]):
             self._load()
 
     @property
+    def chat(self) -> Chat | None:
+        return self.driver.chat
+
+    @property
     def busy(self) -> bool:
-        return self._cancel is not None
+        return self.driver.busy
 
     @property
     def config(self) -> AppConfig:
@@ -128,19 +139,11 @@ class ChatScreen(Screen[None]):
     @property
     def persona(self) -> Persona | None:
         """The current persona as it is on disk now (edits apply from the next session)."""
-        return self.llm_app.personas.get(self._persona_id)
+        return self.llm_app.personas.get(self.driver.persona_id)
 
     def settings(self) -> SessionSettings:
-        """What a new session starts with: the persona's settings (the one step the CLI takes too),
-        under --system/--no-system until another persona is picked, and --thinking."""
-        config = self._config
-        overrides = Overrides(
-            system=None if config.no_system else config.system,
-            replace_system=self._override,
-            thinking=config.thinking,
-            template_file=config.chat_template_file,
-        )
-        return session_settings(self.persona, overrides, base=config.sampling)
+        """What a new session starts with (`ChatDriver.settings` for the current persona)."""
+        return self.driver.settings(self.persona)
 
     def _use_persona_template(self, engine: ChatEngine) -> None:
         """Apply the session's template file (``--chat-template-file``, else the persona's), or the
@@ -174,9 +177,11 @@ class ChatScreen(Screen[None]):
         self.post_message(EngineReady(engine, model))
 
     def on_engine_ready(self, message: EngineReady) -> None:
-        if self.persona is None and self._persona_id != DEFAULT_PERSONA:
-            self.notify(f"No usable persona `{self._persona_id}`: starting without one.", severity="warning")
-        previous, self.chat = self.chat, Chat.start(message.engine, self.settings())
+        if self.persona is None and self.driver.persona_id != DEFAULT_PERSONA:
+            missing = self.driver.persona_id
+            self.notify(f"No usable persona `{missing}`: starting without one.", severity="warning")
+        previous = self.chat
+        chat = self.driver.chat = Chat.start(message.engine, self.settings())
         info = message.engine.info
         for warning in info.warnings:
             self.notify(warning, severity="warning", timeout=15, markup=False)
@@ -185,15 +190,15 @@ class ChatScreen(Screen[None]):
         if message.model:
             self.llm_app.current_model = message.model
         if previous is None:
-            self._shown = self.chat.session
+            self._shown = chat.session
             settle_heap()
         else:
-            self.chat.session.number = previous.session.number + 1
+            chat.session.number = previous.session.number + 1
             self._close_engine(previous.engine)
             why, self._reload_reason = self._reload_reason, ""
-            self.post_message(SessionStarted(self.chat.session, f"{why}Model “{info.name}” loaded."))
+            self.post_message(SessionStarted(chat.session, f"{why}Model “{info.name}” loaded."))
         self._update_title()
-        if self._pending:
+        if self.driver.pending:
             self._start_pending()
 
     @work(thread=True, exit_on_error=False, group="close")
@@ -224,9 +229,7 @@ class ChatScreen(Screen[None]):
         """Load ``model`` (what the browser returned; None: it was closed) in a new session."""
         if model is None:
             return
-        if self._cancel is not None:
-            self._cancel.set()
-        self._pending.clear()
+        self.driver.stop_everything()
         self.query_one(StatusLine).model = f"loading {model}…"
         self._load(model)
 
@@ -234,7 +237,7 @@ class ChatScreen(Screen[None]):
 
     @on(ChatInput.Submitted)
     async def _submitted(self, event: ChatInput.Submitted) -> None:
-        if self.busy or self._pending:
+        if self.busy or self.driver.pending:
             self.notify("A reply is still coming: press escape to stop it.", severity="warning")
             self.query_one(ChatInput).give_back(event)
             return
@@ -247,14 +250,14 @@ class ChatScreen(Screen[None]):
     async def _send(self, text: str) -> None:
         await self.query_one(Conversation).start_turn(text)
         if self.chat is None:
-            self._pending.append(text)
+            self.driver.pending.append(text)
             self.notify("The model is still loading; your message will be sent when it is ready.")
             return
         chat = self.chat
         self._start_reply(lambda: chat.prepare(text))
 
     def _start_pending(self) -> None:
-        text, chat = self._pending.pop(0), self.chat
+        text, chat = self.driver.pending.pop(0), self.chat
         assert chat is not None
         self._start_reply(lambda: chat.prepare(text))
 
@@ -269,9 +272,9 @@ class ChatScreen(Screen[None]):
 
     def _start_reply(self, plan: Callable[[], PreparedTurn], new_seed: bool = False) -> None:
         assert self.chat is not None
-        self._cancel = threading.Event()
+        cancel = self.driver.begin_reply()
         sampling = self.chat.session.sampling.with_seed(None) if new_seed else None
-        self._generate(self.chat, plan, self._cancel, sampling, threading.get_ident())
+        self._generate(self.chat, plan, cancel, sampling, threading.get_ident())
 
     @work(thread=True, exit_on_error=False, group="reply")
     def _generate(
@@ -282,12 +285,7 @@ class ChatScreen(Screen[None]):
         sampling: Sampling | None,
         ui_thread: int,
     ) -> None:
-        persona = None if self._override else self._persona_id
-        info = chat.engine.info
-
-        def save(recorded: Session) -> None:
-            self._save_session(recorded, info, persona)
-
+        save = self.driver.saver(get_paths(), chat.engine.info, self._save_failed)
         on_compute_thread(
             stream_reply,
             self,
@@ -311,7 +309,7 @@ class ChatScreen(Screen[None]):
 
     async def on_reply_finished(self, message: ReplyFinished) -> None:
         """The conversation shows how the reply ended; then the status, and what comes next."""
-        self._cancel = None
+        waiting = self.driver.reply_ended()
         await self.query_one(Conversation).reply_finished(message, message.session is self._shown)
         if message.session is not self._shown or not self.is_attached:
             return  # an old session's reply, or the app is closing (the worker saved the turn)
@@ -325,49 +323,37 @@ class ChatScreen(Screen[None]):
             self._load()  # the next EngineReady starts a new session and says which model
             return
         self.inspect()
-        if self._pending:
-            self._start_pending()
+        if waiting is not None:
+            chat = self.chat
+            assert chat is not None
+            self._start_reply(lambda: chat.prepare(waiting))
 
     def _save_transcript(self) -> None:
         """Keep the session for the user (never for the model), after every change to it."""
         if self.chat is None:
             return
-        persona = None if self._override else self._persona_id
-        self._save_session(self.chat.session, self.chat.engine.info, persona)
+        self.driver.saver(get_paths(), self.chat.engine.info, self._save_failed)(self.chat.session)
 
-    def _save_session(self, session: Session, info: EngineInfo, persona: str | None) -> None:
-        """Write one session's transcript; safe from a worker thread (``notify`` is thread-safe)."""
-        try:
-            from tui.core.chat import transcripts  # (not needed for the first frame)
-
-            transcripts.save(get_paths(), session, info, persona)
-        except OSError as exc:
-            self.notify(
-                f"Could not save the session transcript: {exc.strerror or exc}",
-                severity="warning",
-                markup=False,
-            )
+    def _save_failed(self, problem: str) -> None:
+        """Said from any thread (``notify`` is thread-safe)."""
+        self.notify(problem, severity="warning", markup=False)
 
     def stop_everything(self) -> None:
         """Before quitting: stop the reply (its worker saves the turn) and forget queued messages."""
-        self._pending.clear()
-        if self._cancel is not None:
-            self._cancel.set()
+        self.driver.stop_everything()
 
     # Actions ----------------------------------------------------------------------------------
 
     def action_stop(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()
-        else:
+        if not self.driver.stop():
             self.query_one(ChatInput).stop_editing()
 
     def _idle_chat(self) -> Chat | None:
         """The chat, when nothing is streaming or waiting (branches change only between replies)."""
-        if self.chat is None or self.busy or self._pending:
+        chat = self.driver.idle_chat()
+        if chat is None:
             self.notify("Wait for the reply to finish, or stop it with escape.", severity="warning")
-            return None
-        return self.chat
+        return chat
 
     async def action_regenerate(self, turn: Turn | None = None) -> None:
         """Another reply to the last message (or ``turn``'s), with a new seed: a different sample
@@ -412,7 +398,6 @@ class ChatScreen(Screen[None]):
             return
         from tui.ui.dialogs.edit_reply import EditReply
 
-
         def continue_from(edited: str | None) -> None:
             if edited is not None and self._idle_chat() is chat:
                 plan = lambda: chat.prepare_continue(turn, edited)  # noqa: E731
@@ -454,9 +439,7 @@ class ChatScreen(Screen[None]):
     def action_new_session(self, reason: str = "") -> None:
         if self.chat is None:
             return
-        if self._cancel is not None:
-            self._cancel.set()
-        self._pending.clear()
+        self.driver.stop_everything()
         self._reset(self.chat, self.settings(), reason)
 
     @work(thread=True, exit_on_error=False, group="session")
@@ -492,12 +475,12 @@ class ChatScreen(Screen[None]):
     def action_personas(self) -> None:
         from tui.ui.screens import persona_flow
 
-        persona_flow.open_picker(self, self._persona_id)
+        persona_flow.open_picker(self, self.driver.persona_id)
 
     def use_persona(self, persona_id: str) -> None:
         """Switch persona: always a new session, so nothing of the old one comes along; with the
         persona's ``model`` when it names another one (unless --model chose the model, as in the CLI)."""
-        self._persona_id, self._override = persona_id, False
+        self.driver.use_persona(persona_id)
         persona = self.persona
         name = persona.name if persona else persona_id
         if self.chat is None:
@@ -511,8 +494,8 @@ class ChatScreen(Screen[None]):
         self.action_new_session(reason=f"Persona “{name}” chosen.")
 
     def on_personas_changed(self, _message: PersonasChanged) -> None:
-        if self._persona_id in (p.id for p in self.llm_app.personas.personas.values()) and self.chat:
-            if not self._override and self.settings().system != self.chat.session.system:
+        if self.driver.persona_id in (p.id for p in self.llm_app.personas.personas.values()) and self.chat:
+            if not self.driver.override and self.settings().system != self.chat.session.system:
                 self.notify(
                     "The current persona changed on disk: press ctrl+n to start a session with it.",
                     timeout=6,
@@ -527,7 +510,7 @@ class ChatScreen(Screen[None]):
 
     @property
     def persona_id(self) -> str:
-        return self._persona_id
+        return self.driver.persona_id
 
     def action_inspector(self) -> None:
         inspector = self.query_one(Inspector)
@@ -581,9 +564,7 @@ class ChatScreen(Screen[None]):
         """Go on with a saved session, in a new one: its turns are sent again as text."""
         if path is None or self.chat is None:
             return
-        if self._cancel is not None:
-            self._cancel.set()
-        self._pending.clear()
+        self.driver.stop_everything()
         self._reopen_session(self.chat, path)
 
     @work(thread=True, exit_on_error=False, group="session")
@@ -622,7 +603,7 @@ class ChatScreen(Screen[None]):
 
     def _update_title(self) -> None:
         persona = self.persona
-        who = "custom system message" if self._override else (persona.name if persona else "no persona")
+        who = "custom system message" if self.driver.override else (persona.name if persona else "no persona")
         if self.chat is not None:
             minutes = int((datetime.now(timezone.utc) - self.chat.session.started_at).total_seconds() // 60)
             age = "just started" if minutes < 1 else f"{minutes} min"
