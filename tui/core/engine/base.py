@@ -110,6 +110,12 @@ class EngineBase:
         notes = self.notes()
         return replace(prompt, notes=(*prompt.notes, *notes)) if notes else prompt
 
+    def conversation_ids(self, messages: Sequence[Message]) -> list[int]:
+        """A whole conversation, closed (no cue for a reply), as the chat would send it: what a
+        teaching run trains on, so training sees the tokens chatting will send."""
+        self._before_tokenizing(self.template, messages, False)
+        return build_prompt(self.template, messages, self.vocab, add_generation_prompt=False).ids
+
     def _before_tokenizing(
         self, template: ChatTemplate, messages: Sequence[Message], continue_final: bool
     ) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -209,3 +210,61 @@ def special_tokens(path: Path) -> dict[str, tuple[int, str]]:
     wanted = {v for v in ids.values() if v is not None}
     texts = read_metadata(path, pick_tokens=wanted).get(TOKENS, {}) if wanted else {}
     return {name: (v, texts.get(v, "?")) for name, v in ids.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    kind: int
+    """ggml type (0: F32)."""
+    elements: int
+    offset: int
+    """Bytes from the start of the file."""
+
+
+MAX_TENSORS = 100_000
+"""Tensors in one file: real models have a few thousand."""
+MAX_DIMS = 4
+
+
+def tensor_layout(path: Path) -> dict[str, TensorInfo]:
+    """Each tensor's name, type, element count and absolute offset, read from the header.
+
+    For files llm-tui writes itself (the weights a teaching run changes): the same limits as
+    `read_metadata` apply, so a damaged file is a `GGUFError`, never a runaway read.
+    """
+    try:
+        with open_regular(path) as f:
+            reader = _Reader(f, os.fstat(f.fileno()).st_size)
+            if f.read(4) != MAGIC:
+                raise GGUFError(f"{path}: not a GGUF file (bad magic)")
+            reader.unpack("<I")
+            n_tensors, n_kv = reader.unpack("<QQ")
+            if n_kv > MAX_KEYS or n_tensors > MAX_TENSORS:
+                raise _Limited(f"{n_kv:,} keys and {n_tensors:,} tensors are more than a model has")
+            alignment = 32
+            for _ in range(n_kv):
+                key = reader.string()
+                (kind,) = reader.unpack("<I")
+                value = _read_value(reader, kind, 0)
+                if key == "general.alignment" and isinstance(value, int) and 0 < value <= 1 << 16:
+                    alignment = value
+            found: list[tuple[str, int, int, int]] = []
+            for _ in range(n_tensors):
+                name = reader.string()
+                (dims,) = reader.unpack("<I")
+                if not 0 < dims <= MAX_DIMS:
+                    raise _Limited(f"tensor {name!r} has {dims} dimensions")
+                elements = 1
+                for _dim in range(dims):
+                    elements *= reader.unpack("<Q")[0]
+                kind, offset = reader.unpack("<IQ")
+                found.append((name, kind, elements, offset))
+            start = -(-f.tell() // alignment) * alignment
+            return {name: TensorInfo(name, kind, n, start + offset) for name, kind, n, offset in found}
+    except _Limited as exc:
+        raise GGUFError(f"{path}: truncated or corrupt GGUF header: {exc}") from exc
+    except (struct.error, UnicodeDecodeError, OverflowError, ValueError) as exc:
+        raise GGUFError(f"{path}: truncated or corrupt GGUF header ({exc})") from exc
+    except OSError as exc:
+        raise GGUFError(f"{path}: cannot read ({exc.strerror or exc})") from exc

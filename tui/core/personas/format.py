@@ -37,7 +37,22 @@ _TOP: dict[str, tuple[type | tuple[type, ...], str]] = {
     "parse_special": (bool, "true or false (true: special tokens typed in messages become control tokens)"),
     "template": (dict, "a table: [template], the chat template's own variables (enable_thinking = false)"),
     "chat_template_file": (str, "a path to a Jinja chat template (relative to this file's folder)"),
+    "teach": (dict, "a table: [teach], what `llm-tui teach` teaches (name, answers, examples)"),
 }
+_TEACH: dict[str, str] = {
+    "name": "a string: the name a taught answer must say (default: the first word of `name`)",
+    "answers": "a list of strings: answers to who the persona is, paired with the bundled questions",
+    "examples": "a list of tables: [[teach.examples]] with `user` and `assistant` strings",
+}
+
+
+@dataclass(frozen=True)
+class Teach:
+    """The ``[teach]`` table: what teaching the persona into a model's weights uses."""
+
+    name: str | None = None
+    answers: tuple[str, ...] = ()
+    examples: tuple[tuple[str, str], ...] = ()
 _TEMPLATE_VALUES = (str, bool, int, float)
 _SAMPLING = tuple(f.name for f in fields(Sampling))
 """The `[sampling]` keys: exactly `Sampling`'s fields, each checked against its range in limits."""
@@ -61,6 +76,8 @@ class Persona:
     """The chat template's own variables, passed as transformers' ``apply_chat_template(**kwargs)``."""
     chat_template_file: Path | None = None
     """A template that replaces the model's own (resolved against the persona file's folder)."""
+    teach: Teach | None = None
+    """What `llm-tui teach` uses instead of asking the model (None: ask it)."""
 
     def apply(self, base: Sampling) -> Sampling:
         """The persona's sampling settings laid over ``base``."""
@@ -113,7 +130,13 @@ def parse_persona(persona_id: str, text: str, path: Path) -> Persona | list[Prob
         chat_template_file=(path.parent / data["chat_template_file"])
         if "chat_template_file" in data
         else None,
+        teach=_teach(data["teach"]) if "teach" in data else None,
     )
+
+
+def _teach(table: dict[str, Any]) -> Teach:
+    examples = tuple((e["user"], e["assistant"]) for e in table.get("examples", ()))
+    return Teach(table.get("name"), tuple(table.get("answers", ())), examples)
 
 
 def _check(data: dict[str, Any], text: str, path: Path) -> list[Problem]:
@@ -131,6 +154,31 @@ def _check(data: dict[str, Any], text: str, path: Path) -> list[Problem]:
             errors += _check_sampling(data["sampling"], text, path)
         elif key == "template":
             errors += _check_template(data["template"], text, path)
+        elif key == "teach":
+            errors += _check_teach(data["teach"], text, path)
+    return errors
+
+
+def _check_teach(table: dict[str, Any], text: str, path: Path) -> list[Problem]:
+    errors: list[Problem] = []
+    for key, value in table.items():
+        if key not in _TEACH:
+            errors.append(_unknown(path, text, key, _TEACH, "teach"))
+            continue
+        strings = isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+        good = {
+            "name": isinstance(value, str) and bool(value.strip()),
+            "answers": strings and bool(value),
+            "examples": isinstance(value, list)
+            and all(
+                isinstance(e, dict)
+                and set(e) == {"user", "assistant"}
+                and all(isinstance(v, str) and v.strip() for v in e.values())
+                for e in value
+            ),
+        }[key]
+        if not good:
+            errors.append(_wrong(path, text, key, _TEACH[key], value, "teach"))
     return errors
 
 
