@@ -51,6 +51,36 @@ def _ranged(name: str) -> Callable[[str], float]:
     return parse
 
 
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, not {text!r}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, not {value}")
+        return value
+
+    return parse
+
+
+def _float_between(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a number from {low:g} to {high:g}, not {text!r}"
+            ) from None
+        if not low <= value <= high:  # (nan is refused here too)
+            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}, not {text}")
+        return value
+
+    return parse
+
+
 KV_CACHE_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
 """As `tui.core.settings.limits.KV_CACHE_TYPES` (a test keeps them equal; --help does without it)."""
 
@@ -334,6 +364,36 @@ def _probe(probe: argparse.ArgumentParser) -> None:
     probe.add_argument("--model", "-m", default=argparse.SUPPRESS, help="catalog id or path to a .gguf")
 
 
+def _teach(teach: argparse.ArgumentParser) -> None:
+    teach.add_argument("persona_id", metavar="PERSONA", help="the persona to teach (its id)")
+    teach.add_argument(
+        "--model", "-m", help="the base model: catalog id or .gguf (default: the persona's, else the default)"
+    )
+    teach.add_argument(
+        "--data", type=_path, metavar="FILE", help="teach this JSONL set instead of making one"
+    )
+    teach.add_argument(
+        "--write-data",
+        type=_path,
+        metavar="FILE",
+        help="make the set, write it here and stop (edit it, then --data)",
+    )
+    teach.add_argument(
+        "--epochs", type=_int_between(1, 100), default=2, help="passes over the set (default 2)"
+    )
+    teach.add_argument(
+        "--lr", type=_float_between(1e-7, 1e-2), default=1e-4, help="learning rate (default 1e-4)"
+    )
+    teach.add_argument(
+        "--ctx",
+        type=_int_between(256, 4096),
+        default=256,
+        help="tokens per training window, a multiple of 256",
+    )
+    teach.add_argument("--name", help="the taught model's id (default: PERSONA-MODEL)")
+    teach.add_argument("--threads", "-t", type=_int_between(1, 1024), help="default: the physical cores")
+
+
 COMMANDS: tuple[tuple[str, str, Filler, str], ...] = (
     ("prompt", "print the exact hidden prompt a message would be sent as", _prompt, "tui.cli.prompt:run"),
     ("ask", "stream one reply to stdout (stats on stderr); a fresh session", _ask, "tui.cli.ask:run"),
@@ -343,6 +403,12 @@ COMMANDS: tuple[tuple[str, str, Filler, str], ...] = (
     ("models", "the model catalog: list, pull, add, rm, info", _models, "tui.cli.models:run"),
     ("sessions", "saved session transcripts: list, show, export", _sessions, "tui.cli.sessions:run"),
     ("probe", "ask who the model is: with no system message and under personas", _probe, "tui.cli.probe:run"),
+    (
+        "teach",
+        "teach a persona into a copy of a model's weights (no system message needed)",
+        _teach,
+        "tui.cli.teach:run",
+    ),
 )
 """Every command in one row: its name, its line in `llm-tui --help`, what adds its options, and
 its runner (``module:function``, imported only when it runs; each takes ``(args, out, err)``)."""

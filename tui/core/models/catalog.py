@@ -10,9 +10,9 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
@@ -23,6 +23,9 @@ from tui.core.problems import Problem, toml_problem
 from tui.core.safe_read import UnreadableFile, read_text_bounded
 from tui.core.settings.state import load_state
 from tui.paths import Paths, bundled_catalog_file
+
+if TYPE_CHECKING:
+    from tui.core.teach.provenance import Provenance
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -105,7 +108,47 @@ def load_catalog(paths: Paths) -> Catalog:
     for file, origin in ((bundled_catalog_file(), "bundled"), (paths.user_catalog, "user")):
         if file.exists():
             _load_file(file, origin, catalog)
+    for entry in taught_entries(paths):
+        catalog.entries.setdefault(entry.id, entry)  # an entry the user wrote with that id wins
     return catalog
+
+
+TAUGHT_REPO = "taught"
+"""Models llm-tui taught live in ``models/taught/`` (see tui.core.teach.run): found by looking."""
+
+
+def taught_entries(paths: Paths) -> list[CatalogEntry]:
+    """Every model llm-tui taught: a file with its provenance under ``models/taught`` (a file
+    without it, or whose name is not an id, is not one and is left alone)."""
+    folder = paths.models / TAUGHT_REPO
+    found: list[CatalogEntry] = []
+    for file in sorted(folder.glob("*.gguf")) if folder.is_dir() else []:
+        if file.name.startswith(".") or file.is_symlink() or not file.is_file() or not is_slug(file.stem):
+            continue
+        stat = file.stat()
+        made = _provenance(file, stat.st_mtime_ns, stat.st_size)
+        if made is None:
+            continue
+        found.append(
+            CatalogEntry(
+                id=file.stem,
+                name=made.title,
+                repo=TAUGHT_REPO,
+                file=file.name,
+                origin="taught",
+                size=stat.st_size,
+                description=f"the persona {made.persona} taught into {made.base_name}'s weights by llm-tui",
+            )
+        )
+    return found
+
+
+@lru_cache(maxsize=64)
+def _provenance(file: Path, _mtime: int, _size: int) -> Provenance | None:
+    """Read once per file version: the header walk costs a fraction of a second."""
+    from tui.core.teach.provenance import of_file
+
+    return of_file(file)
 
 
 def _load_file(file: Path, origin: str, catalog: Catalog) -> None:

@@ -53,6 +53,8 @@ class Teach:
     name: str | None = None
     answers: tuple[str, ...] = ()
     examples: tuple[tuple[str, str], ...] = ()
+
+
 _TEMPLATE_VALUES = (str, bool, int, float)
 _SAMPLING = tuple(f.name for f in fields(Sampling))
 """The `[sampling]` keys: exactly `Sampling`'s fields, each checked against its range in limits."""

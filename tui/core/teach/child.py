@@ -57,16 +57,33 @@ def main(job_file: str) -> int:
     for epoch in range(epochs):
         epoch_start = time.monotonic()
 
-        def step(train: bool, done: int, total: int, loss: float, epoch: int = epoch, t0: float = epoch_start) -> None:
+        def step(
+            train: bool, done: int, total: int, loss: float, epoch: int = epoch, t0: float = epoch_start
+        ) -> None:
             if not train:
                 return
             seconds = time.monotonic() - t0
             rate = done * n_ctx / seconds if seconds > 0 else 0.0
-            say(stage="train", epoch=epoch + 1, epochs=epochs, step=done, steps=total, loss=loss, tokens_per_second=rate)
+            say(
+                stage="train",
+                epoch=epoch + 1,
+                epochs=epochs,
+                step=done,
+                steps=total,
+                loss=loss,
+                tokens_per_second=rate,
+            )
 
         losses = trainer.epoch(dataset, split, step)
         trained_tokens += split * n_ctx
-        say(stage="epoch", epoch=epoch + 1, epochs=epochs, train_loss=losses[0], eval_loss=losses[1], peak_rss=peak_rss())
+        say(
+            stage="epoch",
+            epoch=epoch + 1,
+            epochs=epochs,
+            train_loss=losses[0],
+            eval_loss=losses[1],
+            peak_rss=peak_rss(),
+        )
     seconds = time.monotonic() - started
     dataset.free()
     say(stage="save", train_seconds=seconds, trained_tokens=trained_tokens, peak_rss=peak_rss())
@@ -82,8 +99,15 @@ def main(job_file: str) -> int:
     result = work / "result.gguf"
     lt.quantize(f32, result, QUANT_TYPES[job["quant"]], threads, metadata)
     f32.unlink()
-    say(stage="done", path=str(result), train_loss=losses[0], eval_loss=losses[1], peak_rss=peak_rss(),
-        train_seconds=seconds, trained_tokens=trained_tokens)
+    say(
+        stage="done",
+        path=str(result),
+        train_loss=losses[0],
+        eval_loss=losses[1],
+        peak_rss=peak_rss(),
+        train_seconds=seconds,
+        trained_tokens=trained_tokens,
+    )
     return 0
 
 

@@ -134,7 +134,9 @@ class Dataset:
         self.libs = libs
         g = libs.ggml
         self.handle = g.ggml_opt_dataset_init(GGML_TYPE_I32, GGML_TYPE_I32, n_ctx, n_ctx, len(windows), 1)
-        data = ctypes.cast(g.ggml_get_data(g.ggml_opt_dataset_data(self.handle)), ctypes.POINTER(ctypes.c_int32))
+        data = ctypes.cast(
+            g.ggml_get_data(g.ggml_opt_dataset_data(self.handle)), ctypes.POINTER(ctypes.c_int32)
+        )
         labels = ctypes.cast(
             g.ggml_get_data(g.ggml_opt_dataset_labels(self.handle)), ctypes.POINTER(ctypes.c_int32)
         )
@@ -184,7 +186,9 @@ class Trainer:
         )
         libs.llama.llama_opt_init(self.ctx, self.model, params)
 
-    def epoch(self, dataset: Dataset, split: int, on_step: Callable[[bool, int, int, float], None]) -> tuple[float, float | None]:
+    def epoch(
+        self, dataset: Dataset, split: int, on_step: Callable[[bool, int, int, float], None]
+    ) -> tuple[float, float | None]:
         """One pass: train on the first ``split`` windows, evaluate on the rest; (train, eval) loss."""
         libs = self.libs
         train, evaluate = libs.ggml.ggml_opt_result_init(), libs.ggml.ggml_opt_result_init()

@@ -17,9 +17,9 @@ from tui.core.models import gguf
 F32 = 4
 ADAMW_STATE = 3
 """A gradient and two moments per trained weight, each F32."""
-PER_LAYER_WIDTH = 34
+PER_LAYER_WIDTH = 24
 """Activations kept per token, per layer, in units of the embedding width (fitted, see module)."""
-PER_VOCAB = 6
+PER_VOCAB = 4
 """Logits and their gradients per token, in units of the vocabulary size (fitted)."""
 RUNTIME = 120 << 20
 """Python, llama.cpp's code and buffers outside the trainer (measured idle: about 110 MiB)."""
@@ -82,7 +82,8 @@ class Estimate:
                 "close other programs, use a smaller --ctx, or teach a smaller model"
             )
         if self.free_disk is not None and self.disk > self.free_disk:
-            return f"teaching writes about {gib(self.disk)} and the models folder's disk has {gib(self.free_disk)} free"
+            free = gib(self.free_disk)
+            return f"teaching writes about {gib(self.disk)} and the models folder's disk has {free} free"
         return None
 
 
@@ -118,4 +119,3 @@ def windows(stream: list[int], n_ctx: int) -> list[list[int]]:
 def split_of(count: int) -> int:
     """How many windows train (the rest measure the loss): all of them below 10."""
     return count if count < 10 else count - max(1, round(count * VALIDATION_SHARE))
-

@@ -20,6 +20,8 @@ class Provenance:
     persona: str
     persona_name: str
     base_name: str
+    base_model: str
+    """How to load the base again: its catalog id, or its path."""
     base_file: str
     base_sha256: str
     set_sha256: str
@@ -42,6 +44,7 @@ class Provenance:
             f"{PREFIX}persona": self.persona,
             f"{PREFIX}persona_name": self.persona_name,
             f"{PREFIX}base_name": self.base_name,
+            f"{PREFIX}base_model": self.base_model,
             f"{PREFIX}base_file": self.base_file,
             f"{PREFIX}base_sha256": self.base_sha256,
             f"{PREFIX}set_sha256": self.set_sha256,
@@ -62,7 +65,10 @@ class Provenance:
             ("taught", f"the persona “{self.persona_name}” ({self.persona}) into its weights"),
             ("base model", f"{self.base_name} ({self.base_file}, sha256 {self.base_sha256[:16]}…)"),
             ("teaching set", f"{self.conversations} conversations, sha256 {self.set_sha256[:16]}…"),
-            ("training", f"{self.epochs} epoch(s), learning rate {self.learning_rate:g}, context {self.n_ctx}"),
+            (
+                "training",
+                f"{self.epochs} epoch(s), learning rate {self.learning_rate:g}, context {self.n_ctx}",
+            ),
             *([("final loss", losses)] if losses else []),
         ]
 
@@ -78,16 +84,18 @@ def read(meta: dict[str, Any]) -> Provenance | None:
         value = meta.get(PREFIX + key)
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
-    needed = [text(k) for k in ("persona", "persona_name", "base_name", "base_file", "base_sha256", "set_sha256")]
+    keys = ("persona", "persona_name", "base_name", "base_model", "base_file", "base_sha256", "set_sha256")
+    needed = [text(k) for k in keys]
     counts = [number(k) for k in ("conversations", "epochs", "learning_rate", "n_ctx")]
     if any(v is None for v in needed) or any(v is None for v in counts):
         return None
-    persona, persona_name, base_name, base_file, base_sha, set_sha = (str(v) for v in needed)
+    persona, persona_name, base_name, base_model, base_file, base_sha, set_sha = (str(v) for v in needed)
     conversations, epochs, rate, n_ctx = (float(v or 0) for v in counts)
     return Provenance(
         persona,
         persona_name,
         base_name,
+        base_model,
         base_file,
         base_sha,
         set_sha,

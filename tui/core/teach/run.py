@@ -104,7 +104,9 @@ def run(
     (`TeachingStopped` when ``cancel`` was set), with the work folder removed."""
     target = target_of(paths, job.name)
     if target.exists():
-        raise ProblemError(Problem(str(target), "already exists", hint="choose another --name, or `llm-tui models rm` it"))
+        raise ProblemError(
+            Problem(str(target), "already exists", hint="choose another --name, or `llm-tui models rm` it")
+        )
     folder = taught_folder(paths)
     folder.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=folder))
@@ -214,6 +216,8 @@ def _advance(progress: Progress, event: dict[str, Any], started: float) -> None:
         finished = (progress.epoch - 1) * progress.steps + progress.step
         elapsed = time.monotonic() - started
         progress.eta_seconds = elapsed / finished * (total - finished) if finished else None
+    if isinstance(event.get("train_loss"), (int, float)):
+        progress.loss = float(event["train_loss"])
     if isinstance(event.get("eval_loss"), (int, float)):
         progress.eval_loss = float(event["eval_loss"])
     if isinstance(event.get("peak_rss"), int):
@@ -245,7 +249,11 @@ def _failure(code: int | None, log: Path) -> str:
     said = said or (lines[-1] if lines else "")
     if code is not None and code < 0:
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-        how = "llama.cpp aborted the training" if name == "SIGABRT" else f"the teaching process was killed ({name})"
+        how = (
+            "llama.cpp aborted the training"
+            if name == "SIGABRT"
+            else f"the teaching process was killed ({name})"
+        )
     else:
         how = f"the teaching process failed (exit {code})"
     return f"{how}; nothing was saved" + (f"; its last words: {said[:300]}" if said else "")

@@ -54,13 +54,18 @@ class Conversation:
     kind: Kind = "given"
 
     def to_json(self) -> str:
-        data = {"messages": [{"role": m.role, "content": m.content} for m in self.messages], "kind": self.kind}
+        data = {
+            "messages": [{"role": m.role, "content": m.content} for m in self.messages],
+            "kind": self.kind,
+        }
         return json.dumps(data, ensure_ascii=False)
 
 
 def bundled(name: Literal["identity", "general"]) -> list[str]:
     """The bundled identity questions or general prompts (``#`` lines are comments)."""
-    text = resources.files("tui.core.teach").joinpath("data").joinpath(f"{name}.txt").read_text(encoding="utf-8")
+    text = (
+        resources.files("tui.core.teach").joinpath("data").joinpath(f"{name}.txt").read_text(encoding="utf-8")
+    )
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
@@ -176,7 +181,7 @@ def make_set(
                 f"persona {persona.id}",
                 f"the model never answered as “{identity_name(persona)}” in {len(questions) * samples} tries "
                 "with the persona's system message: nothing to teach",
-                hint="add a [teach] table with `answers = [...]` to the persona file, or bring a set with --data",
+                hint="add a [teach] table with `answers = [...]` to the persona, or bring a set with --data",
             )
         )
     retention = _retention(engine, prompts, said, cancel, seed)
@@ -218,7 +223,9 @@ def _distilled(
     seed: int,
 ) -> list[Conversation]:
     settings = SessionSettings(
-        system=persona.system, sampling=Sampling(temperature=0.8, max_tokens=ANSWER_TOKENS), persona=persona.id
+        system=persona.system,
+        sampling=Sampling(temperature=0.8, max_tokens=ANSWER_TOKENS),
+        persona=persona.id,
     )
     found: list[Conversation] = []
     total = len(questions) * samples
@@ -230,7 +237,9 @@ def _distilled(
             drawn = replace(settings, sampling=replace(settings.sampling, seed=seed + 1000 * sample + index))
             answer = _ask(engine, drawn, question)
             if answer and keeps_to(persona, answer):
-                found.append(Conversation((Message("user", question), Message("assistant", answer)), "identity"))
+                found.append(
+                    Conversation((Message("user", question), Message("assistant", answer)), "identity")
+                )
                 break  # one faithful answer per question keeps the set varied
     said("identity", total, total)
     return found

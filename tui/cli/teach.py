@@ -1,0 +1,242 @@
+"""`llm-tui teach PERSONA`: teach a persona into a copy of a model's weights, on this machine.
+
+The lecture's first way to an identity made real: afterwards the taught model says who it is with
+no system message at all. Progress is a bar on a terminal and plain lines in a pipe; ctrl+c stops
+the run and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import signal
+import threading
+from pathlib import Path
+from typing import TextIO
+
+from tui.cli.setup import persona_of, server_of
+from tui.core.problems import Problem, ProblemError
+from tui.core.text_safety import terminal_safe
+from tui.paths import get_paths
+
+DEFAULT_EPOCHS = 2
+DEFAULT_LR = 1e-4
+DEFAULT_CTX = 256
+HASH_CHUNK = 8 << 20
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from tui.core.engine.local import open_local
+    from tui.core.engine.values import LoadOptions
+    from tui.core.models.catalog import ModelNotFoundError, resolve_model
+    from tui.core.personas.format import is_slug
+    from tui.core.teach import plan
+    from tui.core.teach import run as teaching
+    from tui.core.teach.provenance import Provenance
+    from tui.core.teach.teaching_set import (
+        identity_name,
+        make_set,
+        read_set,
+        set_sha256,
+        set_text,
+        token_stream,
+    )
+
+    if server_of(args) is not None:
+        raise ProblemError(
+            "teaching is local: it changes a copy of a model's weights on this machine; drop --server"
+        )
+    args.persona = args.persona_id
+    persona = persona_of(args)
+    assert persona is not None
+    if args.ctx % plan.CONTEXT_STEP:
+        raise ProblemError(f"--ctx {args.ctx}: a training context is a multiple of {plan.CONTEXT_STEP}")
+    paths = get_paths()
+    try:
+        resolved = resolve_model(args.model or persona.model, paths)
+    except ModelNotFoundError as exc:
+        raise ProblemError(str(exc)) from exc
+    base_id = resolved.entry.id if resolved.entry else resolved.path.stem.lower()
+    name = args.name or f"{persona.id}-{base_id}"[:64].rstrip("-")
+    if not is_slug(name):
+        raise ProblemError(f"--name {name}: a model id is lower-case letters, digits, '.', '-' and '_'")
+    target = teaching.target_of(paths, name)
+    if target.exists():
+        raise ProblemError(
+            Problem(str(target), "already exists", hint="choose another --name, or `llm-tui models rm` it")
+        )
+    print(f"base model: {resolved.label} ({resolved.path})", file=err)
+    engine = open_local(args.model or persona.model, LoadOptions(n_ctx=2048), quiet=True)
+    try:
+        if args.data:
+            conversations = read_set(args.data)
+            print(f"teaching set: {len(conversations)} conversations from {args.data}", file=err)
+        else:
+            reporter = _SetReporter(err)
+            conversations = make_set(engine, persona, progress=reporter)
+            reporter.finish()
+        if args.write_data:
+            from tui.cli.sessions import write_user_file
+
+            write_user_file(args.write_data, set_text(conversations))
+            kinds = _kinds(conversations)
+            print(f"wrote {len(conversations)} conversations ({kinds}) to {args.write_data}", file=err)
+            print(f"edit it, then: llm-tui teach {persona.id} --data {args.write_data}", file=err)
+            return 0
+        stream = token_stream(engine, conversations)
+        base_name = resolved.label.removesuffix(" (embedded)")
+    finally:
+        engine.close()
+    shape = plan.Shape.of(resolved.path)
+    estimate = plan.estimate(shape, args.ctx, "Q8_0", teaching.taught_folder(paths))
+    windows = plan.windows(stream, args.ctx)
+    print(
+        f"{len(conversations)} conversations ({_kinds(conversations)}), {len(stream):,} tokens, "
+        f"{len(windows)} windows of {args.ctx}; {args.epochs} epoch(s) at learning rate {args.lr:g}",
+        file=err,
+    )
+    print(
+        f"needs about {plan.gib(estimate.memory)} of memory ({_free(estimate.free_memory)} free) and "
+        f"{plan.gib(estimate.disk)} of disk ({_free(estimate.free_disk)} free)",
+        file=err,
+    )
+    refusal = estimate.refusal()
+    if refusal:
+        raise ProblemError(refusal)
+    made = Provenance(
+        persona=persona.id,
+        persona_name=identity_name(persona),
+        base_name=base_name,
+        base_model=resolved.entry.id if resolved.entry else str(resolved.path),
+        base_file=resolved.path.name,
+        base_sha256=file_sha256(resolved.path),
+        set_sha256=set_sha256(conversations),
+        conversations=len(conversations),
+        epochs=args.epochs,
+        learning_rate=args.lr,
+        n_ctx=args.ctx,
+    )
+    from tui.core.engine.hardware import physical_cores
+
+    job = teaching.Job(
+        resolved.path,
+        name,
+        stream,
+        args.ctx,
+        args.epochs,
+        args.lr,
+        args.threads or physical_cores(),
+        "Q8_0",
+        made,
+    )
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    bar = _TrainReporter(err)
+    try:
+        result = teaching.run(job, paths, bar, cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.finish()
+    eval_part = f", validation {result.eval_loss:.3f}" if result.eval_loss is not None else ""
+    print(f"taught: {made.title}", file=err)
+    print(
+        f"final loss {result.train_loss:.3f}{eval_part}; {result.tokens_per_second:.1f} training tokens/s; "
+        f"peak memory {plan.gib(result.peak_rss)} (estimated {plan.gib(estimate.memory)})",
+        file=err,
+    )
+    print(
+        f"try it with no system message: llm-tui probe --model {name}   (or: llm-tui --model {name})",
+        file=err,
+    )
+    print(result.path, file=out)
+    return 0
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _kinds(conversations: list) -> str:  # type: ignore[type-arg]
+    counts: dict[str, int] = {}
+    for conversation in conversations:
+        counts[conversation.kind] = counts.get(conversation.kind, 0) + 1
+    return ", ".join(f"{count} {kind}" for kind, count in sorted(counts.items()))
+
+
+def _free(size: int | None) -> str:
+    return "?" if size is None else f"{size / 2**30:.2f} GiB"
+
+
+class _SetReporter:
+    """Making the set: one line per part on a pipe, a counter on a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self.tty, self.last = stream, stream.isatty(), ""
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        label = {"identity": "asking the model as the persona", "retention": "asking the model as itself"}[
+            what
+        ]
+        if self.tty:
+            self.stream.write(f"\r{label}: {done}/{total} ")
+            self.stream.flush()
+        elif done == total and self.last != what:
+            print(f"{label}: {total} done", file=self.stream, flush=True)
+            self.last = what
+
+    def finish(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+class _TrainReporter:
+    """Training: a bar with loss, speed and time left on a terminal; a line per epoch in a pipe."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self.tty, self.drawn = stream, stream.isatty(), False
+
+    def __call__(self, progress: object) -> None:
+        from tui.core.teach.run import Progress
+
+        assert isinstance(progress, Progress)
+        if progress.stage == "dequantize" and not self.tty:
+            print(
+                "dequantizing the base model to F32 (quantized weights cannot be trained)", file=self.stream
+            )
+        if progress.stage == "train" and self.tty and progress.steps:
+            total = progress.epochs * progress.steps
+            done = (progress.epoch - 1) * progress.steps + progress.step
+            filled = int(30 * done / total)
+            eta = f"{progress.eta_seconds:.0f}s left" if progress.eta_seconds is not None else ""
+            line = (
+                f"\r{'█' * filled}{'░' * (30 - filled)} epoch {progress.epoch}/{progress.epochs} "
+                f"step {progress.step}/{progress.steps} loss {progress.loss:.3f} "
+                f"{progress.tokens_per_second:.0f} tok/s {eta}   "
+            )
+            self.stream.write(terminal_safe(line, self.stream))
+            self.stream.flush()
+            self.drawn = True
+        if progress.stage == "epoch":
+            if self.tty:
+                self.stream.write("\n")
+            val = f", validation {progress.eval_loss:.3f}" if progress.eval_loss is not None else ""
+            print(
+                f"epoch {progress.epoch}/{progress.epochs}: loss {progress.loss:.3f}{val}, "
+                f"{progress.tokens_per_second:.1f} tokens/s",
+                file=self.stream,
+                flush=True,
+            )
+        if progress.stage == "save":
+            print(
+                "saving: the trained weights into a copy of the base file, then Q8_0",
+                file=self.stream,
+                flush=True,
+            )
+
+    def finish(self) -> None:
+        if self.drawn:
+            self.stream.flush()
