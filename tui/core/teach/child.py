@@ -48,6 +48,10 @@ def main(job_file: str) -> int:
     say(stage="dequantize")
     lt.quantize(Path(job["base"]), f32, QUANT_TYPES["F32"], threads)
     trainer = lt.Trainer(libs, f32, n_ctx, threads)
+    vocab = llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(trainer.model))
+    for window in windows:  # llama.cpp reads an id past the vocabulary without a word
+        if len(window) != n_ctx + 1 or not all(0 <= token < vocab for token in window):
+            raise SystemExit(f"error: a window is not {n_ctx + 1} token ids of this model's {vocab}")
     dataset = lt.Dataset(libs, windows, n_ctx)
     trainer.start(float(job["lr"]))
     epochs = int(job["epochs"])
