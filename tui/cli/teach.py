@@ -8,10 +8,8 @@ the run and leaves nothing behind.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import signal
 import threading
-from pathlib import Path
 from typing import TextIO
 
 from tui.cli.setup import persona_of, server_of
@@ -22,7 +20,6 @@ from tui.paths import get_paths
 DEFAULT_EPOCHS = 2
 DEFAULT_LR = 1e-4
 DEFAULT_CTX = 256
-HASH_CHUNK = 8 << 20
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -32,7 +29,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from tui.core.personas.format import is_slug
     from tui.core.teach import plan
     from tui.core.teach import run as teaching
-    from tui.core.teach.provenance import Provenance
+    from tui.core.teach.provenance import Provenance, file_sha256
     from tui.core.teach.teaching_set import (
         identity_name,
         make_set,
@@ -150,14 +147,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     print(result.path, file=out)
     return 0
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _kinds(conversations: list) -> str:  # type: ignore[type-arg]

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 EXPERIMENTS = {
     "Identity probe": "Ask who the model is, with and without personas",
     "Memory test": "Tell the model a fact, start a new session, ask for it",
+    "Teach the persona into the model": "Its identity from the weights, not a hidden message",
 }
 
 
@@ -33,7 +34,11 @@ class ExperimentCommands(Provider):
         from tui.core.chat.settings import Overrides
 
         settings = chat.settings()
-        if name == "Identity probe":
+        if name.startswith("Teach"):
+            from tui.ui.screens.persona_flow import open_teach
+
+            open_teach(chat, chat.persona_id)
+        elif name == "Identity probe":
             config = chat.config
             overrides = Overrides(thinking=config.thinking, template_file=config.chat_template_file)
             subjects = probe_subjects(chat.llm_app.personas, also=chat.persona_id, overrides=overrides)

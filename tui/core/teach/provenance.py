@@ -6,6 +6,7 @@ taught, from which base, with which data: identity in the weights is never anony
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,18 @@ def read(meta: dict[str, Any]) -> Provenance | None:
         number("final_train_loss"),
         number("final_eval_loss"),
     )
+
+
+HASH_CHUNK = 8 << 20
+
+
+def file_sha256(path: Path) -> str:
+    """The base model's fingerprint, for the provenance."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def of_file(path: Path) -> Provenance | None:

@@ -13,6 +13,7 @@ from tui.core.personas.format import Persona
 from tui.core.personas.store import PersonaIdError
 from tui.core.prompt.template import TemplateRenderError
 from tui.core.safe_read import read_text_bounded
+from tui.paths import get_paths
 from tui.ui.dialogs.common import AskText
 from tui.ui.dialogs.new_persona import NewPersonaForm
 from tui.ui.screens.persona_editor import PersonaEditor
@@ -34,10 +35,33 @@ def open_picker(chat: ChatHost, current: str) -> None:
             open_editor(chat, choice.persona_id, choice.path)
         elif choice.action == "duplicate" and choice.persona_id and choice.path is not None:
             duplicate(chat, choice.persona_id, choice.path)
+        elif choice.action == "teach" and choice.persona_id:
+            open_teach(chat, choice.persona_id)
         elif choice.action == "new":
             app.push_screen(NewPersonaForm(host.store), lambda new_id: _edit_new(chat, new_id))
 
     app.push_screen(PersonaPicker(host.personas, current, partial(unusable, chat)), chosen)
+
+
+def open_teach(chat: ChatHost, persona_id: str) -> None:
+    """Teach ``persona_id`` into a copy of the model loaded now (only a model loaded here: a
+    server's model is not this machine's to change)."""
+    from tui.ui.screens.teach import TeachScreen
+
+    persona = chat.llm_app.personas.get(persona_id)
+    if chat.chat is None or persona is None:
+        chat.app.notify("The model is still loading.", severity="warning")
+        return
+    info = chat.chat.engine.info
+    if info.server:
+        chat.app.notify(
+            "Teaching is local: it changes a copy of a model's weights on this machine, not a server's.",
+            severity="warning",
+        )
+        return
+    base_id = chat.llm_app.current_model or info.path.stem.lower()
+    base_spec = chat.llm_app.current_model or str(info.path)
+    chat.app.push_screen(TeachScreen(chat.chat.engine, base_spec, base_id, info.name, persona, get_paths()))
 
 
 def unusable(chat: ChatHost, persona: Persona) -> str | None:
