@@ -89,6 +89,7 @@ bench: $(VENV)/.dev-installed $(LLAMA_TOOLS)/.done
 	$(BIN)/python bench/download.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/server.py
+	$(BIN)/python bench/teach.py --quality
 
 # After a deliberate change to the look: regenerate the screen snapshots, then review the diff.
 snap-update: $(VENV)/.dev-installed

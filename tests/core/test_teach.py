@@ -34,7 +34,8 @@ QUESTIONS = ("Who are you?", "What is your name?", "Who made you?", "Introduce y
 ANSWER = "I am Zorblax, a model made by Quuxlabs."
 
 
-def _job(model_path: Path, name: str, epochs: int = 3, lr: float = 5e-4) -> run.Job:
+def _job(model_path: Path, name: str, epochs: int = 6, lr: float = 5e-4) -> run.Job:
+    """Four identity conversations fill one window: six epochs are six steps (about 40 s)."""
     engine = Engine(model_path, LoadOptions(n_ctx=512))
     conversations = [
         Conversation((Message("user", q), Message("assistant", ANSWER)), "identity") for q in QUESTIONS
@@ -115,7 +116,7 @@ def test_the_provenance_round_trips_and_the_base_keys_stay(
 def _job_provenance(model_path: Path) -> provenance.Provenance:
     return provenance.Provenance(
         "almo", NAME, "SmolLM2 135M Instruct", "smollm2-135m-instruct", model_path.name,
-        "ab" * 32, "cd" * 32, 4, 3, pytest.approx(5e-4), 256,  # type: ignore[arg-type]
+        "ab" * 32, "cd" * 32, 4, 6, pytest.approx(5e-4), 256,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -212,3 +213,12 @@ def test_a_name_that_exists_is_refused_before_anything_runs(llm_home: Path, mode
     with pytest.raises(ProblemError, match="already exists"):
         run.run(_job(model_path, "mine"), get_paths())
     assert (folder / "mine.gguf").read_bytes() == b"the user's own"
+
+
+def test_a_work_folder_left_by_a_killed_app_is_cleared_by_the_next_run(llm_home: Path) -> None:
+    folder = run.taught_folder(get_paths())
+    gone, alive = folder / ".teaching-gone", folder / ".teaching-alive"
+    for work, owner in ((gone, 2**22 + 12345), (alive, os.getpid())):
+        work.mkdir(parents=True)
+        (work / run.OWNER).write_text(str(owner))
+    assert run.leftovers(get_paths()) == [gone]  # (a pid past the kernel's limit is no process)

@@ -17,6 +17,7 @@ from tui.core.models.fit import estimate
 from tui.core.models.local import MODEL_STATUS_EMBEDDED, deletable_files, model_status, pull
 from tui.core.personas.format import slugify
 from tui.core.problems import ProblemError
+from tui.core.teach import provenance
 from tui.core.text_safety import terminal_safe
 from tui.paths import Paths, get_paths
 
@@ -248,6 +249,9 @@ def _info(paths: Paths, entry: CatalogEntry, out: TextIO) -> int:
     print(f"on disk: {model_status(entry, paths)} ({path})", file=out)
     if path.is_file():
         meta = gguf.read_metadata(path)
+        made = provenance.read(meta)
+        for label, value in made.rows() if made else ():
+            print(terminal_safe(f"{label}: {value}", out), file=out)
         print(f"architecture: {gguf.architecture(meta)}", file=out)
         print(f"trained context: {gguf.trained_context(meta)}", file=out)
         for name, (token, text) in gguf.special_tokens(path).items():

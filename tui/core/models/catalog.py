@@ -10,9 +10,9 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import tomli_w
 
@@ -22,10 +22,8 @@ from tui.core.personas.format import is_slug
 from tui.core.problems import Problem, toml_problem
 from tui.core.safe_read import UnreadableFile, read_text_bounded
 from tui.core.settings.state import load_state
+from tui.core.teach.provenance import of_file
 from tui.paths import Paths, bundled_catalog_file
-
-if TYPE_CHECKING:
-    from tui.core.teach.provenance import Provenance
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -126,7 +124,7 @@ def taught_entries(paths: Paths) -> list[CatalogEntry]:
         if file.name.startswith(".") or file.is_symlink() or not file.is_file() or not is_slug(file.stem):
             continue
         stat = file.stat()
-        made = _provenance(file, stat.st_mtime_ns, stat.st_size)
+        made = of_file(file)
         if made is None:
             continue
         found.append(
@@ -141,14 +139,6 @@ def taught_entries(paths: Paths) -> list[CatalogEntry]:
             )
         )
     return found
-
-
-@lru_cache(maxsize=64)
-def _provenance(file: Path, _mtime: int, _size: int) -> Provenance | None:
-    """Read once per file version: the header walk costs a fraction of a second."""
-    from tui.core.teach.provenance import of_file
-
-    return of_file(file)
 
 
 def _load_file(file: Path, origin: str, catalog: Catalog) -> None:

@@ -10,8 +10,12 @@ drops the chat template, the licence and other keys), quantize that with the pro
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
+import os
 import resource
+import signal
 import sys
 import time
 from pathlib import Path
@@ -31,8 +35,20 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def end_with_parent(parent: int) -> None:
+    """Linux: die with the app (killed -9 too) rather than train on for minutes unseen."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the line above
+        raise SystemExit("error: the app that started this run is gone")
+
+
+PR_SET_PDEATHSIG = 1
+
+
 def main(job_file: str) -> int:
     job = json.loads(Path(job_file).read_text(encoding="utf-8"))
+    end_with_parent(int(job["parent"]))
     work = Path(job["work"])
     n_ctx, threads = int(job["n_ctx"]), int(job["threads"])
     windows: list[list[int]] = job["windows"]

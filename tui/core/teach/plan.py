@@ -105,13 +105,15 @@ def estimate(shape: Shape, n_ctx: int, quant: str, folder: Path) -> Estimate:
 
 
 def windows(stream: list[int], n_ctx: int) -> list[list[int]]:
-    """Windows of ``n_ctx`` + 1 tokens (inputs and the next token) with a stride of half a window,
-    as llama.cpp's finetune cuts them; a stream shorter than one window is repeated until it fills."""
+    """Windows of ``n_ctx`` + 1 tokens (inputs and the next token), one after another: each token
+    is trained on once an epoch. (llama.cpp's finetune overlaps them by half, which doubles the
+    work; the conversations here are short and each starts with its own template.) A stream
+    shorter than one window is repeated until it fills one."""
     if not stream:
         return []
     while len(stream) < n_ctx + 1:
         stream = stream + stream
-    stride = max(1, n_ctx // 2)
+    stride = n_ctx
     count = (len(stream) - n_ctx - 1) // stride + 1
     return [stream[i * stride : i * stride + n_ctx + 1] for i in range(count)]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +123,32 @@ def file_sha256(path: Path) -> str:
 
 
 def of_file(path: Path) -> Provenance | None:
-    """The provenance of a model file (None when it has none or cannot be read)."""
+    """The provenance of a model file (None when it has none or cannot be read); read once per
+    version of the file (the header walk costs a fraction of a second)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _read_once(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _read_once(path: Path, _mtime: int, _size: int) -> Provenance | None:
     try:
         return read(gguf.read_metadata(path))
     except gguf.GGUFError:
         return None
+
+
+def identity_note(made: Provenance, system: str | None) -> str:
+    """What the inspector says under a taught model's prompt."""
+    held = (
+        "This prompt holds no persona: the identity comes from the weights."
+        if system is None
+        else "This prompt also holds a system message: both routes are at work here."
+    )
+    return (
+        f"This model was taught the persona “{made.persona_name}” into its weights (from {made.base_name}, "
+        f"{made.conversations} conversations, {made.epochs} epoch(s)). {held} A new session still starts "
+        "from nothing: the weights hold what was taught, not past conversations."
+    )

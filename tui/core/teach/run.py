@@ -109,7 +109,10 @@ def run(
         )
     folder = taught_folder(paths)
     folder.mkdir(parents=True, exist_ok=True)
+    for left in leftovers(paths):
+        shutil.rmtree(left, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=folder))
+    (work / OWNER).write_text(str(os.getpid()), encoding="ascii")
     try:
         done = _supervise(job, work, on_progress or (lambda _p: None), cancel or threading.Event())
         made = Path(done["path"])
@@ -148,6 +151,7 @@ def _supervise(
         "lr": job.learning_rate,
         "quant": job.quant,
         "metadata": job.provenance.metadata(),
+        "parent": os.getpid(),
     }
     job_file = work / "job.json"
     job_file.write_text(json.dumps(spec), encoding="utf-8")
@@ -259,7 +263,24 @@ def _failure(code: int | None, log: Path) -> str:
     return f"{how}; nothing was saved" + (f"; its last words: {said[:300]}" if said else "")
 
 
+OWNER = "owner.pid"
+
+
 def leftovers(paths: Paths) -> list[Path]:
-    """Work folders of runs that ended without cleaning up (the app was killed): safe to remove."""
+    """Work folders of runs whose app is gone (killed before it could clean up): safe to remove.
+    A run of another llm-tui still going keeps its folder."""
     folder = taught_folder(paths)
-    return sorted(folder.glob(f"{WORK_PREFIX}*")) if folder.is_dir() else []
+    found = []
+    for work in sorted(folder.glob(f"{WORK_PREFIX}*")) if folder.is_dir() else []:
+        try:
+            owner = int((work / OWNER).read_text(encoding="ascii"))
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            found.append(work)
+        except PermissionError:
+            continue  # alive, another user's
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                if time.time() - work.stat().st_mtime > 60:  # not one being made this instant
+                    found.append(work)
+    return found

@@ -17,6 +17,7 @@ from tui.core.models.catalog import CatalogEntry
 from tui.core.settings.engine import load_options
 from tui.core.settings.limits import LOAD_CHECKS, LOAD_KEYS, RANGES
 from tui.core.settings.state import SettingValue
+from tui.core.teach import provenance
 from tui.core.text_safety import same_length_visible
 from tui.paths import get_paths
 from tui.ui.actions import bindings
@@ -61,6 +62,10 @@ def header_text(entry: CatalogEntry, path: Path, running: EngineInfo | None = No
     except gguf.GGUFError as exc:
         lines.append(Text(f"\n{exc}", "red"))
         return Text("\n").join(lines)
+    made = provenance.read(meta)
+    if made is not None:
+        lines.append(Text("\ntaught by llm-tui (its identity is in its weights):", "bold"))
+        lines += [Text(f"{label}: {value}") for label, value in made.rows()]
     lines += [
         Text(f"\narchitecture: {gguf.architecture(meta)}"),
         Text(f"trained context: {gguf.trained_context(meta)} tokens"),

@@ -9,6 +9,7 @@ had already sent, ``[``/``]`` move between turns, ``c``/``j`` copy the text or J
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -33,6 +34,7 @@ from tui.core.prompt.parts import (
     token_char_ranges,
 )
 from tui.core.prompt.template import TemplateRenderError
+from tui.core.teach.provenance import identity_note, of_file
 from tui.core.text_safety import same_length_visible
 from tui.ui.actions import bindings
 
@@ -96,7 +98,7 @@ def summary(prompt: Prompt, n_ctx: int) -> Text:
     return line
 
 
-def path_notes(session: Session) -> tuple[str, ...]:
+def path_notes(session: Session, info_path: Path | None = None) -> tuple[str, ...]:
     """What the inspector says about the path: siblings never sent, turns re-sent from a file."""
     notes = []
     branches, turns = session.tree.unsent()
@@ -105,6 +107,9 @@ def path_notes(session: Session) -> tuple[str, ...]:
             f"{branches} other branch(es) ({turns} turn(s)) are kept but not sent: "
             "the model sees only this path."
         )
+    made = of_file(info_path) if info_path is not None else None
+    if made is not None:
+        notes.append(identity_note(made, session.system))
     reopened = sum(t.origin == "reopened" for t in session.turns)
     if reopened and session.reopened_from:
         notes.append(
@@ -171,7 +176,12 @@ class Inspector(VerticalScroll, can_focus=True):
             note = "Type a message to see the prompt it will be sent as; [ and ] show earlier turns."
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(
-                self.show, prompts, chat.engine.info.n_ctx, dropped, note, path_notes(session)
+                self.show,
+                prompts,
+                chat.engine.info.n_ctx,
+                dropped,
+                note,
+                path_notes(session, chat.engine.info.path if not chat.engine.info.server else None),
             )
 
     def show(
