@@ -12,7 +12,7 @@ import signal
 import threading
 from typing import TextIO
 
-from tui.cli.setup import persona_of, server_of
+from tui.cli.setup import persona_of
 from tui.core.problems import Problem, ProblemError
 from tui.core.text_safety import terminal_safe
 from tui.paths import get_paths
@@ -27,6 +27,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from tui.core.engine.values import LoadOptions
     from tui.core.models.catalog import ModelNotFoundError, resolve_model
     from tui.core.personas.format import is_slug
+    from tui.core.settings.server import server_settings
     from tui.core.teach import plan
     from tui.core.teach import run as teaching
     from tui.core.teach.provenance import Provenance, file_sha256
@@ -39,9 +40,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         token_stream,
     )
 
-    if server_of(args) is not None:
+    try:
+        server, _problems = server_settings(get_paths(), getattr(args, "server", None))
+    except ValueError:
+        server = None  # a malformed setting: not a server to refuse for
+    if server is not None:
         raise ProblemError(
-            "teaching is local: it changes a copy of a model's weights on this machine; drop --server"
+            f"teaching is local: it changes a copy of a model's weights on this machine, not "
+            f"{server.url}'s; drop --server (or $LLM_TUI_SERVER)"
         )
     args.persona = args.persona_id
     persona = persona_of(args)
