@@ -113,3 +113,29 @@ def _reply_lines(screen: str) -> list[str]:
     start = next(i for i, line in enumerate(lines) if "Tell me a fun fact" in line)
     end = next(i for i, line in enumerate(lines) if "· seed " in line)
     return [line.strip(" █") for line in lines[start + 1 : end] if line.strip(" █") and "‹" not in line]
+
+
+def test_teach_in_a_real_terminal_draws_a_bar_and_registers_the_model(tmux: Tmux, tmp_path: Path) -> None:
+    """`llm-tui teach` on a tiny set of the user's own: the progress bar on a terminal, then the
+    model listed."""
+    import json
+
+    data = tmp_path / "set.jsonl"
+    lines = [
+        {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": "I am Almo."}]}
+        for q in ("Who are you?", "Your name?")
+    ]
+    data.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    command = f"{shlex.quote(str(COMMAND))} teach almo --data {shlex.quote(str(data))} --epochs 2 --name tiny"
+    tmux("send-keys", "-t", "main", command, "Enter")
+    tmux.wait_for(lambda s: "epoch 1/2" in s and "loss" in s, timeout=120)
+    screen = tmux.wait_for(lambda s: "try it with no system message" in s, timeout=180)
+    assert "taught: Almo, taught into SmolLM2 135M Instruct" in screen and "tiny.gguf" in screen
+    tmux(
+        "send-keys",
+        "-t",
+        "main",
+        f"{shlex.quote(str(COMMAND))} models list | grep tiny; echo listed-$?",
+        "Enter",
+    )
+    assert "tiny" in tmux.wait_for(lambda s: "listed-0" in s, timeout=30)
