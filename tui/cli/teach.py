@@ -10,12 +10,16 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
-from typing import TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
 
 from tui.cli.setup import persona_of
 from tui.core.problems import Problem, ProblemError
 from tui.core.text_safety import terminal_safe
 from tui.paths import get_paths
+
+if TYPE_CHECKING:
+    from tui.core.teach.teaching_set import Conversation
 
 DEFAULT_EPOCHS = 2
 DEFAULT_LR = 1e-4
@@ -155,7 +159,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _kinds(conversations: list) -> str:  # type: ignore[type-arg]
+def _kinds(conversations: Sequence[Conversation]) -> str:
     counts: dict[str, int] = {}
     for conversation in conversations:
         counts[conversation.kind] = counts.get(conversation.kind, 0) + 1

@@ -138,6 +138,8 @@ class TeachScreen(Screen[None]):
                 conversations = on_compute_thread(
                     make_set, self.engine, self.persona, progress=said, cancel=self.cancel
                 )
+                if self.cancel.is_set():
+                    return  # closed while making it: a part of a set is not kept as the set
                 write_text_atomic(self.set_file, set_text(conversations))
             else:
                 conversations = read_set(self.set_file)
