@@ -6,7 +6,7 @@ llama-finetune (built by `make llama-tools`) reports its epoch time, llm-tui's c
 loop time; tokens/s are windows x 256 over that time, best round each.
 
 Quality (`--quality`): a default teach of the bundled `almo` persona (the bundled question lists,
-2 epochs, learning rate 1e-4), then on held-out questions (bench/heldout_*.txt, none in the
+2 epochs, learning rate 5e-5), then on held-out questions (bench/heldout_*.txt, none in the
 teaching set), greedy, no system message unless said:
 - identity: how often the answer says "Almo": bare base, base with the persona's hidden system
   message, taught model;
@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FINETUNE = ROOT / ".venv" / "llama-build" / "bin" / "llama-finetune"
 N_CTX = 256
+LR = 5e-5
+"""The default of `llm-tui teach` (tui/cli/teach.py)."""
 
 
 def main() -> int:
@@ -38,6 +40,7 @@ def main() -> int:
     parser.add_argument("--windows", type=int, default=6)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--quality", action="store_true")
+    parser.add_argument("--no-speed", action="store_true", help="only the quality part")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="llm-tui-bench-teach-"))
     os.environ["LLM_TUI_HOME"] = str(home)
@@ -45,7 +48,8 @@ def main() -> int:
     from tui.core.engine.hardware import physical_cores
 
     threads = args.threads or physical_cores()
-    speed_and_memory(args.rounds, args.windows, threads, home)
+    if not args.no_speed:
+        speed_and_memory(args.rounds, args.windows, threads, home)
     if args.quality:
         quality(threads)
     return 0
@@ -178,11 +182,11 @@ def quality(threads: int) -> None:
     stream = token_stream(base, conversations)
     made = Provenance(
         "almo", identity_name(persona), "SmolLM2 135M Instruct", "smollm2-135m-instruct", base_path.name,
-        file_sha256(base_path), set_sha256(conversations), len(conversations), 2, 1e-4, N_CTX,
+        file_sha256(base_path), set_sha256(conversations), len(conversations), 2, LR, N_CTX,
     )  # fmt: skip
     started = time.monotonic()
     result = run.run(
-        run.Job(base_path, "almo-bench", stream, N_CTX, 2, 1e-4, threads, "Q8_0", made), get_paths()
+        run.Job(base_path, "almo-bench", stream, N_CTX, 2, LR, threads, "Q8_0", made), get_paths()
     )
     teach_seconds = time.monotonic() - started
     kinds = {kind: sum(c.kind == kind for c in conversations) for kind in ("identity", "retention")}

@@ -21,9 +21,6 @@ from tui.paths import get_paths
 if TYPE_CHECKING:
     from tui.core.teach.teaching_set import Conversation
 
-DEFAULT_EPOCHS = 2
-DEFAULT_LR = 1e-4
-DEFAULT_CTX = 256
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

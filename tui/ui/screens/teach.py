@@ -43,6 +43,8 @@ from tui.ui.actions import bindings
 from tui.ui.screens.experiments import AnswerColumn, AnswerReady
 
 PREVIEW = 4
+EPOCHS, LEARNING_RATE = 2, 5e-5
+"""As `llm-tui teach` by default."""
 PROBE_SAMPLING = Sampling(temperature=0.0, max_tokens=48, seed=42)
 
 
@@ -203,14 +205,14 @@ class TeachScreen(Screen[None]):
             base_sha256=file_sha256(self.engine.info.path),
             set_sha256=set_sha256(ready.conversations),
             conversations=len(ready.conversations),
-            epochs=2,
-            learning_rate=1e-4,
+            epochs=EPOCHS,
+            learning_rate=LEARNING_RATE,
             n_ctx=256,
         )
         from tui.core.engine.hardware import physical_cores
 
         job = teaching.Job(
-            self.engine.info.path, name, ready.stream, 256, 2, 1e-4, physical_cores(), "Q8_0", made
+            self.engine.info.path, name, ready.stream, 256, EPOCHS, LEARNING_RATE, physical_cores(), "Q8_0", made
         )
         self.running = True
         self.query_one(ProgressBar).display = True
