@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from tui.core.teach.teaching_set import Conversation
 
 
-
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from tui.core.engine.local import open_local
     from tui.core.engine.values import LoadOptions

@@ -212,7 +212,15 @@ class TeachScreen(Screen[None]):
         from tui.core.engine.hardware import physical_cores
 
         job = teaching.Job(
-            self.engine.info.path, name, ready.stream, 256, EPOCHS, LEARNING_RATE, physical_cores(), "Q8_0", made
+            self.engine.info.path,
+            name,
+            ready.stream,
+            256,
+            EPOCHS,
+            LEARNING_RATE,
+            physical_cores(),
+            "Q8_0",
+            made,
         )
         self.running = True
         self.query_one(ProgressBar).display = True
