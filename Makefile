@@ -47,11 +47,12 @@ $(LLAMA_SRC)/.done: $(LLAMA_SDIST)/.done
 	cp $(LLAMA_SDIST)/models/templates/*.jinja $(LLAMA_SRC)/templates/
 	touch $@
 
-# llama-server, the RPC server, llama-bench and llama-finetune (the teaching bench's yardstick), built once per llama.cpp version and build flags (about
-# 8 minutes on 2 cores) into a cache outside the checkout, like pip's wheel cache, so a fresh clone or a
-# fresh .venv does not build them again; .venv/llama-build points at it. Static libraries: the programs
-# need no LD_LIBRARY_PATH. An interrupted build has no .done and is resumed by cmake on the next run;
-# flock keeps two builds of the same key from sharing a tree.
+# llama-server, the RPC server, llama-bench and llama-finetune (the teaching bench's yardstick), built
+# once per llama.cpp version and build flags (about 8-12 minutes on 2 cores) into a cache outside the
+# checkout, like pip's wheel cache, so a fresh clone or a fresh .venv does not build them again;
+# .venv/llama-build points at it. Static libraries: the programs need no LD_LIBRARY_PATH. An
+# interrupted build has no .done and is resumed by cmake on the next run; flock keeps two builds of
+# the same key from sharing a tree. The key names the flags and programs: a change builds anew.
 LLAMA_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/llm-tui-build
 LLAMA_CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF -DGGML_RPC=ON \
 	-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON
