@@ -163,13 +163,15 @@ def test_the_taught_model_is_listed_and_removed_like_any_model_llm_tui_made(
 
 
 def _children_running_the_trainer() -> list[int]:
+    """This test process's own trainer children (another run on the machine is not ours to kill)."""
     found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if b"tui.core.teach.child" in (proc / "cmdline").read_bytes():
+                parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent == os.getpid() and b"tui.core.teach.child" in (proc / "cmdline").read_bytes():
                     found.append(int(proc.name))
-            except OSError:
+            except (OSError, ValueError, IndexError):
                 continue
     return found
 
