@@ -59,7 +59,7 @@ async def test_new_session_twice_while_a_reply_streams_keeps_the_partial_turn() 
     async with app.run_test(size=(100, 30)) as pilot:
         chat = await start_long_reply(pilot, app, "tell me a long story")
         await pilot.press("ctrl+n", "ctrl+n")
-        await wait_until(pilot, lambda: chat._session == 3 and not chat.busy)
+        await wait_until(pilot, lambda: chat._shown is not None and chat._shown.number == 3 and not chat.busy)
         await wait_until(pilot, lambda: len(saved_sessions()) == 1)
     (session,) = saved_sessions()
     turn = session["turns"][0]  # type: ignore[index]
@@ -73,7 +73,7 @@ async def test_session_numbers_stay_consistent_under_a_burst_of_new_sessions() -
         chat = await ready(pilot, app)
         await pilot.press(*["ctrl+n"] * 30)
         await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number == 31)
-        await wait_until(pilot, lambda: chat._session == 31)
+        await wait_until(pilot, lambda: chat._shown is chat.chat.session)  # type: ignore[union-attr]
         notices = [str(n.render()) for n in chat.query(".new-session")]
         assert len(notices) == 1 and "Session #31" in notices[0] and "session #30" in notices[0]
 
