@@ -41,6 +41,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--quality", action="store_true")
     parser.add_argument("--no-speed", action="store_true", help="only the quality part")
+    parser.add_argument(
+        "--lr", type=float, default=LR, help="the quality run's learning rate (a lever to measure)"
+    )
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="llm-tui-bench-teach-"))
     os.environ["LLM_TUI_HOME"] = str(home)
@@ -51,7 +54,7 @@ def main() -> int:
     if not args.no_speed:
         speed_and_memory(args.rounds, args.windows, threads, home)
     if args.quality:
-        quality(threads)
+        quality(threads, args.lr)
     return 0
 
 
@@ -154,7 +157,7 @@ def _lines(name: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def quality(threads: int) -> None:
+def quality(threads: int, lr: float = LR) -> None:
     from tui.core.chat.sampling import Sampling
     from tui.core.chat.session import Chat
     from tui.core.chat.settings import session_settings
@@ -182,16 +185,17 @@ def quality(threads: int) -> None:
     stream = token_stream(base, conversations)
     made = Provenance(
         "almo", identity_name(persona), "SmolLM2 135M Instruct", "smollm2-135m-instruct", base_path.name,
-        file_sha256(base_path), set_sha256(conversations), len(conversations), 2, LR, N_CTX,
+        file_sha256(base_path), set_sha256(conversations), len(conversations), 2, lr, N_CTX,
     )  # fmt: skip
     started = time.monotonic()
     result = run.run(
-        run.Job(base_path, "almo-bench", stream, N_CTX, 2, LR, threads, "Q8_0", made), get_paths()
+        run.Job(base_path, "almo-bench", stream, N_CTX, 2, lr, threads, "Q8_0", made), get_paths()
     )
     teach_seconds = time.monotonic() - started
     kinds = {kind: sum(c.kind == kind for c in conversations) for kind in ("identity", "retention")}
     print(
-        f"\ndefault teach of `almo`: set of {len(conversations)} ({kinds}) made in {set_seconds:.0f} s, "
+        f"\nteach of `almo` at learning rate {lr:g}: set of {len(conversations)} ({kinds}) "
+        f"made in {set_seconds:.0f} s, "
         f"{len(stream)} tokens; taught in {teach_seconds:.0f} s (final loss {result.train_loss:.3f}, "
         f"validation {result.eval_loss}); {result.tokens_per_second:.1f} tok/s"
     )
