@@ -117,4 +117,3 @@ async def test_the_tui_probe_and_the_cli_probe_send_the_same_prompt(model_path: 
     assert text in cli.stdout
     typed_end = [t for t in house.prompt.tokens if t.text == "<|im_end|>"]
     assert len(typed_end) == 3  # system, user, and the one typed in the system message: a control token too
-
