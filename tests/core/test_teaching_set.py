@@ -133,3 +133,10 @@ def test_the_command_refuses_what_it_cannot_do(llm_home: Path, tmp_path: Path) -
     exists = _teach(llm_home, "almo", "--name", "mine", "--data", str(_one(tmp_path)))
     assert exists.returncode == 1 and "already exists" in exists.stderr
     assert (taught / "mine.gguf").read_bytes() == b"mine"
+
+
+def test_a_persona_with_nothing_to_teach_is_refused_before_the_model_is_asked() -> None:
+    from tui.core.teach.teaching_set import make_set
+
+    with pytest.raises(ProblemError, match="no system message and no \\[teach\\] table"):
+        make_set(None, Persona(id="no-system", name="No system message"))  # type: ignore[arg-type]

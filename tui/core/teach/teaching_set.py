@@ -169,6 +169,14 @@ def make_set(
 
     Raises `ProblemError` when no identity conversation comes out (the model never once kept to the
     persona, and the persona has no ``[teach]`` answers)."""
+    if persona.system is None and persona.teach is None:
+        raise ProblemError(
+            Problem(
+                f"persona {persona.id}",
+                "has no system message and no [teach] table: there is no identity to teach",
+                hint="give it a system message or a [teach] table, or bring a set with --data",
+            )
+        )
     questions = list(identity_questions if identity_questions is not None else bundled("identity"))
     prompts = list(general_prompts if general_prompts is not None else bundled("general"))
     said = progress or (lambda _what, _done, _total: None)
