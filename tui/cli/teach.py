@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from tui.core.engine.local import open_local
     from tui.core.engine.values import LoadOptions
-    from tui.core.models.catalog import ModelNotFoundError, resolve_model
+    from tui.core.models.catalog import ModelNotFoundError, entry_for_file, resolve_model
     from tui.core.personas.format import is_slug
     from tui.core.settings.server import server_settings
     from tui.core.teach import plan
@@ -59,7 +59,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         resolved = resolve_model(args.model or persona.model, paths)
     except ModelNotFoundError as exc:
         raise ProblemError(str(exc)) from exc
-    base_id = resolved.entry.id if resolved.entry else resolved.path.stem.lower()
+    entry = resolved.entry or entry_for_file(paths, resolved.path)  # the embedded default has one
+    base_id = entry.id if entry else resolved.path.stem.lower()
     name = args.name or f"{persona.id}-{base_id}"[:64].rstrip("-")
     if not is_slug(name):
         raise ProblemError(f"--name {name}: a model id is lower-case letters, digits, '.', '-' and '_'")
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         persona=persona.id,
         persona_name=identity_name(persona),
         base_name=base_name,
-        base_model=resolved.entry.id if resolved.entry else str(resolved.path),
+        base_model=entry.id if entry else str(resolved.path),
         base_file=resolved.path.name,
         base_sha256=file_sha256(resolved.path),
         set_sha256=set_sha256(conversations),

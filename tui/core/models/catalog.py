@@ -111,6 +111,12 @@ def load_catalog(paths: Paths) -> Catalog:
     return catalog
 
 
+def entry_for_file(paths: Paths, path: Path) -> CatalogEntry | None:
+    """The catalog entry whose file ``path`` is (the embedded default's too), if any."""
+    catalog = load_catalog(paths)
+    return next((e for e in catalog.entries.values() if e.local_path(paths) == path), None)
+
+
 TAUGHT_REPO = "taught"
 """Models llm-tui taught live in ``models/taught/`` (see tui.core.teach.run): found by looking."""
 

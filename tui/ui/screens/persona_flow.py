@@ -59,8 +59,11 @@ def open_teach(chat: ChatHost, persona_id: str) -> None:
             severity="warning",
         )
         return
-    base_id = chat.llm_app.current_model or info.path.stem.lower()
-    base_spec = chat.llm_app.current_model or str(info.path)
+    from tui.core.models.catalog import entry_for_file
+
+    entry = entry_for_file(get_paths(), info.path)
+    base_id = entry.id if entry else info.path.stem.lower()
+    base_spec = entry.id if entry else str(info.path)
     chat.app.push_screen(TeachScreen(chat.chat.engine, base_spec, base_id, info.name, persona, get_paths()))
 
 
