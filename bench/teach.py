@@ -6,7 +6,7 @@ llama-finetune (built by `make llama-tools`) reports its epoch time, llm-tui's c
 loop time; tokens/s are windows x 256 over that time, best round each.
 
 Quality (`--quality`): a default teach of the bundled `almo` persona (the bundled question lists,
-2 epochs, learning rate 5e-5), then on held-out questions (bench/heldout_*.txt, none in the
+2 epochs, learning rate 2e-5), then on held-out questions (bench/heldout_*.txt, none in the
 teaching set), greedy, no system message unless said:
 - identity: how often the answer says "Almo": bare base, base with the persona's hidden system
   message, taught model;
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FINETUNE = ROOT / ".venv" / "llama-build" / "bin" / "llama-finetune"
 N_CTX = 256
-LR = 5e-5
+LR = 2e-5
 """The default of `llm-tui teach` (tui/cli/teach.py)."""
 
 

@@ -382,7 +382,7 @@ def _teach(teach: argparse.ArgumentParser) -> None:
         "--epochs", type=_int_between(1, 100), default=2, help="passes over the set (default 2)"
     )
     teach.add_argument(
-        "--lr", type=_float_between(1e-7, 1e-2), default=5e-5, help="learning rate (default 5e-5)"
+        "--lr", type=_float_between(1e-7, 1e-2), default=2e-5, help="learning rate (default 2e-5)"
     )
     teach.add_argument(
         "--ctx",

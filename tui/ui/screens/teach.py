@@ -43,7 +43,7 @@ from tui.ui.actions import bindings
 from tui.ui.screens.experiments import AnswerColumn, AnswerReady
 
 PREVIEW = 4
-EPOCHS, LEARNING_RATE = 2, 5e-5
+EPOCHS, LEARNING_RATE = 2, 2e-5
 """As `llm-tui teach` by default."""
 PROBE_SAMPLING = Sampling(temperature=0.0, max_tokens=48, seed=42)
 
