@@ -93,6 +93,8 @@ class Libraries:
         g.ggml_opt_dataset_labels.restype = ctypes.c_void_p
         g.ggml_opt_dataset_labels.argtypes = [ctypes.c_void_p]
         g.ggml_opt_dataset_free.argtypes = [ctypes.c_void_p]
+        g.ggml_opt_dataset_ndata.restype = ctypes.c_int64
+        g.ggml_opt_dataset_ndata.argtypes = [ctypes.c_void_p]
         g.ggml_get_data.restype = ctypes.c_void_p
         g.ggml_get_data.argtypes = [ctypes.c_void_p]
         g.ggml_opt_result_init.restype = ctypes.c_void_p
@@ -198,7 +200,7 @@ class Trainer:
 
         callback = EpochCallback(step)  # kept alive for the length of the call
         try:
-            has_eval = split < ggml_windows(libs, dataset)
+            has_eval = split < libs.ggml.ggml_opt_dataset_ndata(dataset.handle)
             libs.llama.llama_opt_epoch(
                 self.ctx,
                 dataset.handle,
@@ -219,12 +221,6 @@ class Trainer:
     def close(self) -> None:
         llama_cpp.llama_free(self.ctx)
         llama_cpp.llama_model_free(self.model)
-
-
-def ggml_windows(libs: Libraries, dataset: Dataset) -> int:
-    libs.ggml.ggml_opt_dataset_ndata.restype = ctypes.c_int64
-    libs.ggml.ggml_opt_dataset_ndata.argtypes = [ctypes.c_void_p]
-    return int(libs.ggml.ggml_opt_dataset_ndata(dataset.handle))
 
 
 def quantize(
