@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,7 +96,7 @@ class FakeEngine(EngineBase):
         self.own_template = self.template
         self.vocab = CharTokenizer()  # one token per character: real spans and parts, no model needed
 
-    def _stream(self, request: Request) -> Iterator[Piece | ReplyStats]:
+    def _stream(self, request: Request) -> Generator[Piece | ReplyStats, None, None]:
         words = self.words[: request.tokens]
         for word in words:
             yield Piece(0, word)

@@ -1,4 +1,4 @@
-"""The two private Textual names llm-tui still uses, pinned: a Textual release that renames or
+"""The three private Textual names llm-tui still uses, pinned: a Textual release that renames or
 retires one fails here, with the reason, instead of in a user's hands."""
 
 from __future__ import annotations
@@ -29,3 +29,15 @@ def test_character_key_names_are_read_through_the_public_api() -> None:
     assert key_problem("inspector.earlier", "left_square_bracket") is None
     assert key_problem("inspector.earlier", "left_sqare_bracket") is not None  # a typo is not a key
     assert key_problem("chat.inspector", "delete") is None  # a key, though unicode names a character
+
+
+async def test_the_linux_driver_still_writes_through_its_file() -> None:
+    """`OutlivingDriver` wraps ``LinuxDriver._file``, what Textual's writer thread writes to: a
+    terminal that closes must not kill that thread and, with it, the app's quit."""
+    from textual.drivers.linux_driver import LinuxDriver
+
+    from tui.ui.terminal_driver import GoneSafe, OutlivingDriver
+
+    assert "WriterThread(self._file)" in inspect.getsource(LinuxDriver.start_application_mode)
+    driver = OutlivingDriver(App())
+    assert isinstance(driver._file, GoneSafe)

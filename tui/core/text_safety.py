@@ -45,6 +45,34 @@ def visible_controls(text: str, keep_newlines: bool = True) -> str:
     return shown
 
 
+_SCREEN_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
+
+
+def _screen_char(match: re.Match[str]) -> str:
+    return "\ufffd" if match.group(0) >= "\ud800" else ""
+
+
+def screen_cells(text: str) -> str:
+    """Text about to be drawn in cells, with nothing left that a terminal would act on.
+
+    Control and bidi characters take no cell, so they go (the layout already gave them none); a
+    lone surrogate takes one and cannot be encoded, so it becomes U+FFFD. This is the last step
+    before the terminal; the screens show these characters as pictures before they get here.
+    """
+    return _SCREEN_UNSAFE.sub(_screen_char, text) if _SCREEN_UNSAFE.search(text) else text
+
+
+def valid_text(text: str) -> str:
+    """``text`` with each lone surrogate (from a model's broken bytes or a hostile file) as U+FFFD,
+    so it can be shown, encoded and saved."""
+    if not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def has_controls(text: str) -> bool:
     return _CONTROL.search(text) is not None
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import sys
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import lru_cache
@@ -12,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
+from textual.filter import LineFilter
 from textual.screen import Screen
 
 from tui.core.chat.session import ChatEngine
@@ -24,6 +28,7 @@ from tui.paths import get_paths
 from tui.ui.actions import binding_ids, bindings
 from tui.ui.config import AppConfig as AppConfig  # re-exported: the CLI and the tests build apps
 from tui.ui.messages import PersonasChanged
+from tui.ui.screen_text import TerminalSafe
 from tui.ui.screens.chat import ChatScreen
 
 if TYPE_CHECKING:
@@ -33,6 +38,10 @@ QUIT_WAIT_SECONDS = 5.0
 """Longest wait on quit for a reply to stop; it stops between two tokens, so far sooner."""
 WATCH_SECONDS = 1.0
 """How often the persona folders are checked for files edited outside the app."""
+TERMINAL_CHECK_SECONDS = 0.5
+"""How often the terminal is checked for having gone without a SIGHUP (a pty closed under us)."""
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that end the app like ctrl+q (the partial turn saved), exiting 128 + the signal."""
 
 
 class LlmTuiApp(App[None]):
@@ -50,6 +59,9 @@ class LlmTuiApp(App[None]):
         """The catalog id of the model in use, when it was chosen from the catalog (app state)."""
         self.crash_report: Path | None = None
         self.crash_error: Exception | None = None
+        self._terminal_safe = TerminalSafe()
+        self.ended_by: int | None = None
+        """The exit code when a signal or a vanished terminal ended the app (128 + the signal)."""
 
     def on_mount(self) -> None:
         paths = get_paths()
@@ -68,7 +80,32 @@ class LlmTuiApp(App[None]):
             self.notify(str(problem), severity="warning", timeout=15, markup=False)
         self.personas = self.store.load()
         self.set_interval(WATCH_SECONDS, self.check_persona_files)
+        if not self.is_headless:
+            self._watch_the_outside()
         self.push_screen(ChatScreen(self.engine_factory, self.config))
+
+    def _watch_the_outside(self) -> None:
+        """SIGTERM, SIGHUP and a terminal that vanished end the app as ctrl+q does: without this a
+        closing terminal lost the whole turn, and a dead one left the app running unseen."""
+        loop = asyncio.get_running_loop()
+        for ending in ENDING_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not on this OS
+                loop.add_signal_handler(ending, self.end_from_outside, 128 + ending)
+        self.set_interval(TERMINAL_CHECK_SECONDS, self._check_terminal)
+
+    def _check_terminal(self) -> None:
+        import termios
+
+        try:
+            termios.tcgetattr(sys.__stdin__.fileno() if sys.__stdin__ else 0)
+        except (OSError, termios.error, ValueError):
+            self.end_from_outside(128 + signal.SIGHUP)  # hung up: as if it had said so
+
+    def end_from_outside(self, code: int) -> None:
+        """Quit as ctrl+q does, exiting ``code`` (so a script sees it was ended, not done)."""
+        if self.ended_by is None:
+            self.ended_by = code
+            self.run_worker(self.action_quit(), group="quit", exclusive=True)
 
     async def action_quit(self) -> None:
         """Stop a streaming reply and wait for it (its turn is saved, marked stopped), then exit.
@@ -87,7 +124,22 @@ class LlmTuiApp(App[None]):
             if worker.group in ("reply", "downloads") and not worker.is_finished:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(worker.wait(), QUIT_WAIT_SECONDS)
-        self.exit(return_code=self.return_code or 0)
+        self.exit(return_code=self.ended_by or self.return_code or 0)
+
+    def get_line_filters(self) -> list[LineFilter]:
+        """Textual's own filters, then `TerminalSafe` on every line any widget draws."""
+        return [*super().get_line_filters(), self._terminal_safe]
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver; on Linux and macOS one whose writes survive a closed terminal."""
+        driver = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver is LinuxDriver:
+            from tui.ui.terminal_driver import OutlivingDriver
+
+            return OutlivingDriver
+        return driver
 
     def loaded_info(self) -> EngineInfo | None:
         """The model loaded now (None while none is)."""

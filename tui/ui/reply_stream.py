@@ -105,60 +105,113 @@ def stream_reply(
     """
     recorded_in = chat.session
     before = len(recorded_in.tree.turns)
-
-    def finished(stats: ReplyStats | None, error: str | None = None, reload: bool = False) -> ReplyFinished:
-        """The report, with the turn the reply was recorded as (None: none was)."""
+    ending: Ending = (None, "the reply ended without a word on why", False)
+    try:
+        ending = _stream(target, chat, plan, cancel, session, sampling, confidence, ui_thread)
+    except BaseException as exc:  # a bug must not leave the UI waiting for ever
+        ending = (None, _internal(exc) if isinstance(exc, Exception) else "stopped", False)
+        if not isinstance(exc, Exception):
+            raise
+    finally:
+        if save is not None:
+            try:
+                save(recorded_in)
+            except Exception as exc:  # noqa: BLE001 - the save reports its own failures; a bug too
+                _internal(exc)
         made = recorded_in.tree.turns[before] if len(recorded_in.tree.turns) > before else None
-        return ReplyFinished(session, stats, error, reload, made, recorded_in)
+        target.post_message(ReplyFinished(session, *ending, made, recorded_in))
 
+
+Ending = tuple[ReplyStats | None, str | None, bool]
+"""How a reply ended: its stats, or the error said, and whether the model must be loaded again."""
+
+
+def _stream(
+    target: MessagePump,
+    chat: Chat,
+    plan: Callable[[], PreparedTurn],
+    cancel: threading.Event,
+    session: Session,
+    sampling: Sampling | None,
+    confidence: bool,
+    ui_thread: int | None,
+) -> Ending:
+    """Prepare, generate and hand the screen its batches; how it ended is for the caller to report."""
     try:
         prepared = plan()
     except (EngineError, TemplateRenderError) as exc:
-        target.post_message(finished(None, str(exc)))
-        return
-    except Exception as exc:  # noqa: BLE001 - a bug must not leave the UI waiting for ever
-        target.post_message(finished(None, _internal(exc)))
-        return
+        return (None, str(exc), False)
     # The screen makes room for the reply (its most costly update) before llama.cpp starts.
     _post_and_wait(target, ReplyStarted(session, prepared, threading.Event()), cancel)
-    buffer: list[str] = []
-    thinking: list[str] = []
-    thought = 0
+    batch = Batch(target, session)
     pacer = Pacer(ui_thread)
     stats: ReplyStats | None = None
+    done = threading.Event()
+    threading.Thread(target=batch.nudge, args=(done,), daemon=True, name="reply-nudge").start()
     try:
         for event in chat.reply(prepared, cancel, sampling, confidence):
             if not isinstance(event, Piece):
                 stats = event
                 continue
-            if event.kind == "thinking":
-                thought += event.token >= 0  # split-off parts of one token carry no token
-                if buffer:  # thinking again after an answer began: what came before goes first
-                    target.post_message(
-                        ReplyChunk(session, "".join(buffer), None, "".join(thinking), thought)
-                    )
-                    buffer.clear()
-                    thinking.clear()
-                thinking.append(event.text)
-            elif event.kind == "answer":
-                buffer.append(event.text)
-            if pacer.due():
-                chunk = ReplyChunk(session, "".join(buffer), threading.Event(), "".join(thinking), thought)
-                _post_and_wait(target, chunk, cancel)
-                buffer.clear()
-                thinking.clear()
+            with batch.lock:
+                batch.add(event)
+                painted = threading.Event() if pacer.due() else None
+                if painted is not None:
+                    batch.post(painted)
+            if painted is not None:
+                if not cancel.is_set():
+                    painted.wait(PAINT_WAIT)
                 pacer.flushed()
     except Exception as exc:  # noqa: BLE001 - EngineError is expected; anything else is reported too
-        target.post_message(ReplyChunk(session, "".join(buffer), None, "".join(thinking), thought))
         message = str(exc) if isinstance(exc, EngineError) else _internal(exc)
-        target.post_message(finished(None, message, reload=isinstance(exc, EngineChanged)))
-        return
+        return (None, message, isinstance(exc, EngineChanged))
     finally:
-        if save is not None:
-            save(recorded_in)
-    if buffer or thinking:
-        target.post_message(ReplyChunk(session, "".join(buffer), None, "".join(thinking), thought))
-    target.post_message(finished(stats))
+        done.set()
+        with batch.lock:
+            batch.post(None, always=False)
+    return (stats, None, False)
+
+
+class Batch:
+    """Reply text the screen has not been handed yet, shared by the worker and its nudger.
+
+    The worker hands text over when the pacer says; when the next token is slow to come (a server
+    dripping, a long think), the nudger hands over what is waiting rather than let it sit unseen.
+    """
+
+    def __init__(self, target: MessagePump, session: Session) -> None:
+        self.lock = threading.Lock()
+        self._target, self._session = target, session
+        self._answer: list[str] = []
+        self._thinking: list[str] = []
+        self._thought = 0
+        self._last = time.monotonic()
+
+    def add(self, piece: Piece) -> None:
+        """Hold ``piece`` (the lock held)."""
+        self._last = time.monotonic()
+        if piece.kind == "thinking":
+            self._thought += piece.token >= 0  # split-off parts of one token carry no token
+            if self._answer:  # thinking again after an answer began: what came before goes first
+                self.post(None)
+            self._thinking.append(piece.text)
+        elif piece.kind == "answer":
+            self._answer.append(piece.text)
+
+    def post(self, painted: threading.Event | None, always: bool = True) -> None:
+        """Hand over what is held (the lock held); ``painted`` is set once the screen shows it."""
+        if always or self._answer or self._thinking:
+            answer, thinking = "".join(self._answer), "".join(self._thinking)
+            self._target.post_message(ReplyChunk(self._session, answer, painted, thinking, self._thought))
+            self._answer.clear()
+            self._thinking.clear()
+
+    def nudge(self, done: threading.Event) -> None:
+        """Until ``done``: text held while no token came for `SLOWEST_SECONDS` goes to the screen."""
+        while not done.wait(SLOWEST_SECONDS / 2):
+            with self.lock:
+                if time.monotonic() - self._last >= SLOWEST_SECONDS:
+                    self.post(None, always=False)
 
 
 def _post_and_wait(target: MessagePump, message: ReplyStarted | ReplyChunk, cancel: threading.Event) -> None:

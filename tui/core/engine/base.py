@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from tui.core.engine.values import ContextFullError, EngineInfo, Piece, ReplySta
 from tui.core.prompt.build import Prompt, Tokenizer, build_prompt, extended
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import ChatTemplate, template_from_file
+from tui.core.text_safety import valid_text
 
 
 @dataclass(frozen=True)
@@ -150,9 +151,16 @@ class EngineBase:
             cancel or threading.Event(), confidence,
         )  # fmt: skip
         with self._lock:
-            yield from self._stream(request)
+            stream = self._stream(request)
+            try:
+                for item in stream:
+                    if isinstance(item, Piece) and valid_text(item.text) is not item.text:
+                        item = replace(item, text=valid_text(item.text))  # a server's lone surrogate
+                    yield item
+            finally:
+                stream.close()  # a reply abandoned half-way hangs up its server at once
 
-    def _stream(self, request: Request) -> Iterator[Piece | ReplyStats]:
+    def _stream(self, request: Request) -> Generator[Piece | ReplyStats, None, None]:
         """The engine's own part: stream the reply, ending with `Clock.stats`."""
         raise NotImplementedError
 

@@ -14,7 +14,7 @@ import io
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 
 import llama_cpp
@@ -259,7 +259,7 @@ class Engine(EngineBase):
 
     # Prompts and replies -------------------------------------------------------------------
 
-    def _stream(self, request: Request) -> Iterator[Piece | ReplyStats]:
+    def _stream(self, request: Request) -> Generator[Piece | ReplyStats, None, None]:
         """Our own loop over llama.cpp's C API: evaluate what the cache lacks, then sample and decode.
 
         One token per `llama_decode`, llama.cpp's sampler chain (`sampler.py`), nothing else per token

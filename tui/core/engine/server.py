@@ -10,8 +10,9 @@ starts, and the first turn of a session asks for no cached prefix. No libllama i
 from __future__ import annotations
 
 import math
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -29,6 +30,12 @@ SLOT = 0
 """The slot every request is pinned to, so the session's cache is the one erased."""
 PENALTY_LAST_N = 64
 """As in-process (tui.core.engine.sampler): tokens the repeat penalty looks back over."""
+TOKEN_ID_LIMIT = 1 << 24
+"""Token ids at or past this are refused: the largest vocabularies hold ~260k tokens."""
+CONTEXT_LIMIT = 1 << 24
+"""A context size past this (16M tokens) is a wrong answer, not a model."""
+HANG_UP_POLL = 0.1
+"""How often a streaming reply checks for a stop while it waits on the server (escape within 1 s)."""
 
 
 class ServerModelChanged(ServerError, EngineChanged):
@@ -119,9 +126,10 @@ class ServerEngine(EngineBase):
                 raise ServerError(f"{settings.url}/props: the server reports no chat template")
             settings_json = props.get("default_generation_settings")
             n_ctx = settings_json.get("n_ctx") if isinstance(settings_json, dict) else None
-            if not isinstance(n_ctx, int) or n_ctx <= 0:
+            if not isinstance(n_ctx, int) or isinstance(n_ctx, bool) or not 0 < n_ctx <= CONTEXT_LIMIT:
                 raise ServerError(
-                    f"{settings.url}/props: no context size (default_generation_settings.n_ctx)"
+                    f"{settings.url}/props: no usable context size (default_generation_settings.n_ctx "
+                    f"should be a whole number from 1 to {CONTEXT_LIMIT}, got {str(n_ctx)[:40]})"
                 )
             model_path = str(props.get("model_path") or "")
             self.template = ChatTemplate(
@@ -187,15 +195,31 @@ class ServerEngine(EngineBase):
             )
         return tuple(said)
 
-    def _stream(self, request: Request) -> Iterator[Piece | ReplyStats]:
-        prompt, s, seed, cancel, confidence = (
-            request.prompt,
-            request.sampling,
-            request.seed,
-            request.cancel,
-            request.confidence,
-        )
-        ids = prompt.ids
+    def _stream(self, request: Request) -> Generator[Piece | ReplyStats, None, None]:
+        prompt, cancel = request.prompt, request.cancel
+        watching = threading.Event()
+        threading.Thread(target=self._hang_up_on, args=(cancel, watching), daemon=True).start()
+        try:
+            yield from self._events(request)
+        except ServerError:
+            if not cancel.is_set():
+                raise
+            yield Clock().stats(prompt, 0, "cancelled", request.seed)  # we cut the connection: stopped
+        finally:
+            watching.set()
+
+    def _hang_up_on(self, cancel: threading.Event, done: threading.Event) -> None:
+        """Cut the connection when the reply is stopped: a silent server must not hold the stop."""
+        while not done.is_set():
+            if cancel.wait(HANG_UP_POLL):
+                if not done.is_set():
+                    self.api.hang_up()
+                return
+
+    def _events(self, request: Request) -> Iterator[Piece | ReplyStats]:
+        """The reply as the server streams it, within our own token limit."""
+        prompt, s, seed, cancel = request.prompt, request.sampling, request.seed, request.cancel
+        ids, confidence = prompt.ids, request.confidence
         self.check_model()
         stop = request.stop
         body = _request(ids, s, seed, request.tokens, confidence, cache=not self._fresh)
@@ -205,6 +229,7 @@ class ServerEngine(EngineBase):
         final: dict[str, Any] = {}
         self.last_report = final
         events = self.api.stream("/completion", body)
+        overran = False
         held: Piece | None = None
         """A control token without text: the end of turn if the server's next word is "stop, eos"."""
         try:
@@ -215,6 +240,10 @@ class ServerEngine(EngineBase):
                 tokens = event.get("tokens")
                 if "prompt_progress" in event or not isinstance(tokens, list) or not tokens:
                     continue  # the prompt is still being evaluated (it says so, so it is alive)
+                if clock.count >= request.tokens:
+                    overran = True  # past our own limit: the server ignored n_predict
+                    break
+                tokens = _token_ids(tokens)
                 clock.token()
                 texts = [str(event.get("content", ""))] + [""] * (len(tokens) - 1)
                 probs = event.get("completion_probabilities") if confidence else None
@@ -225,15 +254,18 @@ class ServerEngine(EngineBase):
                         held = None
                     sure = _confidence(probs, index) if isinstance(probs, list) else None
                     if len(tokens) == 1 and not text:  # the server sends no text for control tokens
-                        held = Piece(int(token), self.vocab.control_name(int(token)), sure)
+                        held = Piece(token, self.vocab.control_name(token), sure)
                         continue
                     clock.count += 1
-                    yield Piece(int(token), text, sure)
+                    yield Piece(token, text, sure)
                 if cancel.is_set():
                     stop = "cancelled"
                     break
+
         finally:
             events.close()  # hangs up: llama-server stops generating for us
+        if cancel.is_set() and not final:
+            stop = "cancelled"
         if held is not None and not (final and final.get("stop_type") == "eos"):
             clock.count += 1
             yield held  # a control token inside the reply; the end token is not part of it
@@ -246,7 +278,7 @@ class ServerEngine(EngineBase):
             tail = str(final.get("content", ""))
             if tail:
                 yield Piece(-1, tail)
-        elif stop != "cancelled":
+        elif stop != "cancelled" and not overran:
             raise ServerError(f"{self.settings.url}: the reply ended without the server saying why")
         yield clock.stats(prompt, reused, stop, seed)
 
@@ -309,6 +341,15 @@ def _request(
     if confidence:
         body |= {"n_probs": TOP, "post_sampling_probs": False}
     return body
+
+
+def _token_ids(tokens: list[Any]) -> list[int]:
+    """A streamed event's token ids, refused unless each is a token id."""
+    for token in tokens:
+        if not isinstance(token, int) or isinstance(token, bool) or not 0 <= token < TOKEN_ID_LIMIT:
+            shown = str(token)[:40]
+            raise ServerError(f"/completion: {shown!r} is not a token id (0 to {TOKEN_ID_LIMIT - 1})")
+    return tokens
 
 
 def _confidence(probs: list[Any], index: int) -> Confidence | None:

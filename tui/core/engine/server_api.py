@@ -5,12 +5,19 @@ Only what llm-tui uses: ``GET /props``, ``POST /tokenize``, ``POST /detokenize``
 line that says what to do. Timeouts are a short one to connect and an idle one between streamed
 events, never a total one: a big model evaluating a long prompt is slow but alive, and it says so
 with progress events (``return_progress``).
+
+Stopping never waits for the peer: `hang_up` shuts down every socket this client opened, from
+whichever thread stops, so a read blocked on a silent or dripping server returns at once. Every
+answer is read in bounded pieces and refused past `EVENT_LIMIT`, before it is all in memory.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
+import weakref
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -48,6 +55,30 @@ class ServerAPI:
             pool=settings.connect_timeout,
         )
         self._client = httpx2.Client(base_url=settings.url.rstrip("/"), headers=headers, timeout=timeout)
+        self._sockets: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._sockets_lock = threading.Lock()
+        self._extensions = {"trace": self._trace}
+        self.hung_up = False
+        """Set by `hang_up` until the next request: a failed read then means "we stopped it"."""
+
+    def _trace(self, name: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: remember each connection's network stream as it is opened."""
+        if name.endswith("connect_tcp.complete") and info.get("return_value") is not None:
+            with self._sockets_lock:
+                self._sockets.add(info["return_value"])
+
+    def hang_up(self) -> None:
+        """Cut every connection of this client now (any thread): blocked reads return at once."""
+        self.hung_up = True
+        with self._sockets_lock:
+            streams = list(self._sockets)
+        for stream in streams:
+            sock = stream.get_extra_info("socket")
+            if isinstance(sock, socket.socket):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed
 
     def get(self, path: str) -> dict[str, Any]:
         return self._json("GET", path, None)
@@ -58,8 +89,9 @@ class ServerAPI:
     def stream(self, path: str, body: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
         """The server-sent events of a streamed request, as JSON objects; closing the iterator hangs
         up, which is how llama-server learns to stop generating."""
+        self.hung_up = False
         try:
-            with self._client.stream("POST", path, json=body) as response:
+            with self._client.stream("POST", path, json=body, extensions=self._extensions) as response:
                 self._check(response, path)
                 for line in _lines(response.iter_bytes()):
                     if not line.startswith(b"data:"):
@@ -72,38 +104,68 @@ class ServerAPI:
                         raise ServerError(f"{self.settings.url}{path}: {_error_text(event['error'])}")
                     yield event
         except httpx2.HTTPError as exc:
+            if self.hung_up:
+                return  # we cut it: the caller stopped the reply
             raise self._transport_error(exc, path) from exc
 
     def close(self) -> None:
         self._client.close()
 
     def _json(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        self.hung_up = False
         try:
-            response = self._client.request(method, path, json=body)
-            self._check(response, path)
-            if len(response.content) > EVENT_LIMIT:
-                raise ServerError(f"{self.settings.url}{path}: the answer is larger than {EVENT_LIMIT} bytes")
-            return _parse(response.content, path)
+            with self._client.stream(method, path, json=body, extensions=self._extensions) as response:
+                self._check(response, path)
+                return _parse(self._bounded(response, path), path)
         except httpx2.HTTPError as exc:
             raise self._transport_error(exc, path) from exc
 
+    def _bounded(self, response: httpx2.Response, path: str) -> bytes:
+        """The whole answer, refused as soon as it passes `EVENT_LIMIT` (never read whole first)."""
+        too_big = ServerError(f"{self.settings.url}{path}: the answer is larger than {EVENT_LIMIT} bytes")
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > EVENT_LIMIT:
+            raise too_big
+        content = bytearray()
+        for chunk in response.iter_bytes():
+            content += chunk
+            if len(content) > EVENT_LIMIT:
+                raise too_big
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind in ("text/html", "application/xhtml+xml") or content.lstrip()[:1] == b"<":
+            raise ServerError(
+                f"{self.settings.url}{path}: the answer is a web page, not llama-server's JSON; "
+                "is this the address of llama-server?"
+            )
+        return bytes(content)
+
     def _check(self, response: httpx2.Response, path: str) -> None:
         status = response.status_code
+        url = f"{self.settings.url}{path}"
+        if 300 <= status < 400:
+            where = response.headers.get("location", "")[:200]
+            raise ServerError(
+                f"{url}: HTTP {status}, redirected to {where!r}; llm-tui does not follow redirects (the API "
+                "key would go along): give the server's own address"
+            )
         if status < 400:
             return
-        url = f"{self.settings.url}{path}"
         if status == 401:
             env = self.settings.api_key_env
             given = "was refused" if os.environ.get(env) else f"is needed: set ${env}"
             raise ServerError(f"{url}: 401 unauthorized; the server's API key {given}")
         if status == 404 and path == "/props":
             raise ServerError(f"{url}: 404; this does not look like llama.cpp's llama-server")
-        response.read()
+        content = b""
+        for chunk in response.iter_bytes():
+            content += chunk
+            if len(content) > 64 * 1024:
+                break  # an error page is read only as far as its first words
         detail = ""
         try:
-            detail = _error_text(json.loads(response.content[:EVENT_LIMIT]).get("error"))
-        except (ValueError, AttributeError):
-            detail = response.text[:200].strip()
+            detail = _error_text(json.loads(content).get("error"))
+        except (ValueError, AttributeError, RecursionError):
+            detail = content[:200].decode("utf-8", errors="replace").strip()
         raise ServerError(f"{url}: HTTP {status}{': ' + detail if detail else ''}")
 
     def _transport_error(self, exc: httpx2.HTTPError, path: str) -> ServerError:
@@ -147,6 +209,7 @@ def _parse(data: bytes, path: str) -> dict[str, Any]:
 
 
 def _error_text(error: object) -> str:
+    """The server's own words, on one line and not too many of them."""
     if isinstance(error, dict):
-        return str(error.get("message") or error.get("type") or error)
-    return str(error or "")
+        error = error.get("message") or error.get("type") or error
+    return " ".join(str(error or "").split())[:300]

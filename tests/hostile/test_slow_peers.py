@@ -1,0 +1,167 @@
+"""A server that is slow, silent, endless or wrong: stopping never waits for it, and nothing it says
+is trusted (the real command against `tests/hostile/peer.py`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.peer import Peer
+from tests.ui.helpers import ready, wait_until
+from tui.core.chat.sampling import Sampling
+from tui.core.engine.server import ServerEngine
+from tui.core.engine.values import Piece, ReplyStats
+from tui.core.prompt.messages import Message
+from tui.core.settings.server import ServerSettings
+from tui.ui.app import AppConfig, create_app
+from tui.ui.widgets.chat_input import ChatInput
+from tui.ui.widgets.message_views import Reply
+
+RSS = (
+    "import resource, runpy, sys\n"
+    "try:\n"
+    "    runpy.run_module('tui', run_name='__main__')\n"
+    "finally:\n"
+    "    print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+)
+"""Runs llm-tui and reports its own peak memory (KiB) as its last line on stderr."""
+
+
+@pytest.fixture
+def peer() -> Iterator[Peer]:
+    stand_in = Peer()
+    yield stand_in
+    stand_in.close()
+
+
+def ask(home: Path, peer: Peer, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LLM_TUI_HOME": str(home), "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run(
+        [sys.executable, "-c", RSS, "--server", peer.url, "ask", *args],
+        capture_output=True, text=True, env=env, timeout=timeout,
+    )  # fmt: skip
+
+
+def peak_mib(done: subprocess.CompletedProcess[str]) -> float:
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith("maxrss ")
+    return int(line.split()[1]) / 1024
+
+
+def test_our_own_token_limit_holds_against_a_server_that_never_stops(llm_home: Path, peer: Peer) -> None:
+    peer.behaviour.reply, peer.behaviour.endless = ["w "], True
+    done = ask(llm_home, peer, "hi", "--max-tokens", "20")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("w") == 20
+    assert "stop: max_tokens" in done.stderr
+
+
+@pytest.mark.parametrize("tokens", [["x"], [-5], [1 << 40], [True], [1.5]])
+def test_token_ids_that_are_not_token_ids_are_refused_in_one_line(
+    llm_home: Path, peer: Peer, tokens: list[object]
+) -> None:
+    peer.behaviour.tokens = tokens
+    done = ask(llm_home, peer, "hi")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "is not a token id" in done.stderr
+
+
+def test_a_lone_surrogate_in_a_reply_is_shown_as_a_replacement_character(llm_home: Path, peer: Peer) -> None:
+    peer.behaviour.reply = ["bad \ud800 char", " and on."]
+    done = ask(llm_home, peer, "hi")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("bad \ufffd char and on.")
+
+
+@pytest.mark.parametrize("n_ctx", [0, -1, 1 << 40, "4096", None])
+def test_a_context_size_out_of_range_is_refused(llm_home: Path, peer: Peer, n_ctx: object) -> None:
+    peer.behaviour.props = {"default_generation_settings": {"n_ctx": n_ctx}}
+    done = ask(llm_home, peer, "hi")
+    assert done.returncode == 1 and "no usable context size" in done.stderr
+
+
+def test_a_huge_props_answer_is_refused_before_it_is_in_memory(llm_home: Path, peer: Peer) -> None:
+    peer.behaviour.props_padding = 200 * 1024 * 1024
+    done = ask(llm_home, peer, "hi", timeout=60)
+    assert done.returncode == 1 and "larger than" in done.stderr
+    assert peak_mib(done) < 150, done.stderr  # reading it whole took more than 400 MiB
+
+
+def test_a_redirect_and_a_web_page_say_what_they_are(llm_home: Path, peer: Peer) -> None:
+    peer.behaviour.redirect = "http://elsewhere.example/props"
+    done = ask(llm_home, peer, "hi")
+    assert done.returncode == 1 and "redirected to 'http://elsewhere.example/props'" in done.stderr
+    peer.behaviour.redirect = ""
+    peer.behaviour.props_answer = b"<!doctype html><html><body>Welcome to nginx</body></html>"
+    done = ask(llm_home, peer, "hi")
+    assert done.returncode == 1 and "is a web page, not llama-server's JSON" in done.stderr
+
+
+def stop_after(peer: Peer, wait: float) -> tuple[list[Piece | ReplyStats], float]:
+    """Stream a reply in a thread, stop it ``wait`` s later; what came, and how long the stop took."""
+    engine = ServerEngine(ServerSettings(peer.url, idle_timeout=600))
+    prompt = engine.build_prompt([Message("user", "hi")])
+    cancel = threading.Event()
+    got: list[Piece | ReplyStats] = []
+    worker = threading.Thread(target=lambda: got.extend(engine.generate(prompt, Sampling(seed=1), cancel)))
+    worker.start()
+    time.sleep(wait)
+    cancel.set()
+    stopped = time.monotonic()
+    worker.join(10)
+    took = time.monotonic() - stopped
+    engine.close()
+    return got, took
+
+
+def test_stopping_does_not_wait_for_a_server_that_never_answers(peer: Peer) -> None:
+    peer.behaviour.silent_completion = True
+    got, took = stop_after(peer, 0.5)
+    assert took < 1.0
+    assert isinstance(got[-1], ReplyStats) and got[-1].stop == "cancelled"
+
+
+def test_stopping_does_not_wait_for_a_server_that_drips(peer: Peer) -> None:
+    peer.behaviour.reply, peer.behaviour.delay, peer.behaviour.endless = ["slow "], 5.0, True
+    got, took = stop_after(peer, 1.0)
+    assert took < 1.0
+    assert [p.text for p in got if isinstance(p, Piece)] == ["slow "]
+    assert isinstance(got[-1], ReplyStats) and got[-1].stop == "cancelled"
+    assert peer.behaviour.hung_up.wait(10)  # the server saw us hang up
+
+
+async def test_escape_stops_a_reply_from_a_silent_server_within_1_s(peer: Peer) -> None:
+    peer.behaviour.silent_completion = True
+    app = create_app(AppConfig(server=ServerSettings(peer.url, idle_timeout=600)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(pilot, app)
+        chat.query_one(ChatInput).insert("hello?")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: peer.behaviour.completions == 1 and chat.busy)
+        started = time.monotonic()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not chat.busy, timeout=10)
+        assert time.monotonic() - started < 1.0
+
+
+async def test_text_already_received_is_shown_while_the_server_is_slow(peer: Peer) -> None:
+    """The first words arrive at once, the next after 20 s: the first are on screen meanwhile."""
+    peer.behaviour.reply, peer.behaviour.delay = ["The first words.", " Then more."], 20.0
+    app = create_app(AppConfig(server=ServerSettings(peer.url, idle_timeout=600)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(pilot, app)
+        chat.query_one(ChatInput).insert("hello?")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: peer.behaviour.completions == 1)
+        await wait_until(
+            pilot, lambda: any("The first words." in r.text for r in chat.query(Reply)), timeout=3
+        )
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not chat.busy, timeout=10)
