@@ -41,6 +41,12 @@ class FakeHub:
     """Bytes per second to serve at (a network link of that speed); None: as fast as possible."""
     chunk_delay: float = 0.0
     """Seconds to wait after each MiB, to make a download slow enough to watch or cancel."""
+    refuse_ranges: bool = False
+    """Answer every GET with a Range with 416 (a server that will not resume)."""
+    fail_next: int | None = None
+    """Answer the next GET of a file with this HTTP status (once)."""
+    stall_after: int | None = None
+    """Send this many bytes of the next GET of a file, then nothing, for ever (once)."""
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
     url: str = ""
 
@@ -120,6 +126,13 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             if hosted is None:
                 self._error(404, "EntryNotFound")
                 return
+            if body and hub.fail_next is not None:
+                status, hub.fail_next = hub.fail_next, None
+                self._error(status, "InternalError")
+                return
+            if body and hub.refuse_ranges and self.headers.get("Range"):
+                self._error(416, "RangeNotSatisfiable")
+                return
             start = 0
             ranged = re.match(r"bytes=(\d+)-$", self.headers.get("Range") or "")
             if ranged and body:
@@ -137,12 +150,17 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
 
         def _send_file(self, hosted: Hosted, start: int) -> None:
             limit, hub.drop_after = hub.drop_after, None
+            stall, hub.stall_after = hub.stall_after, None
             sent, began = 0, time.monotonic()
             with hosted.path.open("rb") as f:
                 f.seek(start)
                 while block := f.read(CHUNK):
                     if hub.corrupt:
                         block = bytes(b ^ 0xFF for b in block[:16]) + block[16:]
+                    if stall is not None and sent + len(block) > stall:
+                        self.wfile.write(block[: stall - sent])
+                        self.wfile.flush()
+                        time.sleep(3600)
                     if limit is not None and sent + len(block) > limit:
                         self.wfile.write(block[: limit - sent])
                         self.wfile.flush()

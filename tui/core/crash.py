@@ -7,6 +7,7 @@ values of environment variables that look like keys or tokens are blanked out of
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import re
@@ -72,13 +73,15 @@ def write_report(exc: BaseException) -> Path | None:
     text = report_text(exc)
     name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     for folder in (get_paths().data / "crash", Path(tempfile.gettempdir())):
+        path = folder / name
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / name
             with open(path, "x", encoding="utf-8") as f:
                 f.write(text)
             return path
         except OSError:
+            with contextlib.suppress(OSError):
+                path.unlink()  # half a report (a full disk) is no report: try the next folder
             continue
     return None
 

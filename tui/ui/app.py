@@ -184,7 +184,11 @@ class LlmTuiApp(App[None]):
     def _remember_theme(self, theme: str) -> None:
         state = load_state(get_paths())
         state.theme = theme
-        save_state(get_paths(), state)
+        try:
+            save_state(get_paths(), state)
+        except OSError as exc:  # the theme applies now; only remembering it failed
+            said = f"The theme applies now but is not remembered: {exc}"
+            self.notify(said, severity="warning", markup=False)
 
     def check_persona_files(self) -> None:
         """Reload the personas when a file changed on disk, and tell every open screen."""

@@ -10,7 +10,6 @@ starts, and the first turn of a session asks for no cached prefix. No libllama i
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
@@ -21,6 +20,7 @@ from tui.core.engine.base import Clock, EngineBase, Request
 from tui.core.engine.confidence import TOP, Alternative, Confidence
 from tui.core.engine.server_api import ServerAPI, ServerError
 from tui.core.engine.values import EngineChanged, EngineInfo, Piece, ReplyStats
+from tui.core.hangup import on_stop
 from tui.core.prompt.build import ControlToken
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import SANDBOX, ChatTemplate
@@ -34,8 +34,6 @@ TOKEN_ID_LIMIT = 1 << 24
 """Token ids at or past this are refused: the largest vocabularies hold ~260k tokens."""
 CONTEXT_LIMIT = 1 << 24
 """A context size past this (16M tokens) is a wrong answer, not a model."""
-HANG_UP_POLL = 0.1
-"""How often a streaming reply checks for a stop while it waits on the server (escape within 1 s)."""
 
 
 class ServerModelChanged(ServerError, EngineChanged):
@@ -197,24 +195,13 @@ class ServerEngine(EngineBase):
 
     def _stream(self, request: Request) -> Generator[Piece | ReplyStats, None, None]:
         prompt, cancel = request.prompt, request.cancel
-        watching = threading.Event()
-        threading.Thread(target=self._hang_up_on, args=(cancel, watching), daemon=True).start()
         try:
-            yield from self._events(request)
+            with on_stop(cancel, self.api.hang_up):  # a silent server must not hold the stop
+                yield from self._events(request)
         except ServerError:
             if not cancel.is_set():
                 raise
             yield Clock().stats(prompt, 0, "cancelled", request.seed)  # we cut the connection: stopped
-        finally:
-            watching.set()
-
-    def _hang_up_on(self, cancel: threading.Event, done: threading.Event) -> None:
-        """Cut the connection when the reply is stopped: a silent server must not hold the stop."""
-        while not done.is_set():
-            if cancel.wait(HANG_UP_POLL):
-                if not done.is_set():
-                    self.api.hang_up()
-                return
 
     def _events(self, request: Request) -> Iterator[Piece | ReplyStats]:
         """The reply as the server streams it, within our own token limit."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import weakref
 from collections.abc import Generator, Iterator
@@ -25,6 +24,7 @@ import httpx2
 
 from tui.core.crash import keep_secret
 from tui.core.engine.values import EngineError
+from tui.core.hangup import cut
 from tui.core.settings.server import ServerSettings, check_url
 
 EVENT_LIMIT = 16 * 1024 * 1024
@@ -73,12 +73,7 @@ class ServerAPI:
         with self._sockets_lock:
             streams = list(self._sockets)
         for stream in streams:
-            sock = stream.get_extra_info("socket")
-            if isinstance(sock, socket.socket):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass  # already closed
+            cut(stream)
 
     def get(self, path: str) -> dict[str, Any]:
         return self._json("GET", path, None)

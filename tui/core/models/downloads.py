@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui.core.atomic import write_error
+from tui.core.hangup import cut, on_stop
 from tui.core.models.hub import HubError, RemoteFile, explain
 from tui.core.problems import ProblemError
 
@@ -29,6 +31,10 @@ CHUNK = 1 << 20
 DISK_MARGIN = 64 << 20
 """Free space kept beyond the file itself, so a download never fills the disk to the last byte."""
 PROGRESS_SECONDS = 0.1
+CONNECT_SECONDS = 15.0
+"""Longest wait for the hub to accept a connection."""
+STALL_SECONDS = 30.0
+"""Longest wait for the next bytes: a stalled download stops, keeping its .part to resume."""
 
 
 class DownloadError(ProblemError):
@@ -87,16 +93,27 @@ def download(
     """Fetch ``remote`` to ``dest``, continuing a partial download if one matches it."""
     if dest.is_file():
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
     want = (expected_sha256 or remote.sha256 or "").lower() or None
     part, note = part_path(dest), _note_path(dest)
     identity = {"repo": remote.repo, "file": remote.file, "size": remote.size, "sha256": want}
-    start = _resumable_bytes(part, note, identity)
-    if start == 0:
-        part.unlink(missing_ok=True)
-        note.write_text(json.dumps(identity))
-    _check_space(dest.parent, remote.size - start)
-    done, digest = _fetch(remote, part, start, progress, cancel or threading.Event())
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        start = _resumable_bytes(part, note, identity)
+        if start == 0:
+            _start_over(part, note, identity)
+        _check_space(dest.parent, remote.size - start)
+        if start == remote.size:  # all there (killed before the rename): verify, ask nothing
+            done, digest = start, _hash_file(part).hexdigest()
+        else:
+            try:
+                done, digest = _fetch(remote, part, start, progress, cancel or threading.Event())
+            except _RangeRefused:
+                _start_over(part, note, identity)
+                done, digest = _fetch(remote, part, 0, progress, cancel or threading.Event())
+    except (DownloadError, HubError):
+        raise
+    except OSError as exc:  # the data folder: read-only, full, or a file where a folder should be
+        raise _disk_error(exc.filename or dest.parent, exc, "nothing was downloaded") from exc
     if done != remote.size:
         raise DownloadError(
             f"{remote.file}: got {done} of {remote.size} bytes; run it again to resume from there"
@@ -112,6 +129,19 @@ def download(
     os.replace(part, dest)
     note.unlink(missing_ok=True)
     return dest
+
+
+def _disk_error(path: Path | str, exc: OSError, hint: str) -> DownloadError:
+    return DownloadError(str(write_error(path, exc, hint)))
+
+
+class _RangeRefused(Exception):
+    """The server refused to send the rest (HTTP 416): the .part is not what it has."""
+
+
+def _start_over(part: Path, note: Path, identity: dict[str, object]) -> None:
+    part.unlink(missing_ok=True)
+    note.write_text(json.dumps(identity))
 
 
 def _resumable_bytes(part: Path, note: Path, identity: dict[str, object]) -> int:
@@ -185,6 +215,7 @@ def _fetch(
     """Stream the file (from ``start``) into ``part``; the byte count and sha256 of the whole part."""
     import httpx2  # imported here: the hub client is not needed until something downloads
     from huggingface_hub import get_session, hf_raise_for_status
+    from huggingface_hub.errors import HfHubHTTPError
     from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
     headers = build_hf_headers()
@@ -193,8 +224,12 @@ def _fetch(
         headers["Range"] = f"bytes={start}-"
     done = start
     began, reported = time.monotonic(), 0.0
+    timeout = httpx2.Timeout(STALL_SECONDS, connect=CONNECT_SECONDS)
+    request = get_session().stream("GET", remote.url, headers=headers, follow_redirects=True, timeout=timeout)
     try:
-        with get_session().stream("GET", remote.url, headers=headers, follow_redirects=True) as response:
+        with request as response, on_stop(cancel, lambda: cut(response.extensions.get("network_stream"))):
+            if start and response.status_code == 416:
+                raise _RangeRefused
             if response.status_code >= 400:
                 response.read()
                 hf_raise_for_status(response)
@@ -213,18 +248,25 @@ def _fetch(
                         reported = now
                         rate = (done - start) / max(now - began, 1e-6)
                         progress(Progress(done, remote.size, rate))
-    except DownloadError:
+    except (DownloadError, _RangeRefused):
         raise
+    except (HfHubHTTPError, httpx2.HTTPStatusError) as exc:  # an HTTP answer, not a disk error
+        raise DownloadError(str(explain(exc, remote.repo, remote.file))) from exc
     except httpx2.TransportError as exc:
-        raise DownloadError(
-            f"{remote.file}: the connection broke after {human_bytes(done)} of {human_bytes(remote.size)}; "
-            "run it again to resume from there"
-        ) from exc
+        so_far = f"after {human_bytes(done)} of {human_bytes(remote.size)}"
+        if cancel.is_set():
+            raise DownloadCancelled(f"{remote.file}: cancelled {so_far}; run it again to resume") from exc
+        how = (
+            f"no data for {STALL_SECONDS:g} s"
+            if isinstance(exc, httpx2.TimeoutException)
+            else "the connection broke"
+        )
+        raise DownloadError(f"{remote.file}: {how} {so_far}; run it again to resume from there") from exc
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise DownloadError(f"the disk is full while writing {part}; free some space and resume") from exc
-        raise DownloadError(f"cannot write {part}: {exc.strerror or exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - HTTP errors from the hub, made readable
+        raise _disk_error(part, exc, "run it again to resume") from exc
+    except Exception as exc:  # noqa: BLE001 - whatever else the hub client raised, made readable
         error: HubError = explain(exc, remote.repo, remote.file)
         raise DownloadError(str(error)) from exc
     return done, hasher.hexdigest()

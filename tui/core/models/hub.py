@@ -127,6 +127,8 @@ def explain(exc: BaseException, repo: str, file: str | None) -> HubError:
         status = exc.response.status_code if exc.response is not None else None
         if status in (401, 403):
             return HubError(f"not allowed to read {where} (HTTP {status}): {LOGIN_HINT}")
+        if status is not None and status >= 500:
+            return HubError(f"the hub failed on {where} (HTTP {status}, its side): try again later")
         return HubError(f"the hub refused {where} (HTTP {status})")
     if isinstance(exc, hub_errors.OfflineModeIsEnabled):
         return OfflineError(f"offline mode: cannot reach the hub for {where}")

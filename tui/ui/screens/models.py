@@ -178,6 +178,11 @@ class ModelBrowser(Screen[str | None]):
             error = "cancelled; download it again to resume"
         except (DownloadError, hub.HubError) as exc:
             error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must not leave the row "starting…" for ever
+            from tui.core.crash import write_report
+
+            crash = write_report(exc)
+            error = f"internal error: {type(exc).__name__}: {exc}; the report is in {crash}"
         self.post_message(DownloadFinished(entry.id, error))
 
     def on_download_progress(self, message: DownloadProgress) -> None:
@@ -228,7 +233,11 @@ class ModelBrowser(Screen[str | None]):
             return
         state = load_state(self.paths)
         state.default_model = entry.id
-        save_state(self.paths, state)
+        try:
+            save_state(self.paths, state)
+        except OSError as exc:  # a full or read-only disk: said, the old default stays
+            self.notify(f"Could not set the default: {exc}", severity="error", markup=False)
+            return
         self.notify(f"{entry.name} is now the default model.")
         self.refresh_table()
 
@@ -248,7 +257,11 @@ class ModelBrowser(Screen[str | None]):
             if values is not None:
                 fresh = load_state(self.paths)
                 fresh.models[entry.id] = values
-                save_state(self.paths, fresh)
+                try:
+                    save_state(self.paths, fresh)
+                except OSError as exc:
+                    self.notify(f"Could not save the settings: {exc}", severity="error", markup=False)
+                    return
                 self.notify(f"Saved: they apply the next time {entry.name} loads.")
                 self.refresh_table()
 
