@@ -51,3 +51,20 @@ def test_waiting_messages_and_stopping(llm_home: Path, model_path: Path) -> None
     driver.saver(get_paths(), engine.info, said.append)(driver.chat.session)
     engine.close()
     assert said and said[0].startswith("Could not save the session transcript")
+
+
+def test_messages_still_waiting_are_kept_as_unanswered_not_dropped() -> None:
+    """Queued behind a reply when a new session starts (or the app quits): kept, with why."""
+    from tests.ui.helpers import FakeEngine
+
+    driver = ChatDriver("almo", False)
+    driver.pending += ["first", "second"]
+    driver.stop_everything("the app was closed")
+    assert driver.unsent == ["first", "second"] and driver.pending == []  # no model yet: given back
+    driver.chat = Chat(FakeEngine(), None, Sampling())
+    driver.pending.append("third")
+    driver.begin_reply()
+    driver.stop_everything("a new session started")
+    (kept,) = driver.chat.session.unanswered
+    assert kept.user == "third" and kept.why == "not sent: a new session started"
+    assert driver.cancel is not None and driver.cancel.is_set()

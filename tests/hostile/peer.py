@@ -32,6 +32,8 @@ class Behaviour:
     """Seconds between two events (a slow peer)."""
     endless: bool = False
     """Repeat the reply for ever, ignoring n_predict."""
+    silent_props: bool = False
+    """Accept ``GET /props`` and never answer (a server still loading, or wedged)."""
     silent_completion: bool = False
     """Accept ``/completion`` and never send a byte."""
     tokens: Any = None
@@ -44,6 +46,8 @@ class Behaviour:
     """Raw bytes for ``/props`` instead of JSON (a web page)."""
     redirect: str = ""
     """Answer every request with a redirect here."""
+    cut_after: int | None = None
+    """Close the connection after this many events, without the final one (a server gone)."""
     completion_status: int = 200
     """Answer ``/completion`` with this status instead (a 500)."""
     completions: int = 0
@@ -100,6 +104,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         if self._redirected():
             return
+        if self.server.behaviour.silent_props:
+            time.sleep(3600)
+            return
         raw = self.server.behaviour.props_answer
         if self.path == "/props" and raw is not None:
             self.send_response(200)
@@ -151,6 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._event({"content": piece, "tokens": tokens, "stop": False})
                 if behaviour.delay:
                     time.sleep(behaviour.delay)
+                if behaviour.cut_after == count:
+                    self.close_connection = True
+                    return
                 if not behaviour.endless and 0 < limit <= count:
                     break
             self._event({"content": "", "stop": True, "stop_type": "eos", "timings": {"cache_n": 0}})
@@ -172,6 +182,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     behaviour: Behaviour
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hung up mid-answer is what these tests do on purpose
 
 
 class Peer:

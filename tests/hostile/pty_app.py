@@ -54,7 +54,12 @@ class PtyApp:
     def wait_for_output(self, text: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while text.encode() not in self.output:
-            assert self.process.poll() is None, f"llm-tui ended ({self.process.returncode}) before {text!r}"
+            if self.process.poll() is not None:
+                self._reader.join(5)  # what it wrote before it ended is still coming
+                assert text.encode() in self.output, (
+                    f"llm-tui ended ({self.process.returncode}) before {text!r}"
+                )
+                return
             assert time.monotonic() < deadline, f"no {text!r} on the terminal in {timeout} s"
             time.sleep(0.05)
 

@@ -124,7 +124,7 @@ async def test_a_failed_persona_save_keeps_the_text(read_only_personas: Path) ->
         await wait_until(pilot, lambda: any("Could not save" in n.message for n in app._notifications))
         assert isinstance(app.screen, PersonaEditor) and "typed with care" in editor.editor.text
         message = next(n.message for n in app._notifications if "Could not save" in n.message)
-        assert str(path) in message and "Read-only file system" in message
+        assert str(path) in message and "the file system is read-only" in message
     assert not path.exists()
 
 

@@ -64,3 +64,19 @@ def test_ending_from_outside_mid_reply_saves_the_turn_and_exits_within_2_s(
     assert turn["user"] == "tell me about the sea" and turn["stop"] == "cancelled"
     reply = str(turn["reply"])
     assert reply.startswith("slowly ") if not peer.behaviour.silent_completion else reply == ""
+
+
+def test_a_message_typed_while_connecting_is_given_back_at_exit(llm_home: Path) -> None:
+    """The server never answers /props: ctrl+q still ends the app at once, and the message typed
+    meanwhile is printed, not lost."""
+    stand_in = Peer(Behaviour(silent_props=True))
+    try:
+        app = PtyApp(llm_home, "--server", stand_in.url)
+        app.wait_for_output("Message the model")
+        app.type("typed while it connects\r")
+        time.sleep(1.0)
+        app.type("\x11")
+        assert app.ended_within(2.0) == 0
+        app.wait_for_output("not sent (no model had loaded yet), your message: typed while it connects", 5)
+    finally:
+        stand_in.close()

@@ -3,6 +3,7 @@ is trusted (the real command against `tests/hostile/peer.py`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,28 +11,36 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from tests.hostile.peer import Peer
 from tests.ui.helpers import ready, wait_until
+from tui.core.chat import export, transcripts
 from tui.core.chat.sampling import Sampling
+from tui.core.chat.session import Chat
 from tui.core.engine.server import ServerEngine
-from tui.core.engine.values import Piece, ReplyStats
+from tui.core.engine.values import ContextFullError, Piece, ReplyStats
 from tui.core.prompt.messages import Message
 from tui.core.settings.server import ServerSettings
+from tui.paths import get_paths
 from tui.ui.app import AppConfig, create_app
+from tui.ui.screens.chat import ChatScreen
 from tui.ui.widgets.chat_input import ChatInput
 from tui.ui.widgets.message_views import Reply
 
 RSS = (
-    "import resource, runpy, sys\n"
+    "import runpy, sys\n"
     "try:\n"
     "    runpy.run_module('tui', run_name='__main__')\n"
     "finally:\n"
-    "    print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "    peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+    "    print('maxrss', peak, file=sys.stderr)\n"
 )
-"""Runs llm-tui and reports its own peak memory (KiB) as its last line on stderr."""
+"""Runs llm-tui and reports its own peak memory (KiB) as its last line on stderr (VmHWM: the
+rusage peak would include the forked test process's own pages from before the exec)."""
 
 
 @pytest.fixture
@@ -165,3 +174,64 @@ async def test_text_already_received_is_shown_while_the_server_is_slow(peer: Pee
         )
         await pilot.press("escape")
         await wait_until(pilot, lambda: not chat.busy, timeout=10)
+
+
+def saved_sessions() -> list[dict[str, Any]]:
+    folder = get_paths().sessions
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+
+async def send(pilot: Pilot[None], chat: ChatScreen, text: str) -> None:
+    chat.query_one(ChatInput).insert(text)
+    await pilot.press("enter")
+
+
+async def test_a_message_that_got_no_reply_is_saved_with_why(peer: Peer) -> None:
+    peer.behaviour.completion_status = 500
+    app = create_app(AppConfig(server=ServerSettings(peer.url)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(pilot, app)
+        await send(pilot, chat, "are you there?")
+        await wait_until(pilot, lambda: bool(saved_sessions()) and not chat.busy)
+    (session,) = saved_sessions()
+    (unanswered,) = session["unanswered"]
+    assert unanswered["user"] == "are you there?" and "HTTP 500" in unanswered["why"]
+    assert session["turns"] == []
+    shown = export.to_markdown(transcripts.parse(session))
+    assert "are you there?" in shown and "No reply:" in shown
+
+
+async def test_a_reply_cut_by_a_server_gone_is_saved_as_cut(peer: Peer) -> None:
+    peer.behaviour.reply, peer.behaviour.endless, peer.behaviour.cut_after = ["half "], True, 3
+    app = create_app(AppConfig(server=ServerSettings(peer.url)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(pilot, app)
+        await send(pilot, chat, "tell me")
+        await wait_until(pilot, lambda: bool(saved_sessions()) and not chat.busy)
+    (turn,) = saved_sessions()[0]["turns"]
+    assert turn["reply"] == "half half half " and turn["error"]
+    assert "broke off:" in export.to_markdown(transcripts.parse(saved_sessions()[0]))
+
+
+async def test_a_model_change_gives_the_message_back(peer: Peer) -> None:
+    app = create_app(AppConfig(server=ServerSettings(peer.url)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(pilot, app)
+        first = chat.chat
+        peer.behaviour.props = {"model_path": "/models/another.gguf"}
+        await send(pilot, chat, "still you?")
+        await wait_until(pilot, lambda: chat.chat is not None and chat.chat is not first)
+        assert chat.query_one(ChatInput).text == "still you?"
+        assert peer.behaviour.completions == 0
+    old = next(s for s in saved_sessions() if s["unanswered"])
+    assert old["unanswered"][0]["user"] == "still you?" and "another model" in old["unanswered"][0]["why"]
+
+
+def test_a_huge_paste_is_said_to_be_too_long_for_the_context(peer: Peer) -> None:
+    engine = ServerEngine(ServerSettings(peer.url))
+    chat = Chat(engine, None, Sampling())
+    with pytest.raises(ContextFullError, match=r"your message is 200,000 tokens: .* context of 4,096 tokens"):
+        chat.prepare("word " * 40_000)
+    with pytest.raises(ContextFullError, match=r"your message is 2,000,000 characters"):
+        chat.prepare("x" * 2_000_000)
+    engine.close()

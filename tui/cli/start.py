@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import TextIO
+import os
+import sys
+from typing import NoReturn, TextIO
 
 from tui.cli.errors import print_error
 from tui.cli.setup import flag_options, server_of
@@ -33,9 +35,26 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         app.run()
     finally:
         SANDBOX.close()  # a render still running in a worker ends now, not at its time limit
+    for text in app.unsent():
+        print_error(f"llm-tui: not sent (no model had loaded yet), your message: {text}")
     if app.crash_error is not None:
         from tui.core.crash import EXIT_CRASH, one_line
 
         print_error(one_line(app.crash_error, app.crash_report))
-        return EXIT_CRASH
-    return app.return_code or 0
+        leave(EXIT_CRASH)
+    leave(app.return_code or 0)
+
+
+def leave(code: int) -> NoReturn:
+    """End the process now that the app has saved everything and the terminal is back.
+
+    A thread can still be blocked where no stop reaches it (a model still loading, a server that
+    never answered ``/props``); Python joins such threads at exit (concurrent.futures does), which
+    kept the process alive, unseen, for up to two minutes after the screen was gone.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

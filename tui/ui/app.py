@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +45,13 @@ ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 """Signals that end the app like ctrl+q (the partial turn saved), exiting 128 + the signal."""
 
 
+class DetachedExecutor(ThreadPoolExecutor):
+    """A thread pool whose shutdown never waits for a thread still running."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=True)
+
+
 class LlmTuiApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "llm-tui"
@@ -60,6 +68,7 @@ class LlmTuiApp(App[None]):
         self.crash_report: Path | None = None
         self.crash_error: Exception | None = None
         self._terminal_safe = TerminalSafe()
+        self._chat: ChatScreen | None = None
         self.ended_by: int | None = None
         """The exit code when a signal or a vanished terminal ended the app (128 + the signal)."""
 
@@ -81,8 +90,17 @@ class LlmTuiApp(App[None]):
         self.personas = self.store.load()
         self.set_interval(WATCH_SECONDS, self.check_persona_files)
         if not self.is_headless:
+            self._detach_workers()
             self._watch_the_outside()
-        self.push_screen(ChatScreen(self.engine_factory, self.config))
+        self._chat = ChatScreen(self.engine_factory, self.config)
+        self.push_screen(self._chat)
+
+    def _detach_workers(self) -> None:
+        """Thread workers run on the loop's default executor, which `asyncio.run` joins at the end:
+        a worker blocked where no stop reaches it (a model loading, a server that never answers)
+        kept the app from returning after ctrl+q. Here the end does not wait for them; the CLI then
+        ends the process (tui.cli.start.leave)."""
+        asyncio.get_running_loop().set_default_executor(DetachedExecutor())
 
     def _watch_the_outside(self) -> None:
         """SIGTERM, SIGHUP and a terminal that vanished end the app as ctrl+q does: without this a
@@ -140,6 +158,10 @@ class LlmTuiApp(App[None]):
 
             return OutlivingDriver
         return driver
+
+    def unsent(self) -> list[str]:
+        """Messages typed before any model loaded, when the app closed (the CLI prints them)."""
+        return list(self._chat.driver.unsent) if self._chat is not None else []
 
     def loaded_info(self) -> EngineInfo | None:
         """The model loaded now (None while none is)."""

@@ -63,6 +63,8 @@ class ReplyFinished(Message):
     """The turn the reply was recorded as (None: nothing was, e.g. the prompt could not be made)."""
     recorded_in: Session | None = None
     """The session it was sent in (the UI may have started another meanwhile)."""
+    user: str = ""
+    """The message the reply answers (given back to the box when the model changed under it)."""
 
 
 @dataclass

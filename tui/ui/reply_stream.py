@@ -24,6 +24,7 @@ from textual.message_pump import MessagePump
 
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat, PreparedTurn, Session
+from tui.core.chat.tree import Unanswered
 from tui.core.engine.values import EngineChanged, EngineError, Piece, ReplyStats
 from tui.core.prompt.template import TemplateRenderError
 from tui.ui.messages import ReplyChunk, ReplyFinished, ReplyStarted
@@ -95,13 +96,15 @@ def stream_reply(
     confidence: bool = False,
     save: Callable[[Session], None] | None = None,
     ui_thread: int | None = None,
+    user: str = "",
 ) -> None:
     """Prepare (``plan``: a new message, a regenerated or edited branch), generate and report one
     turn; always ends with exactly one `ReplyFinished`.
 
     ``save`` is called here, in the worker, with the session the turn was recorded in, whatever
     ended the reply (done, stopped, an error, a new session, quit): the UI may have moved on.
-    ``ui_thread`` (the `threading.get_ident()` of the UI's thread) paces the batches.
+    ``ui_thread`` (the `threading.get_ident()` of the UI's thread) paces the batches. ``user`` is
+    the message sent: when no reply to it could be made it is kept in the session as unanswered.
     """
     recorded_in = chat.session
     before = len(recorded_in.tree.turns)
@@ -113,13 +116,18 @@ def stream_reply(
         if not isinstance(exc, Exception):
             raise
     finally:
+        made = recorded_in.tree.turns[before] if len(recorded_in.tree.turns) > before else None
+        error = ending[1]
+        if error and made is not None:
+            made.error = error  # broke off: saved as cut, not as a reply that ended
+        elif error:
+            recorded_in.unanswered.append(Unanswered(user, before, error))
         if save is not None:
             try:
                 save(recorded_in)
             except Exception as exc:  # noqa: BLE001 - the save reports its own failures; a bug too
                 _internal(exc)
-        made = recorded_in.tree.turns[before] if len(recorded_in.tree.turns) > before else None
-        target.post_message(ReplyFinished(session, *ending, made, recorded_in))
+        target.post_message(ReplyFinished(session, *ending, made, recorded_in, user))
 
 
 Ending = tuple[ReplyStats | None, str | None, bool]

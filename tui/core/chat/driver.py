@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat, Session
 from tui.core.chat.settings import Overrides, SessionSettings, session_settings
+from tui.core.chat.tree import Unanswered
 from tui.core.engine.values import EngineInfo
 from tui.core.personas.format import Persona
 from tui.paths import Paths
@@ -33,6 +34,8 @@ class ChatDriver:
     """Messages typed before the model was ready: sent in order once it is."""
     cancel: threading.Event | None = None
     """Set to stop the reply now streaming (None: none is)."""
+    unsent: list[str] = field(default_factory=list)
+    """Messages typed before any model loaded, when the app closed: printed at exit, not lost."""
 
     @property
     def busy(self) -> bool:
@@ -71,8 +74,15 @@ class ChatDriver:
         self.cancel.set()
         return True
 
-    def stop_everything(self) -> None:
-        """Before quitting, switching model or session: stop the reply, forget waiting messages."""
+    def stop_everything(self, why: str = "the app was closed") -> None:
+        """Before quitting, switching model or session: stop the reply; messages still waiting are
+        kept, unanswered, in the session (or in ``unsent`` when no model had loaded yet)."""
+        if self.pending and self.chat is not None:
+            session = self.chat.session
+            for text in self.pending:
+                session.unanswered.append(Unanswered(text, len(session.tree.turns), f"not sent: {why}"))
+        else:
+            self.unsent += self.pending
         self.pending.clear()
         self.stop()
 

@@ -113,7 +113,7 @@ def to_markdown(saved: Transcript, everything: bool = False) -> str:
             ]
         for number, turn in enumerate(saved.path_turns, start=1):
             lines += ["", f"## Turn {number}", "", "**You:**", "", turn.user, "", *_reply(turn)]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + _unanswered(saved)) + "\n"
     lines += ["", "Every branch; the model was only ever sent one path at a time (marked “sent”)."]
     for row in rows(saved):
         turn = saved.turns[row.turn]
@@ -125,11 +125,22 @@ def to_markdown(saved: Transcript, everything: bool = False) -> str:
         else:
             title = f"{hashes} Model, reply {row.number} of {row.of}{_origin(turn, 'reply')}{sent}"
             lines += ["", title, "", *_reply(turn, heading=False)]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _unanswered(saved)) + "\n"
+
+
+def _unanswered(saved: Transcript) -> list[str]:
+    """Messages that got no reply: kept so nothing typed is lost, never sent again."""
+    lines = []
+    for item in saved.unanswered:
+        lines += ["", f"## Unanswered, sent after turn {item.after}", "", "**You:**", "", item.user]
+        lines += ["", f"*No reply: {item.why}*"]
+    return lines
 
 
 def _reply(turn: SavedTurn, heading: bool = True) -> list[str]:
     stats = f"seed {turn.seed}, {turn.completion_tokens} tokens, stop: {turn.stop}"
+    if turn.error:
+        stats = f"broke off: {turn.error}"
     if turn.origin == "reopened":
         stats = "read back from a saved transcript, sent again as text"
     thinking = (

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.settings import SessionSettings
 from tui.core.chat.thinking import ThinkingSplitter, opened_by_prompt
-from tui.core.chat.tree import Origin, Tree, Turn
+from tui.core.chat.tree import Origin, Tree, Turn, Unanswered
 from tui.core.engine.base import EngineBase
 from tui.core.engine.values import ContextFullError, Piece, ReplyStats
 from tui.core.prompt.build import Prompt
@@ -69,6 +69,8 @@ class Session:
     """The chat template's own variables for this session (``enable_thinking``, ...)."""
     reopened_from: str | None = None
     """The saved transcript this session's first turns were read from (sent again as text)."""
+    unanswered: list[Unanswered] = field(default_factory=list)
+    """Messages sent in this session that got no reply, with why (saved; never sent again)."""
 
     @property
     def turns(self) -> list[Turn]:
@@ -104,6 +106,7 @@ class Session:
         path = self.tree.path_to(parent)
         n_ctx = engine.info.n_ctx
         reserve = min(self.sampling.max_tokens, n_ctx // 4)
+        _check_fits(engine, user_text, n_ctx - reserve, reserve)
         first = path[-1].first_kept if path else 0
         start = first
         while True:
@@ -119,6 +122,29 @@ class Session:
                 )
             start += 1
         return PreparedTurn(prompt, tuple(range(first, start)), user_text, parent, asked, start)
+
+
+CHARS_PER_TOKEN = 64
+"""More characters per token than any tokenizer packs on average: a message this many times the
+context is refused without tokenizing it."""
+
+
+def _check_fits(engine: ChatEngine, text: str, room: int, reserve: int) -> None:
+    """A message too long for the context on its own is said to be, before a template renders it
+    (a 200 KB paste otherwise read as the template's output limit)."""
+    size = len(text)
+    if size > CHARS_PER_TOKEN * room:
+        count = f"{size:,} characters"
+    else:
+        # a token holds at least one byte, a character at most four: shorter texts always fit
+        tokens = len(engine.vocab.tokenize(text, special=False)) if size * 4 > room else 0
+        if tokens <= room:
+            return
+        count = f"{tokens:,} tokens"
+    raise ContextFullError(
+        f"your message is {count}: with {reserve} kept for the reply, the context of "
+        f"{room + reserve:,} tokens cannot hold it (shorten it, or load the model with a larger --ctx)"
+    )
 
 
 def started(prepared: PreparedTurn) -> tuple[str, str]:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from tui.core.atomic import write_text_atomic
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Session
-from tui.core.chat.tree import Turn
+from tui.core.chat.tree import Turn, Unanswered
 from tui.core.engine.values import STOP_REASONS, EngineInfo, ReplyStats
 from tui.core.problems import Problem, ProblemError
 from tui.core.prompt.build import Prompt
@@ -63,6 +63,8 @@ class SavedTurn:
     """For a reply continued from a runner-up token: which of its tokens was chosen."""
     first_kept: int = 0
     """The first turn of its path its prompt held (earlier ones were dropped to fit the context)."""
+    error: str = ""
+    """Why the reply broke off, when it did (a server gone mid-reply)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class Transcript:
     """The persona's opt-in: special tokens typed in messages were control tokens."""
     variables: dict[str, object] = field(default_factory=dict)
     """The chat template's own variables the session was rendered with."""
+    unanswered: tuple[Unanswered, ...] = ()
+    """Messages that got no reply, with why."""
 
     @property
     def path_turns(self) -> tuple[SavedTurn, ...]:
@@ -101,6 +105,7 @@ class Transcript:
         data = asdict(self)
         data["turns"] = list(data["turns"])
         data["path"] = list(data["path"])
+        data["unanswered"] = list(data["unanswered"])
         return {"format": FORMAT, **{k: v for k, v in data.items() if k != "format"}}
 
 
@@ -141,6 +146,7 @@ def record(session: Session, info: EngineInfo, persona: str | None) -> Transcrip
                 origin=turn.origin,
                 branched_at=turn.branched_at,
                 first_kept=turn.first_kept,
+                error=turn.error,
             )
             for turn in everything
         ),
@@ -148,6 +154,7 @@ def record(session: Session, info: EngineInfo, persona: str | None) -> Transcrip
         reopened_from=session.reopened_from,
         parse_special=session.parse_special,
         variables=dict(session.variables),
+        unanswered=tuple(session.unanswered),
     )
 
 
@@ -166,6 +173,7 @@ def restore(saved: Transcript) -> Session:
         parse_special=saved.parse_special,
         variables=dict(saved.variables),
         reopened_from=saved.reopened_from,
+        unanswered=list(saved.unanswered),
     )
     made: list[Turn] = []
     for old in saved.turns:
@@ -181,6 +189,7 @@ def restore(saved: Transcript) -> Session:
             first_kept=old.first_kept,
             origin=old.origin,  # type: ignore[arg-type]
             branched_at=old.branched_at,
+            error=old.error,
         )
         session.tree.add(turn)
         made.append(turn)
@@ -213,8 +222,8 @@ def _moment(text: str) -> datetime:
 
 
 def save(paths: Paths, session: Session, info: EngineInfo, persona: str | None) -> Path | None:
-    """Write the session's transcript (nothing for a session without a turn)."""
-    if not session.tree.turns:
+    """Write the session's transcript (nothing for a session where nothing was sent)."""
+    if not session.tree.turns and not session.unanswered:
         return None
     path = session_file(paths, session)
     data = record(session, info, persona).to_json()
@@ -248,7 +257,7 @@ def list_saved(paths: Paths) -> tuple[list[Saved], list[Problem]]:
             )
             continue
         on_path = saved.path_turns
-        first = on_path[0].user if on_path else ""
+        first = on_path[0].user if on_path else (saved.unanswered[0].user if saved.unanswered else "")
         model = saved.model.name
         found.append(
             Saved(saved.id, path, saved.started, model, saved.persona, len(on_path), first, saved.branches)
@@ -310,6 +319,7 @@ def parse(data: object) -> Transcript:
                 origin=turn.optional("origin", str) or "sent",
                 branched_at=turn.optional("branched_at", int),
                 first_kept=turn.optional("first_kept", int) or 0,
+                error=turn.optional("error", str) or "",
             )
         )
     depth: list[int] = []
@@ -344,7 +354,19 @@ def parse(data: object) -> Transcript:
         format=version,
         parse_special=bool(top.optional("parse_special", bool)),
         variables=top.optional("variables", dict) or {},
+        unanswered=_unanswered(top.optional("unanswered", list) or [], len(turns)),
     )
+
+
+def _unanswered(items: list[object], turns: int) -> tuple[Unanswered, ...]:
+    found = []
+    for number, item in enumerate(items):
+        entry = _Fields(item, f"unanswered[{number}]")
+        after = entry.value("after", int)
+        if not 0 <= after <= turns:
+            raise ValueError(f"unanswered[{number}].after: expected 0 to {turns}, not {after}")
+        found.append(Unanswered(entry.value("user", str), after, entry.value("why", str)))
+    return tuple(found)
 
 
 def _check_path(path: tuple[object, ...], turns: list[SavedTurn]) -> None:

@@ -22,6 +22,16 @@ token chosen in the confidence view, or read back from a saved transcript."""
 Side = Literal["user", "reply"]
 
 
+@dataclass(frozen=True)
+class Unanswered:
+    """A message that got no reply (the server failed, the template refused it): kept with why."""
+
+    user: str
+    after: int
+    """How many turns the session held when it was sent (where it goes when shown again)."""
+    why: str
+
+
 @dataclass(eq=False)
 class Turn:
     """One exchange, with the exact prompt it was sent as and how the reply ended."""
@@ -50,6 +60,8 @@ class Turn:
     """For a reply continued from a runner-up token: that token's index in ``pieces``."""
     seen: int = 0
     """When this turn was last on the current path (which branch to follow below a switch)."""
+    error: str = ""
+    """Why the reply broke off (a server gone, an error), when it did: said, not taken for a stop."""
 
     def as_message(self) -> Message:
         """This reply as the next prompt passes it; the template decides what of it is sent."""

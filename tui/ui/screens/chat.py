@@ -229,7 +229,7 @@ class ChatScreen(Screen[None]):
         """Load ``model`` (what the browser returned; None: it was closed) in a new session."""
         if model is None:
             return
-        self.driver.stop_everything()
+        self.driver.stop_everything("another model was loaded")
         self.query_one(StatusLine).model = f"loading {model}…"
         self._load(model)
 
@@ -254,12 +254,12 @@ class ChatScreen(Screen[None]):
             self.notify("The model is still loading; your message will be sent when it is ready.")
             return
         chat = self.chat
-        self._start_reply(lambda: chat.prepare(text))
+        self._start_reply(lambda: chat.prepare(text), text)
 
     def _start_pending(self) -> None:
         text, chat = self.driver.pending.pop(0), self.chat
         assert chat is not None
-        self._start_reply(lambda: chat.prepare(text))
+        self._start_reply(lambda: chat.prepare(text), text)
 
     async def _branch(
         self, turn: Turn, plan: Callable[[], PreparedTurn], user_text: str, new_seed: bool = False
@@ -268,13 +268,13 @@ class ChatScreen(Screen[None]):
         old turn is kept in the session's tree, the new one streams in its place."""
         assert self.chat is not None
         await self.query_one(Conversation).start_branch(self.chat.session.turns.index(turn), user_text)
-        self._start_reply(plan, new_seed)
+        self._start_reply(plan, user_text, new_seed)
 
-    def _start_reply(self, plan: Callable[[], PreparedTurn], new_seed: bool = False) -> None:
+    def _start_reply(self, plan: Callable[[], PreparedTurn], user: str, new_seed: bool = False) -> None:
         assert self.chat is not None
         cancel = self.driver.begin_reply()
         sampling = self.chat.session.sampling.with_seed(None) if new_seed else None
-        self._generate(self.chat, plan, cancel, sampling, threading.get_ident())
+        self._generate(self.chat, plan, cancel, sampling, threading.get_ident(), user)
 
     @work(thread=True, exit_on_error=False, group="reply")
     def _generate(
@@ -284,6 +284,7 @@ class ChatScreen(Screen[None]):
         cancel: threading.Event,
         sampling: Sampling | None,
         ui_thread: int,
+        user: str,
     ) -> None:
         save = self.driver.saver(get_paths(), chat.engine.info, self._save_failed)
         on_compute_thread(
@@ -297,6 +298,7 @@ class ChatScreen(Screen[None]):
             self._confidence,
             save,
             ui_thread,
+            user,
         )
 
     async def on_reply_started(self, message: ReplyStarted) -> None:
@@ -320,13 +322,16 @@ class ChatScreen(Screen[None]):
         if message.reload:
             error = message.error or ""
             self._reload_reason = f"{error[:1].upper()}{error[1:]}. "
+            box = self.query_one(ChatInput)
+            if message.user and not box.text.strip():
+                box.insert(message.user)  # nothing was sent: the message waits to go to the new model
             self._load()  # the next EngineReady starts a new session and says which model
             return
         self.inspect()
         if waiting is not None:
             chat = self.chat
             assert chat is not None
-            self._start_reply(lambda: chat.prepare(waiting))
+            self._start_reply(lambda: chat.prepare(waiting), waiting)
 
     def _save_transcript(self) -> None:
         """Keep the session for the user (never for the model), after every change to it."""
@@ -439,7 +444,7 @@ class ChatScreen(Screen[None]):
     def action_new_session(self, reason: str = "") -> None:
         if self.chat is None:
             return
-        self.driver.stop_everything()
+        self.driver.stop_everything("a new session started")
         self._reset(self.chat, self.settings(), reason)
 
     @work(thread=True, exit_on_error=False, group="session")
@@ -564,7 +569,7 @@ class ChatScreen(Screen[None]):
         """Go on with a saved session, in a new one: its turns are sent again as text."""
         if path is None or self.chat is None:
             return
-        self.driver.stop_everything()
+        self.driver.stop_everything("a saved session was reopened")
         self._reopen_session(self.chat, path)
 
     @work(thread=True, exit_on_error=False, group="session")
