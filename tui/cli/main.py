@@ -29,11 +29,13 @@ EXIT_BROKEN_PIPE = 141
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; errors are one line, a crash leaves a report and never exits 0."""
     raw = list(sys.argv[1:] if argv is None else argv)
-    if raw == ["--version"]:
-        print(f"llm-tui {__version__}")
-        return 0
     try:
-        return _main(raw)
+        try:
+            code = _main(raw)
+        except SystemExit as done:  # argparse's --help, --version and usage errors
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
+        sys.stdout.flush()  # a short output is still buffered: a reader gone is found here, not at exit
+        return code
     except BrokenPipeError:
         # The reader went away (`llm-tui info | head -1`): stop quietly, as shell tools do.
         _drop_stdout()
@@ -53,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(raw: list[str]) -> int:
+    if raw == ["--version"]:
+        print(f"llm-tui {__version__}")
+        return 0
     from tui.cli.parser import build_parser, runner_of
 
     _check_utf8(raw)

@@ -18,7 +18,10 @@ Protocol: one JSON object per line each way. Request ``{"source", "messages", "a
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import lru_cache
@@ -225,7 +228,28 @@ def _limit_memory() -> None:
         pass  # no rlimit here (Windows): the time limit still applies
 
 
+PARENT_ENV = "LLM_TUI_SANDBOX_PARENT"
+"""The process id of the llm-tui that started the renderer (it may be gone before we look)."""
+PARENT_CHECK_SECONDS = 0.25
+"""How often the renderer checks that llm-tui still runs (it ends within this once it does not)."""
+
+
+def _end_with_parent() -> None:
+    """End this process as soon as the llm-tui that started it is gone, however it went (ctrl+c,
+    SIGTERM, SIGKILL): a hostile template must not keep a core busy for hours after it. The
+    parent's death is seen as a new parent id (this process runs in a session of its own)."""
+    parent = int(os.environ.get(PARENT_ENV, "0") or 0) or os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
 def main() -> None:
+    _end_with_parent()
     _limit_memory()
     sys.setrecursionlimit(400)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer

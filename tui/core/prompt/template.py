@@ -241,7 +241,12 @@ class _Sandbox:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1"},
+                env={
+                    **os.environ,
+                    "PYTHONIOENCODING": "utf-8",
+                    "PYTHONDONTWRITEBYTECODE": "1",
+                    "LLM_TUI_SANDBOX_PARENT": str(os.getpid()),  # it ends when we do (sandbox.py)
+                },
                 start_new_session=True,  # ctrl+c in a terminal reaches us, not the renderer
             )
         return self._process
