@@ -7,6 +7,7 @@ Only what every run needs is imported here: ``--version`` answers before anythin
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
 
@@ -29,6 +30,7 @@ EXIT_BROKEN_PIPE = 141
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; errors are one line, a crash leaves a report and never exits 0."""
     raw = list(sys.argv[1:] if argv is None else argv)
+    _forgiving_output()
     try:
         try:
             code = _main(raw)
@@ -69,6 +71,18 @@ def _main(raw: list[str]) -> int:
         importlib.import_module(module), function
     )
     return run(args, sys.stdout, sys.stderr)
+
+
+def _forgiving_output() -> None:
+    """stdout and stderr never fail on a character: see `tui.core.text_safety.OUTPUT_ERRORS`."""
+    from tui.core.text_safety import OUTPUT_ERRORS
+
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            try:
+                stream.reconfigure(errors=OUTPUT_ERRORS)
+            except (ValueError, OSError):
+                pass
 
 
 def _drop_stdout() -> None:

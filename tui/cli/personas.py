@@ -72,8 +72,13 @@ def _show(store: PersonaStore, persona_id: str, out: TextIO) -> int:
 
 def _new(store: PersonaStore, persona_id: str, out: TextIO) -> int:
     path = store.user_path(persona_id)
-    if path.exists():
-        raise ProblemError(f"{path} already exists; edit it with `llm-tui personas edit {persona_id}`")
+    taken = store.taken(persona_id)
+    if taken is not None:
+        what = "a link" if taken.is_symlink() else "a file"
+        raise ProblemError(
+            f"{taken} is already there ({what} claiming the id `{persona_id}`; ids ignore case): "
+            f"edit it with `llm-tui personas edit {persona_id}`, or pick another id"
+        )
     store.save(persona_id, template_text(persona_id))
     print(path, file=out)
     return 0

@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TextIO
 
-from tui.core.atomic import write_text_atomic
 from tui.core.chat import export, transcripts
-from tui.core.problems import Problem, ProblemError
+from tui.core.output_file import write_output
+from tui.core.problems import ProblemError
 from tui.core.text_safety import terminal_safe
 from tui.paths import get_paths
-
-
-def write_user_file(target: Path, text: str) -> None:
-    """Write where the user asked, atomically; never create folders they did not ask for."""
-    where = f"--output {target}"
-    if target.is_dir():
-        raise ProblemError(Problem(where, "is a folder", hint="name a file inside it"))
-    if not target.parent.is_dir():
-        raise ProblemError(
-            Problem(where, f"the folder {target.parent} does not exist", hint="create it first")
-        )
-    try:
-        write_text_atomic(target, text, create_parents=False)
-    except OSError as exc:
-        raise ProblemError(Problem(where, f"cannot be written: {exc.strerror or exc}")) from exc
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -55,7 +39,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.verb == "export" and args.format == "json":
         text = json.dumps(record.to_json(), ensure_ascii=False, indent=2) + "\n"
     if args.verb == "export" and args.output:
-        write_user_file(args.output, text)
+        write_output(args.output, text, paths)
         print(f"wrote {args.output}", file=err)
     else:
         out.write(terminal_safe(text, out))

@@ -80,9 +80,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             conversations = make_set(engine, persona, progress=reporter)
             reporter.finish()
         if args.write_data:
-            from tui.cli.sessions import write_user_file
+            from tui.core.output_file import write_output
 
-            write_user_file(args.write_data, set_text(conversations))
+            write_output(args.write_data, set_text(conversations), paths, "--write-data")
             kinds = _kinds(conversations)
             print(f"wrote {len(conversations)} conversations ({kinds}) to {args.write_data}", file=err)
             print(f"edit it, then: llm-tui teach {persona.id} --data {args.write_data}", file=err)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from tui.core.problems import Problem, ProblemError
+from tui.core.text_safety import valid_text
 
 TEMP_PREFIX = "."
 TEMP_SUFFIX = ".tmp"
@@ -59,7 +60,7 @@ def write_text_atomic(path: Path, text: str, create_parents: bool = True) -> Non
     On a full or read-only disk a `WriteError` names the file, and the old one is left as it was.
     """
     try:
-        _write(path, text, create_parents)
+        _write(path, valid_text(text), create_parents)  # a lone surrogate could not be encoded
     except OSError as exc:
         raise write_error(path, exc) from exc
     _remove_stale_temps(path)

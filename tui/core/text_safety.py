@@ -8,6 +8,7 @@ their Unicode control pictures (ESC becomes "␛"); where it goes to a pipe or a
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import TextIO
 
@@ -71,6 +72,25 @@ def valid_text(text: str) -> str:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+OUTPUT_ERRORS = "llm-tui-output"
+"""The encoding error handler of llm-tui's stdout and stderr (see `_output_errors`)."""
+
+
+def _output_errors(error: UnicodeError) -> tuple[str | bytes, int]:
+    """What cannot be encoded for the terminal: a name's own bytes where it was not UTF-8 (as
+    ``surrogateescape`` wrote it, and as ls prints it); anything else as a replacement character.
+    Printing never crashes on what a file or a peer held."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    piece = error.object[error.start : error.end]
+    if all("\udc80" <= char <= "\udcff" for char in piece):
+        return bytes(ord(char) - 0xDC00 for char in piece), error.end
+    return "?" * len(piece) if "ascii" in error.encoding.lower() else "\ufffd" * len(piece), error.end
+
+
+codecs.register_error(OUTPUT_ERRORS, _output_errors)
 
 
 def has_controls(text: str) -> bool:

@@ -23,6 +23,7 @@ from tui.core.engine.values import STOP_REASONS, EngineInfo, ReplyStats
 from tui.core.problems import Problem, ProblemError
 from tui.core.prompt.build import Prompt
 from tui.core.safe_read import UnreadableFile, read_text_bounded
+from tui.core.text_safety import valid_text
 from tui.paths import Paths
 
 FORMAT = 2
@@ -408,7 +409,9 @@ class _Fields:
             expected = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
             found = _KIND_NAMES.get(type(value), type(value).__name__)
             raise ValueError(f"{self._name(key)}: expected {expected}, not {found}")
-        return value  # type: ignore[return-value]
+        if isinstance(value, str):
+            value = valid_text(value)  # a lone surrogate (a JSON escape) could not be shown or written
+        return value  # type: ignore[no-any-return]
 
     def _name(self, key: str) -> str:
         return f"{self.where}.{key}" if self.where else key

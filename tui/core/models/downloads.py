@@ -132,7 +132,7 @@ def download(
 
 
 def _disk_error(path: Path | str, exc: OSError, hint: str) -> DownloadError:
-    return DownloadError(str(write_error(path, exc, hint)))
+    return DownloadError(str(write_error(path, exc, hint)))  # a DownloadError: the callers' one type
 
 
 class _RangeRefused(Exception):

@@ -69,6 +69,19 @@ class PersonaStore:
             )
         return self.user_dir / f"{persona_id}{SUFFIX}"
 
+    def taken(self, persona_id: str) -> Path | None:
+        """The entry in the user folder that already claims ``persona_id``: its own file, a link
+        (even one to nowhere), or a file whose name differs only in case (``Pirate.toml``: ids
+        are case-insensitive wherever files are). None when a new persona may have the id."""
+        wanted = f"{persona_id}{SUFFIX}".casefold()
+        try:
+            for entry in self.user_dir.iterdir():
+                if entry.name.casefold() == wanted:
+                    return entry
+        except OSError:
+            return None  # no folder yet: nothing claims it
+        return None
+
     def bundled_path(self, persona_id: str) -> Path | None:
         path = self.bundled_dir / f"{persona_id}{SUFFIX}"
         return path if is_slug(persona_id) and path.is_file() else None

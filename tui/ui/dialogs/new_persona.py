@@ -56,11 +56,11 @@ class NewPersonaForm(ModalScreen[str | None]):
             problem.update("Give it a name.")
             return
         try:
-            path = self.store.user_path(persona_id)
+            self.store.user_path(persona_id)  # refuses an id that is not a plain slug
         except PersonaIdError as exc:
             problem.update(Text(str(exc)))
             return
-        if path.exists() or self.store.bundled_path(persona_id):
+        if self.store.taken(persona_id) is not None or self.store.bundled_path(persona_id):
             problem.update(Text(f"A persona `{persona_id}` exists already: pick another id."))
             return
         description = self.query_one("#description", Input).value.strip()

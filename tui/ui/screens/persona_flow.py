@@ -103,10 +103,10 @@ def duplicate(chat: ChatHost, persona_id: str, path: Path) -> None:
 
     def check(answer: str) -> str | None:
         try:
-            target = host.store.user_path(answer)
+            host.store.user_path(answer)  # refuses an id that is not a plain slug
         except PersonaIdError as exc:
             return str(exc)
-        return "that id is taken" if target.exists() or host.store.bundled_path(answer) else None
+        return "that id is taken" if host.store.taken(answer) or host.store.bundled_path(answer) else None
 
     def copy(new_id: str | None) -> None:
         if new_id:
