@@ -41,11 +41,21 @@ SPECIAL_IDS = ("bos", "eos", "eot", "eom", "unknown", "padding", "sep")
 
 MAX_DEPTH = 4
 """Arrays of arrays, at most this deep (real files use one level)."""
-MAX_ITEMS = 8_000_000
-"""Values walked in one header: real vocabularies plus merges stay far below."""
+MAX_ITEMS = 3_000_000
+"""Values in one header, fixed-size ones included: the largest real vocabularies (262k tokens with
+their merges, scores and types) hold about 1.1 million."""
 MAX_STRING = 64 << 20
 """One string's bytes: a chat template is kilobytes, a token a few bytes."""
 MAX_KEYS = 1_000_000
+MAX_INNER_ARRAYS = 65_536
+"""Arrays inside arrays, in all: no real file has any, and each costs a walk of its own."""
+HEADER_LIMIT = 64 << 20
+"""Bytes of the whole header (metadata and tensor list): real ones are under 16 MiB, and llama.cpp
+reads all of it into memory before the weights (a 1 GB array cost it 5 GB)."""
+CHUNK = 1 << 20
+"""Bytes read at a time: the header is parsed from memory, not a read call per value."""
+
+_U64 = struct.Struct("<Q")
 
 
 class GGUFError(ProblemError):
@@ -57,25 +67,52 @@ class _Limited(Exception):
 
 
 class _Reader:
-    """The file plus its size and a budget of values, so nothing in the header can run away."""
+    """The file read in chunks, with its size and budgets (bytes, values), so nothing in the
+    header can run away in time or memory whatever sizes it declares."""
 
     def __init__(self, f: BinaryIO, size: int) -> None:
-        self.f, self.size, self.items = f, size, 0
+        self.f, self.size, self.items, self.inner = f, size, 0, 0
+        self.buf, self.at, self.base = b"", 0, f.tell()
+        """``buf`` holds the file's bytes from offset ``base``; ``at`` is the next unread one."""
+
+    def tell(self) -> int:
+        return self.base + self.at
 
     def left(self) -> int:
-        return self.size - self.f.tell()
+        return self.size - self.tell()
+
+    def _need(self, n: int) -> None:
+        if self.at + n <= len(self.buf):
+            return
+        end = self.tell() + n
+        if end > self.size:
+            raise _Limited("unexpected end of file")
+        if end > HEADER_LIMIT:
+            raise _Limited(f"the header is longer than {HEADER_LIMIT >> 20} MiB")
+        rest = self.buf[self.at :]
+        self.f.seek(self.base + len(self.buf))
+        self.base, self.at = self.tell(), 0
+        self.buf = rest + self.f.read(max(n - len(rest), CHUNK))
+        if len(self.buf) < n:
+            raise _Limited("unexpected end of file")
 
     def unpack(self, fmt: str) -> tuple[Any, ...]:
-        size = struct.calcsize(fmt)
-        data = self.f.read(size)
-        if len(data) != size:
-            raise _Limited("unexpected end of file")
-        return struct.unpack(fmt, data)
+        packer = _struct(fmt)
+        self._need(packer.size)
+        values = packer.unpack_from(self.buf, self.at)
+        self.at += packer.size
+        return values
 
     def skip(self, count: int) -> None:
+        if self.at + count <= len(self.buf):
+            self.at += count
+            return
+        end = self.tell() + count
         if count > self.left():
             raise _Limited("a length points past the end of the file")
-        self.f.seek(count, os.SEEK_CUR)
+        if end > HEADER_LIMIT:
+            raise _Limited(f"the header is longer than {HEADER_LIMIT >> 20} MiB")
+        self.buf, self.at, self.base = b"", 0, end
 
     def length(self, what: str) -> int:
         (length,) = self.unpack("<Q")
@@ -83,14 +120,53 @@ class _Reader:
             raise _Limited(f"{what} of {length:,} bytes is longer than the file allows")
         return int(length)
 
+    def raw(self, n: int) -> bytes:
+        self._need(n)
+        data = self.buf[self.at : self.at + n]
+        self.at += n
+        return data
+
     def string(self) -> str:
-        data = self.f.read(self.length("a string"))
-        return data.decode("utf-8")
+        return self.raw(self.length("a string")).decode("utf-8")
 
     def count(self, n: int = 1) -> None:
         self.items += n
         if self.items > MAX_ITEMS:
             raise _Limited(f"more than {MAX_ITEMS:,} values in the header")
+
+    def skip_strings(self, count: int, keep: set[int] | None = None) -> dict[int, str]:
+        """Walk an array of ``count`` strings from memory, keeping those whose index is in ``keep``
+        (the vocabulary's 49k-262k tokens: a read call per token cost ~0.2 s a start)."""
+        self.count(count)
+        kept: dict[int, str] = {}
+        unpack = _U64.unpack_from
+        for index in range(count):
+            if self.at + 8 > len(self.buf):
+                self._need(8)
+            (n,) = unpack(self.buf, self.at)
+            self.at += 8
+            if keep is not None and index in keep:
+                self.at -= 8
+                kept[index] = self.string()
+            elif self.at + n <= len(self.buf):
+                self.at += n
+            elif n > MAX_STRING:
+                raise _Limited(f"a string of {n:,} bytes is longer than the file allows")
+            else:
+                self.skip(n)
+        if self.tell() > HEADER_LIMIT:
+            raise _Limited(f"the header is longer than {HEADER_LIMIT >> 20} MiB")
+        return kept
+
+
+_STRUCTS: dict[str, struct.Struct] = {}
+
+
+def _struct(fmt: str) -> struct.Struct:
+    found = _STRUCTS.get(fmt)
+    if found is None:
+        found = _STRUCTS[fmt] = struct.Struct(fmt)
+    return found
 
 
 def read_metadata(path: Path, pick_tokens: set[int] | None = None) -> dict[str, Any]:
@@ -101,7 +177,7 @@ def read_metadata(path: Path, pick_tokens: set[int] | None = None) -> dict[str, 
     try:
         with open_regular(path) as f:
             reader = _Reader(f, os.fstat(f.fileno()).st_size)
-            if f.read(4) != MAGIC:
+            if reader.size < 4 or reader.raw(4) != MAGIC:
                 raise GGUFError(f"{path}: not a GGUF file (bad magic)")
             (version,) = reader.unpack("<I")
             if not 2 <= version <= 3:
@@ -141,6 +217,10 @@ def _read_value(r: _Reader, kind: int, depth: int) -> Any:
             raise _Limited(f"arrays nested deeper than {MAX_DEPTH}")
         item_kind, count = r.unpack("<IQ")
         _check_count(r, item_kind, count)
+        if item_kind == _ARRAY:
+            r.inner += count
+            if r.inner > MAX_INNER_ARRAYS:
+                raise _Limited(f"more than {MAX_INNER_ARRAYS:,} arrays inside arrays")
         if count > ARRAY_KEEP_LIMIT:
             _skip_array(r, item_kind, count, depth + 1)
             return count
@@ -157,11 +237,10 @@ def _check_count(r: _Reader, item_kind: int, count: int) -> None:
 
 def _skip_array(r: _Reader, item_kind: int, count: int, depth: int) -> None:
     if item_kind in _SCALARS:
+        r.count(count)
         r.skip(struct.calcsize(_SCALARS[item_kind]) * count)
     elif item_kind == _STRING:
-        r.count(count)
-        for _ in range(count):
-            r.skip(r.length("a string"))
+        r.skip_strings(count)
     else:
         for _ in range(count):
             _read_value(r, item_kind, depth)
@@ -173,14 +252,7 @@ def _pick_strings(r: _Reader, wanted: set[int]) -> dict[int, str]:
     if item_kind != _STRING:
         _skip_array(r, item_kind, count, 1)
         return {}
-    r.count(count)
-    picked: dict[int, str] = {}
-    for index in range(count):
-        if index in wanted:
-            picked[index] = r.string()
-        else:
-            r.skip(r.length("a string"))
-    return picked
+    return r.skip_strings(count, wanted)
 
 
 def _int(meta: dict[str, Any], key: str) -> int | None:
@@ -236,7 +308,7 @@ def tensor_layout(path: Path) -> dict[str, TensorInfo]:
     try:
         with open_regular(path) as f:
             reader = _Reader(f, os.fstat(f.fileno()).st_size)
-            if f.read(4) != MAGIC:
+            if reader.size < 4 or reader.raw(4) != MAGIC:
                 raise GGUFError(f"{path}: not a GGUF file (bad magic)")
             reader.unpack("<I")
             n_tensors, n_kv = reader.unpack("<QQ")
@@ -260,7 +332,7 @@ def tensor_layout(path: Path) -> dict[str, TensorInfo]:
                     elements *= reader.unpack("<Q")[0]
                 kind, offset = reader.unpack("<IQ")
                 found.append((name, kind, elements, offset))
-            start = -(-f.tell() // alignment) * alignment
+            start = -(-reader.tell() // alignment) * alignment
             return {name: TensorInfo(name, kind, n, start + offset) for name, kind, n, offset in found}
     except _Limited as exc:
         raise GGUFError(f"{path}: truncated or corrupt GGUF header: {exc}") from exc
