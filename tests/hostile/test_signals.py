@@ -50,7 +50,9 @@ def test_ending_from_outside_mid_reply_saves_the_turn_and_exits_within_2_s(
     how, status, controlling = ENDS[end]
     app = PtyApp(llm_home, "--server", peer.url, controlling=controlling)
     app.wait_for_output("context 0/")
-    app.type("tell me about the sea\r")
+    app.type("tell me about the sea")
+    app.wait_for_output("tell me about the sea")  # in the box: the key that sends it is not lost
+    app.type("\r")
     deadline = time.monotonic() + 30
     while peer.behaviour.completions == 0:
         assert time.monotonic() < deadline, "the message never reached the server"
@@ -73,7 +75,9 @@ def test_a_message_typed_while_connecting_is_given_back_at_exit(llm_home: Path) 
     try:
         app = PtyApp(llm_home, "--server", stand_in.url)
         app.wait_for_output("Message the model")
-        app.type("typed while it connects\r")
+        app.type("typed while it connects")
+        app.wait_for_output("typed while it connects")
+        app.type("\r")
         time.sleep(1.0)
         app.type("\x11")
         assert app.ended_within(2.0) == 0
