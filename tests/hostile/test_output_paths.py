@@ -91,7 +91,7 @@ def test_a_new_persona_never_replaces_a_link_or_a_case_twin(llm_home: Path, tmp_
     assert (personas / "ghost.toml").is_symlink() and not (tmp_path / "nowhere.toml").exists()
     (personas / "Pirate.toml").write_text('name = "Pirate"\nsystem = "Arr."\n')
     done = llm_tui(llm_home, "personas", "new", "pirate")
-    assert done.returncode == 1 and b"Pirate.toml is already there" in done.stderr
+    assert done.returncode == 1 and b"Pirate.toml already exists" in done.stderr
     assert sorted(p.name for p in personas.iterdir()) == ["Pirate.toml", "ghost.toml"]
 
 

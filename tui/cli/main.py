@@ -74,8 +74,9 @@ def _main(raw: list[str]) -> int:
 
 
 def _forgiving_output() -> None:
-    """stdout and stderr never fail on a character: see `tui.core.text_safety.OUTPUT_ERRORS`."""
-    from tui.core.text_safety import OUTPUT_ERRORS
+    """stdout and stderr never fail on a character (see `tui.core.text_safety.OUTPUT_ERRORS`),
+    and on a terminal never pass one it would act on (`tui.core.text_safety.TerminalStream`)."""
+    from tui.core.text_safety import OUTPUT_ERRORS, TerminalStream
 
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
@@ -83,6 +84,17 @@ def _forgiving_output() -> None:
                 stream.reconfigure(errors=OUTPUT_ERRORS)
             except (ValueError, OSError):
                 pass
+    if _is_terminal(sys.stdout):
+        sys.stdout = TerminalStream(sys.stdout)
+    if _is_terminal(sys.stderr):
+        sys.stderr = TerminalStream(sys.stderr)
+
+
+def _is_terminal(stream: object) -> bool:
+    try:
+        return isinstance(stream, io.TextIOWrapper) and stream.isatty()
+    except (ValueError, OSError):
+        return False
 
 
 def _drop_stdout() -> None:

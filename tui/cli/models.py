@@ -18,7 +18,7 @@ from tui.core.models.local import MODEL_STATUS_EMBEDDED, deletable_files, model_
 from tui.core.personas.format import slugify
 from tui.core.problems import ProblemError
 from tui.core.teach import provenance
-from tui.core.text_safety import terminal_safe
+from tui.core.text_safety import deliberate, terminal_safe
 from tui.paths import Paths, get_paths
 
 SPLIT = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
@@ -145,7 +145,7 @@ class _Reporter:
             width = 30
             filled = int(width * progress.fraction)
             bar = "█" * filled + "░" * (width - filled)
-            self.stream.write(f"\r{bar} {describe(progress)} ")
+            deliberate(self.stream, f"\r{bar} {describe(progress)} ")
             self.stream.flush()
             self.drawn = True
         elif progress.fraction >= self.next_line or progress.done == progress.total:

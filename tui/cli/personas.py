@@ -76,7 +76,7 @@ def _new(store: PersonaStore, persona_id: str, out: TextIO) -> int:
     if taken is not None:
         what = "a link" if taken.is_symlink() else "a file"
         raise ProblemError(
-            f"{taken} is already there ({what} claiming the id `{persona_id}`; ids ignore case): "
+            f"{taken} already exists ({what} claiming the id `{persona_id}`; ids ignore case): "
             f"edit it with `llm-tui personas edit {persona_id}`, or pick another id"
         )
     store.save(persona_id, template_text(persona_id))

@@ -13,7 +13,7 @@ from tui.core.chat import transcripts
 from tui.core.problems import ProblemError
 from tui.core.prompt.build import Prompt
 from tui.core.prompt.parts import appended_from, parts, thinking_fates
-from tui.core.text_safety import terminal_safe, visible_controls
+from tui.core.text_safety import deliberate, terminal_safe, visible_controls
 from tui.paths import get_paths
 
 if TYPE_CHECKING:
@@ -56,7 +56,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             mark = "*" if token.special else " "
             print(f"{index:>5} {token.id:>7} {mark} {token.text!r}", file=out)  # repr: controls escaped
     else:
-        out.write(_ansi_specials(prompt.runs()) if color else terminal_safe(prompt.text, out))
+        if color:
+            deliberate(out, _ansi_specials(prompt.runs()))
+        else:
+            out.write(terminal_safe(prompt.text, out))
         if not prompt.text.endswith("\n"):
             out.write("\n")
     notes = [f"{len(prompt)} tokens, {engine.info.template_name}", *prompt.notes]
@@ -101,7 +104,8 @@ def print_diff(previous: str, prompt: Prompt, out: TextIO, err: TextIO) -> None:
     """The whole prompt; what was already sent last turn dimmed, what is appended bright."""
     kept = appended_from(previous, prompt.text)
     if out.isatty() and "NO_COLOR" not in os.environ:
-        out.write(f"{DIM}{prompt.text[:kept]}{RESET}{BRIGHT}{prompt.text[kept:]}{RESET}\n")
+        sent, added = visible_controls(prompt.text[:kept]), visible_controls(prompt.text[kept:])
+        deliberate(out, f"{DIM}{sent}{RESET}{BRIGHT}{added}{RESET}\n")
     else:
         out.write(prompt.text if prompt.text.endswith("\n") else prompt.text + "\n")
     if kept == len(previous):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from tui.cli.setup import persona_of
 from tui.core.problems import Problem, ProblemError
-from tui.core.text_safety import terminal_safe
+from tui.core.text_safety import deliberate
 from tui.paths import get_paths
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ class _SetReporter:
             what
         ]
         if self.tty:
-            self.stream.write(f"\r{label}: {done}/{total} ")
+            deliberate(self.stream, f"\r{label}: {done}/{total} ")
             self.stream.flush()
         elif done == total and self.last != what:
             print(f"{label}: {total} done", file=self.stream, flush=True)
@@ -213,7 +213,7 @@ class _TrainReporter:
                 f"step {progress.step}/{progress.steps} loss {progress.loss:.3f} "
                 f"{progress.tokens_per_second:.0f} tok/s {eta}   "
             )
-            self.stream.write(terminal_safe(line, self.stream))
+            deliberate(self.stream, line)
             self.stream.flush()
             self.drawn = True
         if progress.stage == "epoch":

@@ -104,3 +104,28 @@ def terminal_safe(text: str, stream: TextIO) -> str:
     except (AttributeError, ValueError, OSError):
         tty = False
     return visible_controls(text) if tty else text
+
+
+class TerminalStream:
+    """stdout or stderr when it is a terminal: whatever is written shows its control characters
+    as pictures, so no string from a file or a peer (a GGUF's architecture, a server's build, a
+    catalog's licence) can drive the terminal, whichever command prints it. llm-tui's own escapes
+    (colours, a progress bar's carriage return) go through `deliberate`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(visible_controls(text))
+
+    def deliberate(self, text: str) -> int:
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def deliberate(stream: TextIO, text: str) -> None:
+    """Write llm-tui's own control sequences (``text`` holds nothing from outside unmade visible)."""
+    write = getattr(stream, "deliberate", None)
+    (write or stream.write)(text)

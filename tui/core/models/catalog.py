@@ -23,6 +23,7 @@ from tui.core.problems import Problem, toml_problem
 from tui.core.safe_read import UnreadableFile, read_text_bounded
 from tui.core.settings.state import load_state
 from tui.core.teach.provenance import of_file
+from tui.core.text_safety import has_controls
 from tui.paths import Paths, bundled_catalog_file
 
 if sys.version_info >= (3, 11):
@@ -241,8 +242,8 @@ def _check_value(key: str, value: Any) -> str | None:
         return "must be from 1 to 2147483647 (tokens)"
     if key == "path" and (not value.strip() or "\0" in value):
         return "must be the path of a .gguf file"
-    if isinstance(value, str) and any(ord(c) < 32 and c not in "\t" for c in value):
-        return "must not contain control characters"
+    if isinstance(value, str) and (has_controls(value) or "\n" in value):
+        return "must not contain control characters (C0, C1 or bidi overrides)"
     return None
 
 
