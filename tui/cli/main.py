@@ -78,6 +78,11 @@ def _forgiving_output() -> None:
     and on a terminal never pass one it would act on (`tui.core.text_safety.TerminalStream`)."""
     from tui.core.text_safety import OUTPUT_ERRORS, TerminalStream
 
+    if sys.stderr is None:  # started with 2>&- : errors go nowhere, but nothing crashes on them
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the process's life
+    if sys.stdout is None:  # started with >&-
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the process's life
+        print("llm-tui: warning: stdout is closed; what this command prints is lost", file=sys.stderr)
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             try:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from tui.core.personas.editor import EditorError, run_editor
+from tui.core.personas.editor import EditorError, editor_command, run_editor
 from tui.core.personas.format import Persona, template_text
 from tui.core.personas.store import SUFFIX, BrokenPersona, PersonaIdError, PersonaStore, read_persona_file
 from tui.core.problems import ProblemError
@@ -86,6 +86,7 @@ def _new(store: PersonaStore, persona_id: str, out: TextIO) -> int:
 
 def _edit(store: PersonaStore, persona_id: str, out: TextIO) -> int:
     path = store.user_path(persona_id)
+    editor = editor_command()  # a broken $EDITOR is said before anything is copied
     if not path.exists():
         bundled = store.bundled_path(persona_id)
         if bundled is None:
@@ -94,7 +95,7 @@ def _edit(store: PersonaStore, persona_id: str, out: TextIO) -> int:
             )
         store.save(persona_id, bundled.read_text(encoding="utf-8"))  # the bundled file is never edited
         print(f"copied the bundled persona to {path}", file=out)
-    run_editor(path)
+    run_editor(path, editor)
     return _validate(store, [path], out, out)
 
 

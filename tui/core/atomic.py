@@ -29,6 +29,7 @@ _WHY = {
     errno.EACCES: "permission denied",
     errno.EPERM: "not permitted",
     errno.ENOTDIR: "a folder on its path is a file",
+    errno.EEXIST: "a folder on its path is a file",  # mkdir of a folder where a file is
     errno.EISDIR: "it is a folder",
     errno.ENAMETOOLONG: "the name is too long",
 }

@@ -16,15 +16,22 @@ class EditorError(ProblemError):
 
 def editor_command() -> list[str]:
     """$VISUAL, else $EDITOR, split as a shell would split it."""
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    name = "VISUAL" if os.environ.get("VISUAL") else "EDITOR"
+    editor = os.environ.get(name)
     if not editor:
         raise EditorError("set $VISUAL or $EDITOR to the editor you want (for example `export EDITOR=nano`)")
-    return shlex.split(editor)
+    try:
+        command = shlex.split(editor)
+    except ValueError as exc:  # unbalanced quotes
+        raise EditorError(f"${name} cannot be split as a shell would ({exc}): {editor!r}") from exc
+    if not command:
+        raise EditorError(f"${name} names no program: {editor!r}")
+    return command
 
 
-def run_editor(path: Path) -> None:
-    """Run the editor on ``path`` and wait for it to exit."""
-    command = [*editor_command(), str(path)]
+def run_editor(path: Path, command: list[str] | None = None) -> None:
+    """Run the editor (``command``, else the configured one) on ``path`` and wait for it."""
+    command = [*(command or editor_command()), str(path)]
     try:
         done = subprocess.run(command, check=False)
     except OSError as exc:

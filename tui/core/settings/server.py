@@ -57,9 +57,20 @@ class ServerSettings:
 
 def check_url(url: str) -> str | None:
     """None when ``url`` can name a server, else what is wrong with it."""
-    parts = urlsplit(url)
+    expected = "expected http://HOST:PORT or https://HOST:PORT"
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port  # a port that is not a number raises here
+    except ValueError as exc:
+        return f"`{url}` is not a server URL ({exc}): {expected}"
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        return f"`{url}` is not a server URL: expected http://HOST:PORT or https://HOST:PORT"
+        return f"`{url}` is not a server URL: {expected}"
+    if not host or any(c.isspace() for c in host) or (port is not None and not 0 < port < 65536):
+        return f"`{url}` is not a server URL (no usable host or port): {expected}"
+    try:
+        host.encode("idna")  # what the HTTP client does with a name; a 300-letter label fails
+    except UnicodeError as exc:
+        return f"`{url}` is not a server URL (the host name is not valid: {exc}): {expected}"
     return None
 
 
