@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, NamedTuple, Protocol
@@ -200,7 +201,9 @@ def build_prompt(
         ids = tokenizer.tokenize(text, special=True)
         notes.append("This persona has parse_special = true: special tokens typed in messages are real.")
     else:
-        regions = content_regions(template, rendered, add_generation_prompt, text, continue_final)
+        regions = content_regions(
+            template, rendered, add_generation_prompt, text, continue_final, list(tokenizer.control_tokens())
+        )
         ids, literal = tokenize_guarded(text, regions, tokenizer)
     tokens = tuple(Token(i, tokenizer.piece(i), tokenizer.is_special(i)) for i in ids)
     spans = _locate(text, messages, tokens)
@@ -229,38 +232,95 @@ def content_regions(
     add_generation_prompt: bool,
     text: str,
     continue_final: bool = False,
+    controls: Sequence[str] = (),
 ) -> list[tuple[int, int]]:
-    """Where each message's content sits in ``text``, found by rendering with placeholders.
+    """Where text from outside sits in ``text``: each message's content, a reply's raw text and
+    thinking, and the persona's string ``[template]`` values, found by rendering with placeholders.
 
-    The template is rendered once more with every content replaced by a marker; what lies between
-    the markers is the template's own text. When a template looks inside the content (and so renders
-    the markers differently), the contents are searched for in the text instead.
+    The template is rendered once more with every such text replaced by a marker; what lies
+    between the markers is the template's own text. When the template changes the text it is given
+    (a case change, a ``replace``, a slice), the markers cannot be followed: the contents are then
+    searched for, and if control-token text (any of ``controls``) remains outside what was found
+    that the template alone did not write, the prompt is refused rather than guessed at
+    (`TemplateRenderError`, kind ``"forged"``).
     """
-    if not any(m.content for m in messages):
+    fields: list[str] = []
+
+    def hole(value: str) -> str:
+        fields.append(value)
+        return _HOLE.format(len(fields) - 1)
+
+    holed = [
+        replace(
+            m,
+            content=hole(m.content),
+            written=None if m.written is None else hole(m.written),
+            thinking=None if m.thinking is None else hole(m.thinking),
+        )
+        for m in messages
+    ]
+    values = {k: hole(v) if isinstance(v, str) and v else v for k, v in template.variables}
+    if not any(fields):
         return []
-    holes = [replace(m, content=_HOLE.format(i)) for i, m in enumerate(messages)]
     try:
-        skeleton = template.render(holes, add_generation_prompt, continue_final=continue_final)
+        skeleton: str | None = template.with_variables(values).render(
+            holed, add_generation_prompt, continue_final=continue_final
+        )
     except TemplateRenderError:
-        skeleton = ""
-    parts = _HOLES.split(skeleton)
+        skeleton = None
+    parts = _HOLES.split(skeleton or "")
     for strip in (False, True):
         regions: list[tuple[int, int]] = []
         pos = 0
         for k in range(0, len(parts) - 1, 2):
             literal, index = parts[k], int(parts[k + 1])
-            if index >= len(messages) or not text.startswith(literal, pos):
+            if index >= len(fields) or not text.startswith(literal, pos):
                 break
-            content = messages[index].content.strip() if strip else messages[index].content
+            content = fields[index].strip() if strip else fields[index]
             pos += len(literal)
             if not text.startswith(content, pos):
                 break
             regions.append((pos, pos + len(content)))
             pos += len(content)
         else:
-            if skeleton and text[pos:] == parts[-1]:
+            if skeleton is not None and text[pos:] == parts[-1]:
                 return regions
-    return [(s.start, s.end) for s in _char_spans(text, messages) if s is not None]
+    regions = [(s.start, s.end) for s in _char_spans(text, messages) if s is not None]
+    _refuse_forgery(template.name, text, regions, skeleton, controls, fields)
+    return regions
+
+
+def _refuse_forgery(
+    name: str,
+    text: str,
+    regions: Sequence[tuple[int, int]],
+    skeleton: str | None,
+    controls: Sequence[str],
+    fields: Sequence[str],
+) -> None:
+    """The template could not be followed: refuse when control-token text outside the regions
+    may have come from outside text rather than from the template itself."""
+    if not controls:
+        return
+    pattern = re.compile("|".join(re.escape(c) for c in sorted(controls, key=len, reverse=True) if c))
+    masked = list(text)
+    for start, end in regions:
+        masked[start:end] = "\x00" * (end - start)
+    found = Counter(pattern.findall("".join(masked)))
+    if skeleton is not None:
+        own = Counter(pattern.findall(_HOLES.sub("", skeleton)))
+        extra = sorted(c for c in found if found[c] > own[c])
+    else:  # the template failed on placeholders: only text free of control spellings is safe
+        folded = [f.casefold() for f in fields]
+        extra = sorted(c for c in found if any(c.casefold() in f for f in folded))
+    if extra:
+        raise TemplateRenderError(
+            name,
+            f"it changes the text it is given in a way llm-tui cannot follow, and the result holds "
+            f"control-token text ({extra[0]}) that may come from a message or a persona value, not "
+            "from the template; refused rather than guessed (a persona may opt in with parse_special)",
+            "forged",
+        )
 
 
 def tokenize_guarded(
