@@ -66,6 +66,17 @@ def _skip_value(data: bytes, pos: int, kind: int) -> int:
 
 def with_template(source: Path, target: Path, template: str) -> Path:
     """A copy of a real GGUF whose ``tokenizer.chat_template`` is ``template`` (weights untouched)."""
+    return with_keys(
+        source, target, {"tokenizer.chat_template": kv_string("tokenizer.chat_template", template.encode())}
+    )
+
+
+def kv_u32(key: str, value: int) -> bytes:
+    return _str(key.encode()) + struct.pack("<II", UINT32, value)
+
+
+def with_keys(source: Path, target: Path, replaced: dict[str, bytes]) -> Path:
+    """A copy of a real GGUF with the key/value records in ``replaced`` (key -> whole record)."""
     data = source.read_bytes()
     version, n_tensors, n_kv = struct.unpack_from("<IQQ", data, 4)
     pos, out_kvs, alignment = 24, [], 32
@@ -76,8 +87,8 @@ def with_template(source: Path, target: Path, template: str) -> Path:
         end = _skip_value(data, pos + 4, kind)
         if key == b"general.alignment":
             (alignment,) = struct.unpack_from("<I", data, pos + 4)
-        if key == b"tokenizer.chat_template":
-            out_kvs.append(kv_string("tokenizer.chat_template", template.encode()))
+        if key.decode() in replaced:
+            out_kvs.append(replaced[key.decode()])
         else:
             out_kvs.append(data[start:end])
         pos = end

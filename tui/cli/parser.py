@@ -30,6 +30,15 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+def _model(text: str) -> str:
+    """``--model``: a catalog id or a file; empty is refused (it silently meant the default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "empty: name a catalog id or a .gguf file (leave it out for the default)"
+        )
+    return text
+
+
 def _ranged(name: str) -> Callable[[str], float]:
     """An argparse type that parses a number and checks it against its range in `tui.core.settings.limits`
     (imported when a value is parsed: ``--help`` does without it)."""
@@ -97,6 +106,7 @@ def _model_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
         "--model",
         "-m",
         default=default,
+        type=_model,
         help="catalog id or path to a .gguf (default: the embedded SmolLM2)",
     )
     group.add_argument(
@@ -280,6 +290,7 @@ def _info(info: argparse.ArgumentParser) -> None:
         "--model",
         "-m",
         default=argparse.SUPPRESS,
+        type=_model,
         help="also load this model and report what the engine did",
     )
 
@@ -361,7 +372,9 @@ def _probe(probe: argparse.ArgumentParser) -> None:
     )
     probe.add_argument("--max-tokens", type=_ranged("max_tokens"), default=60)
     probe.add_argument("--prompts", action="store_true", help="also print each hidden prompt")
-    probe.add_argument("--model", "-m", default=argparse.SUPPRESS, help="catalog id or path to a .gguf")
+    probe.add_argument(
+        "--model", "-m", default=argparse.SUPPRESS, type=_model, help="catalog id or path to a .gguf"
+    )
 
 
 def _teach(teach: argparse.ArgumentParser) -> None:

@@ -108,7 +108,14 @@ def load_here(args: argparse.Namespace, persona: Persona | None) -> ChatEngine:
     try:
         return open_local(args.model or (persona.model if persona else None), flag_options(args), quiet=True)
     except ModelNotFoundError as exc:
-        raise ProblemError(str(exc)) from exc
+        raise ProblemError(model_problem(exc, args.model, persona)) from exc
+
+
+def model_problem(exc: Exception, flag: str | None, persona: Persona | None) -> str:
+    """A model that cannot be found, said with where it was named (a persona file's ``model``)."""
+    if not flag and persona is not None and persona.model and persona.path is not None:
+        return f"{persona.path}: model = {persona.model!r}: {exc}"
+    return str(exc)
 
 
 def flag_options(args: argparse.Namespace) -> LoadOptions:

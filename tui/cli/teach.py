@@ -58,7 +58,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         resolved = resolve_model(args.model or persona.model, paths)
     except ModelNotFoundError as exc:
-        raise ProblemError(str(exc)) from exc
+        from tui.cli.setup import model_problem
+
+        raise ProblemError(model_problem(exc, args.model, persona)) from exc
     entry = resolved.entry or entry_for_file(paths, resolved.path)  # the embedded default has one
     base_id = entry.id if entry else resolved.path.stem.lower()
     name = args.name or f"{persona.id}-{base_id}"[:64].rstrip("-")

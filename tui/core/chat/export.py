@@ -77,8 +77,19 @@ def outline(saved: Transcript, width: int = 72) -> str:
         first = " ".join(text.split())
         first = first if len(first) <= width else first[: width - 1] + "…"
         mark = "*" if row.on_path else " "
-        lines.append(f"{mark} {'  ' * row.depth}{who} {row.number}/{row.of}{origin}: {first}")
+        lines.append(f"{mark} {_indent(row.depth)}{who} {row.number}/{row.of}{origin}: {first}")
     return "\n".join(lines) + "\n"
+
+
+MAX_INDENT = 20
+"""Levels drawn as indentation; deeper ones say their depth (a 100,000-turn line must not print
+gigabytes of spaces)."""
+
+
+def _indent(depth: int) -> str:
+    if depth <= MAX_INDENT:
+        return "  " * depth
+    return "  " * MAX_INDENT + f"[depth {depth}] "
 
 
 def _origin(turn: SavedTurn, side: str) -> str:

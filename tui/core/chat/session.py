@@ -19,7 +19,7 @@ from tui.core.chat.thinking import ThinkingSplitter, opened_by_prompt
 from tui.core.chat.tree import Origin, Tree, Turn, Unanswered
 from tui.core.engine.base import EngineBase
 from tui.core.engine.values import ContextFullError, Piece, ReplyStats
-from tui.core.prompt.build import Prompt
+from tui.core.prompt.build import ConversationTooLong, Prompt
 from tui.core.prompt.messages import Message
 
 
@@ -110,14 +110,18 @@ class Session:
         first = path[-1].first_kept if path else 0
         start = first
         while True:
-            prompt = engine.build_prompt(
-                self.messages(user_text, start, parent), self.parse_special, self.variables
-            )
-            if len(prompt) + reserve <= n_ctx:
+            try:
+                prompt = engine.build_prompt(
+                    self.messages(user_text, start, parent), self.parse_special, self.variables
+                )
+            except ConversationTooLong:
+                prompt = None  # far too long to render: drop turns as for too many tokens
+            if prompt is not None and len(prompt) + reserve <= n_ctx:
                 break
             if start >= len(path):
+                size = f"{len(prompt)} tokens" if prompt is not None else "more than it can hold"
                 raise ContextFullError(
-                    f"the system message and your message take {len(prompt)} tokens; with "
+                    f"the system message and your message take {size}; with "
                     f"{reserve} kept for the reply that exceeds the context of {n_ctx} tokens"
                 )
             start += 1

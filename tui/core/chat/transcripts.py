@@ -435,10 +435,15 @@ def reason_of(exc: BaseException) -> str:
 
 
 def find(paths: Paths, session_id: str) -> Path | None:
-    """A saved session by id, or by a unique start of its file name (a damaged file is found too)."""
+    """A saved session by id, or by a unique start of its file name (a damaged file is found too).
+
+    None when nothing matches; `ProblemError` listing them when several do (not "no session")."""
     saved, _ = list_saved(paths)
     matches = {s.path for s in saved if s.id == session_id}
-    if paths.sessions.is_dir():
+    if paths.sessions.is_dir() and session_id:
         matches |= {p for p in paths.sessions.glob("*.json") if p.stem.startswith(session_id)}
         matches |= {p for p in paths.sessions.glob("*.json") if p.stem.endswith(f"-{session_id}")}
-    return matches.pop() if len(matches) == 1 else None
+    if len(matches) > 1:
+        names = ", ".join(sorted(p.stem for p in matches)[:5]) + (", …" if len(matches) > 5 else "")
+        raise ProblemError(f"`{session_id}` matches {len(matches)} saved sessions ({names}): give more of it")
+    return matches.pop() if matches else None

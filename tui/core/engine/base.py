@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tui.core.chat.sampling import Sampling
-from tui.core.engine.values import ContextFullError, EngineInfo, Piece, ReplyStats, StopReason
+from tui.core.engine.values import ContextFullError, EngineError, EngineInfo, Piece, ReplyStats, StopReason
 from tui.core.prompt.build import Prompt, Tokenizer, build_prompt, extended
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import ChatTemplate, template_from_file
@@ -138,6 +138,11 @@ class EngineBase:
         Setting ``cancel`` stops between tokens (the engine stays usable); ``confidence`` adds each
         token's probability and runners-up to its `Piece`.
         """
+        if not prompt.ids:
+            raise EngineError(
+                f"chat template ({prompt.template_name}): it rendered nothing for this conversation, "
+                "so there is no prompt to send"
+            )
         sampling = sampling.resolved()
         assert sampling.seed is not None
         room = self.info.n_ctx - len(prompt.ids)

@@ -148,6 +148,9 @@ class Engine(EngineBase):
             checks["n_threads_batch"] = wanted.n_threads_batch
         for setting, value in checks.items():
             problem = LOAD_CHECKS[setting].check(value)
+            if problem and setting == "n_ctx" and options.n_ctx is None:  # nobody gave --ctx
+                key = f"{gguf.architecture(meta)}.context_length"
+                raise EngineError(f"{path}: its own {key} ({value}) {problem}; give one with --ctx")
             if problem:
                 raise EngineError(f"{FLAGS[setting]} {problem}")
         check_memory(path, meta, n_ctx, on_gpu=offload and gpu_layers != 0)

@@ -167,12 +167,17 @@ def _load_file(file: Path, origin: str, catalog: Catalog) -> None:
     if not isinstance(models, list):
         catalog.problems.append(Problem(str(file), "expected [[model]] tables", key="model"))
         return
+    first: dict[str, int] = {}
     for number, raw in enumerate(models, start=1):
         label = f"[[model]] #{number}"
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             label += f" (id '{raw['id']}')"
         entry = _parse_entry(raw, origin, partial(_entry_problem, str(file), label), catalog)
-        if entry is not None:
+        if entry is not None and entry.id in first:
+            said = f"the id is already used by [[model]] #{first[entry.id]} in this file"
+            catalog.problems.append(_entry_problem(str(file), label, said))
+        elif entry is not None:
+            first[entry.id] = number
             catalog.entries[entry.id] = entry
 
 
@@ -294,7 +299,8 @@ def resolve_model(spec: str | None, paths: Paths) -> ResolvedModel:
     candidate = Path(spec).expanduser()
     if spec.endswith(".gguf") or candidate.exists() or "/" in spec:
         if not candidate.is_file():
-            raise ModelNotFoundError(f"model file not found: {candidate}")
+            kind = _not_a_file(candidate)
+            raise ModelNotFoundError(f"model file {kind}: {candidate}")
         return ResolvedModel(candidate.resolve(), candidate.name)
     catalog = load_catalog(paths)
     entry = catalog.entries.get(spec)
@@ -313,6 +319,23 @@ def resolve_model(spec: str | None, paths: Paths) -> ResolvedModel:
             "on the Hugging Face hub"
         )
     return ResolvedModel(path, entry.name, entry)
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` is not a model file: missing, or what it is instead."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "not found"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO, not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a file"
+    return "is not a regular file"
 
 
 def add_user_entry(paths: Paths, values: dict[str, Any]) -> Path:

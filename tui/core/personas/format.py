@@ -186,13 +186,21 @@ def _check_teach(table: dict[str, Any], text: str, path: Path) -> list[Problem]:
 
 def _check_template(table: dict[str, Any], text: str, path: Path) -> list[Problem]:
     """Any variable a template may read (templates differ), but not the ones llm-tui sets itself."""
-    from tui.core.prompt.template import RESERVED
+    from tui.core.prompt.template import RENDERER_NAMES, RESERVED
 
     errors: list[Problem] = []
     for key, value in table.items():
         if key in RESERVED:
             line = _line_of(text, key, "template")
             errors.append(problem_at(path, f"`template.{key}` is set by llm-tui itself", line=line, key=key))
+        elif key in RENDERER_NAMES or not key.isidentifier():
+            line = _line_of(text, key, "template")
+            said = (
+                f"`template.{key}` would hide the template language's own `{key}`"
+                if key in RENDERER_NAMES
+                else f"`template.{key}` is not a name a template can read (letters, digits, _)"
+            )
+            errors.append(problem_at(path, said, line=line, key=key))
         elif not isinstance(value, _TEMPLATE_VALUES):
             errors.append(_wrong(path, text, key, "text, true/false or a number", value, "template"))
     return errors

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, NamedTuple, Protocol
 
+from tui.core.problems import ProblemError
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import ChatTemplate, TemplateRenderError
 
@@ -153,6 +154,10 @@ class Tokenizer(Protocol):
         ...
 
 
+class ConversationTooLong(ProblemError):
+    """The messages alone are longer than any prompt for this context (the chat drops old turns)."""
+
+
 def build_prompt(
     template: ChatTemplate,
     messages: Sequence[Message],
@@ -170,6 +175,14 @@ def build_prompt(
     persona) that looks like ``<|im_end|>`` stays plain text, unless ``parse_special`` (a persona's
     opt-in) says otherwise.
     """
+    chars = sum(
+        len(m.written) if m.written is not None else len(m.content) + len(m.thinking or "") for m in messages
+    )
+    if chars > template.output_limit:  # said as what it is, not as the template's output limit
+        raise ConversationTooLong(
+            f"the conversation (system message included) is {chars:,} characters: more than a "
+            f"context of {template.n_ctx:,} tokens can hold"
+        )
     notes: list[str] = []
     if template.variables:
         read = template.variables_read()

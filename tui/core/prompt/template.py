@@ -37,10 +37,15 @@ MAX_SOURCE = 256 * 1024
 _POLL = 0.05
 
 
+MAX_REASON = 500
+"""Characters of a template's own complaint shown (it is one line, however it was written)."""
+
+
 class TemplateRenderError(ProblemError):
     """The template refused the conversation (``raise_exception``) or could not be rendered."""
 
     def __init__(self, template_name: str, reason: str, kind: str = "template") -> None:
+        reason = " ".join(reason.split())[:MAX_REASON]  # a raise_exception text adds no lines of its own
         super().__init__(Problem(f"chat template ({template_name})", reason))
         self.template_name = template_name
         self.reason = reason
@@ -168,6 +173,11 @@ def _cut_at_tag(text: str, final: str, name: str) -> str:
     return text[:at] if text[at : at + len(CONTINUE_TAG)] == CONTINUE_TAG else text[:at].rstrip()
 
 
+RENDERER_NAMES = frozenset(
+    {"self", "loop", "caller", "varargs", "kwargs", "range", "dict", "lipsum", "cycler", "joiner"}
+    | {"namespace", "raise_exception", "strftime_now", "true", "false", "none", "True", "False", "None"}
+)
+"""Names the template language or the renderer gives meaning to: a persona value must not hide them."""
 RESERVED = frozenset({"messages", "tools", "documents", "add_generation_prompt", "bos_token", "eos_token"})
 """Variables llm-tui itself passes: a persona's [template] table may not set them."""
 
