@@ -261,10 +261,11 @@ def _prompt(prompt: argparse.ArgumentParser) -> None:
     shape.add_argument("--tokens", action="store_true", help="list the tokens: index, id, piece")
     shape.add_argument("--json", action="store_true", help="machine-readable: text, tokens, spans")
     shape.add_argument("--parts", action="store_true", help="tokens per part: system, template, history, …")
-    shape.add_argument(
+    prompt.add_argument(
         "--diff",
         metavar="SESSION",
-        help="as the next turn of a saved session, marking what is new since its last prompt",
+        help="as the next turn of a saved session, marking what is new since its last prompt "
+        "(with --tokens, --json or --parts too)",
     )
     _model_options(prompt)
 

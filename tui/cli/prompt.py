@@ -31,30 +31,42 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     persona = persona_of(args)
     settings = session_of(args, persona)
     engine = load_engine(args, persona, settings)
+    previous: str | None = None
     try:
         if args.diff:  # the saved session's own settings, prepared as the chat would go on
             session = diff_session(args.diff)
             prompt = session.prepare(engine, args.message).prompt
-            print_diff(session.turns[-1].prompt.text, prompt, out, err)
-            return 0
-        messages = Session(settings.system, settings.sampling).messages(args.message)
-        prompt = engine.build_prompt(messages, settings.parse_special, settings.variables)
+            previous = session.turns[-1].prompt.text
+            if not (args.parts or args.json or args.tokens):
+                print_diff(previous, prompt, out, err)
+                return 0
+        else:
+            messages = Session(settings.system, settings.sampling).messages(args.message)
+            prompt = engine.build_prompt(messages, settings.parse_special, settings.variables)
     except TemplateRenderError as exc:
         raise ProblemError(str(exc)) from exc
     except ContextFullError as exc:
         raise ProblemError(f"{exc} (`--ctx` sets a larger context)") from exc
+    new_from = None if previous is None else first_new_token(prompt, appended_from(previous, prompt.text))
     if args.parts:
         print_parts(prompt, engine.info.n_ctx, out)
+        if new_from is not None:
+            print(f"new since the session's last prompt: tokens {new_from} to {len(prompt)}", file=out)
         return 0
     if args.json:
-        json.dump(prompt.to_json(), out, ensure_ascii=False, indent=2)
+        data = prompt.to_json()
+        if previous is not None:
+            kept = appended_from(previous, prompt.text)
+            data["diff"] = {"session": args.diff, "unchanged_characters": kept, "new_from_token": new_from}
+        json.dump(data, out, ensure_ascii=False, indent=2)
         print(file=out)
         return 0
     color = out.isatty() and "NO_COLOR" not in os.environ
     if args.tokens:
         for index, token in enumerate(prompt.tokens):
             mark = "*" if token.special else " "
-            print(f"{index:>5} {token.id:>7} {mark} {token.text!r}", file=out)  # repr: controls escaped
+            new = "+" if new_from is not None and index >= new_from else " "
+            print(f"{index:>5} {token.id:>7} {mark}{new} {token.text!r}", file=out)  # repr: controls escaped
     else:
         if color:
             deliberate(out, _ansi_specials(prompt.runs()))
@@ -66,6 +78,16 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for note in notes:
         print(f"# {note}", file=err)
     return 0
+
+
+def first_new_token(prompt: Prompt, kept: int) -> int:
+    """The first token holding text past the first ``kept`` characters (what the diff calls new)."""
+    limit, offset = len(prompt.text[:kept].encode("utf-8")), 0
+    for index, token in enumerate(prompt.tokens):
+        if offset + len(token.piece) > limit:
+            return index
+        offset += len(token.piece)
+    return len(prompt.tokens)
 
 
 def print_parts(prompt: Prompt, n_ctx: int, out: TextIO) -> None:
