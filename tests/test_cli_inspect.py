@@ -46,15 +46,12 @@ def test_diff_against_the_last_turn_of_a_saved_session(llm_home: Path, model_pat
     assert "is re-sent whole" in done.stderr and "holds nothing between turns" in done.stderr
     missing = llm_tui("prompt", "--diff", "nope", "hi", home=llm_home)
     assert missing.returncode == 1 and "no saved session `nope`" in missing.stderr
-    as_json = json.loads(
-        llm_tui("prompt", "--diff", chat.session.id, "--json", "What?", home=llm_home).stdout
-    )
+    diff = ("prompt", "--diff", chat.session.id)
+    as_json = json.loads(llm_tui(*diff, "--json", "What?", home=llm_home).stdout)
     new_from = as_json["diff"]["new_from_token"]
     assert as_json["diff"]["unchanged_characters"] == len(previous)
     assert "".join(t["piece"] for t in as_json["tokens"][:new_from]) == previous
-    listed = llm_tui(
-        "prompt", "--diff", chat.session.id, "--tokens", "What?", home=llm_home
-    ).stdout.splitlines()
+    listed = llm_tui(*diff, "--tokens", "What?", home=llm_home).stdout.splitlines()
     assert [line.split()[0] for line in listed if "+" in line.split()[2]][0] == str(new_from)
     parts = llm_tui(*diff, "--parts", "What?", home=llm_home).stdout
     assert f"new since the session's last prompt: tokens {new_from} to" in parts
