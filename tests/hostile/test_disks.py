@@ -112,3 +112,25 @@ async def test_state_writes_that_fail_are_said_and_the_app_goes_on(llm_home: Pat
             pilot, lambda: any("Could not set the default" in str(n.message) for n in app._notifications)
         )
         assert app.return_code is None and app.crash_error is None
+
+
+async def test_a_download_into_a_folder_that_cannot_be_written_says_so(
+    llm_home: Path, fake_hub: FakeHub
+) -> None:
+    """The browser's download row ends with the reason, not "starting…" for ever."""
+    from tui.ui.screens.models import DownloadRow
+
+    model = entry(fake_hub)
+    get_paths().data.mkdir(parents=True)
+    get_paths().models.write_text("a file where the models folder should be")
+    app = create_app(AppConfig(engine_factory=FakeEngine))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await ready(pilot, app)
+        browser = app.model_browser()
+        await app.push_screen(browser)
+        await pilot.pause()
+        browser.highlighted = lambda: model  # type: ignore[method-assign]
+        browser.action_download()
+        assert browser.query(DownloadRow)  # "starting…"
+        await wait_until(pilot, lambda: noticed(app, "cannot write: a folder on its path is a file"))
+        await wait_until(pilot, lambda: not browser.query(DownloadRow) and not browser.cancels)

@@ -235,3 +235,18 @@ def test_a_huge_paste_is_said_to_be_too_long_for_the_context(peer: Peer) -> None
     with pytest.raises(ContextFullError, match=r"your message is 2,000,000 characters"):
         chat.prepare("x" * 2_000_000)
     engine.close()
+
+
+async def test_a_lone_surrogate_does_not_wedge_the_tui(peer: Peer) -> None:
+    """The reply is shown (the bad character replaced), saved, and the next message goes out."""
+    peer.behaviour.reply = ["bad \ud800 char", " and on."]
+    app = create_app(AppConfig(server=ServerSettings(peer.url)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await ready(pilot, app)
+        await send(pilot, chat, "first")
+        await wait_until(pilot, lambda: peer.behaviour.completions == 1 and not chat.busy)
+        assert any("bad \ufffd char and on." in r.text for r in chat.query(Reply))
+        await send(pilot, chat, "second")
+        await wait_until(pilot, lambda: peer.behaviour.completions == 2 and not chat.busy)
+    (session,) = saved_sessions()
+    assert [t["reply"] for t in session["turns"]] == ["bad \ufffd char and on."] * 2
