@@ -261,7 +261,7 @@ def test_hostile_sessions(home: Path, tmp_path: Path) -> None:
     for target, says in (
         (tmp_path, "is a folder"),
         (tmp_path / "missing" / "x.md", "does not exist"),
-        (Path("/proc/x.md"), "cannot be written"),
+        (Path("/proc/x.md"), "--output /proc/x.md: cannot write"),
     ):
         result = run(home, "sessions", "export", "good0001", "-o", str(target))
         assert result.code == 1 and says in result.err, result.err

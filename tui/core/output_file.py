@@ -39,7 +39,10 @@ def write_output(target: Path, text: str, paths: Paths, flag: str = "--output") 
         raise ProblemError(
             Problem(where, f"the folder {target.parent} does not exist", hint="create it first")
         )
-    write_text_atomic(target, text, create_parents=False)
+    try:
+        write_text_atomic(target, text, create_parents=False)
+    except OSError as exc:  # named by the flag the user gave it with
+        raise write_error(where, exc.__cause__ if isinstance(exc.__cause__, OSError) else exc) from exc
 
 
 def _own_folder(target: Path, paths: Paths) -> str | None:
