@@ -158,3 +158,18 @@ def test_branch_indicator_after_regenerate(snap_compare: Any) -> None:
         await settled(pilot)
 
     assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=regenerated)
+
+
+POEM = (
+    "Roses are red,\n",
+    "violets are blue,\n",
+    "a model has no memory,\n",
+    "and neither do you.\n\n",
+    "- one\n- two\n",
+)
+
+
+def test_a_reply_keeps_its_line_breaks(snap_compare: Any) -> None:
+    """A four-line poem shows as four lines (Markdown alone would join them), the list as a list."""
+    app = create_app(AppConfig(engine_factory=lambda: FakeEngine(words=POEM)))
+    assert snap_compare(app, terminal_size=SIZE, run_before=chatted)

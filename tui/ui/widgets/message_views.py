@@ -154,7 +154,9 @@ class Reply(Vertical, MessageView, can_focus=True):
         # Imported with the first reply: markdown-it and Rich's Markdown cost the first frame ~30 ms.
         from textual.widgets import Markdown
 
-        self.live = Markdown("", classes="live")
+        from tui.ui.widgets.line_breaks import reply_parser
+
+        self.live = Markdown("", classes="live", parser_factory=reply_parser)
         yield self.live
 
     @property
@@ -261,7 +263,11 @@ class FrozenBlock(Static):
     def __init__(self, markdown: str) -> None:
         from rich.markdown import Markdown as RichMarkdown
 
-        super().__init__(RichMarkdown(markdown), classes="frozen")
+        from tui.ui.widgets.line_breaks import harden
+
+        rendered = RichMarkdown(markdown)
+        harden(rendered.parsed)  # the model's line breaks kept, as in the live part
+        super().__init__(rendered, classes="frozen")
         self.markdown = markdown
 
 
