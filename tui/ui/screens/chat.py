@@ -268,6 +268,7 @@ class ChatScreen(Screen[None]):
         old turn is kept in the session's tree, the new one streams in its place."""
         assert self.chat is not None
         await self.query_one(Conversation).start_branch(self.chat.session.turns.index(turn), user_text)
+        self.query_one(ChatInput).focus()  # the next thing typed is the next message
         self._start_reply(plan, user_text, new_seed)
 
     def _start_reply(self, plan: Callable[[], PreparedTurn], user: str, new_seed: bool = False) -> None:

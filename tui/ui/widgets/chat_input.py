@@ -38,7 +38,13 @@ class ChatInput(TextArea):
         self.editing = turn
         self.border_title = f"editing message {number}: enter sends it as a new branch, escape cancels"
         self.load_text(turn.user)
+        self.move_cursor(self.document.end)  # typing goes on where the message ends
         self.focus()
+
+    def type_in(self, character: str) -> None:
+        """A character typed while a message had focus: into the box, where typing belongs."""
+        self.focus()
+        self.insert(character)
 
     def give_back(self, submitted: ChatInput.Submitted) -> None:
         """A message that could not be sent yet comes back into the box, as it was (nothing typed
@@ -47,6 +53,7 @@ class ChatInput(TextArea):
             self.editing = submitted.editing
             self.border_title = "editing: enter sends it as a new branch, escape cancels"
         self.load_text(submitted.text)
+        self.move_cursor(self.document.end)
 
     def stop_editing(self) -> None:
         if self.editing is not None:

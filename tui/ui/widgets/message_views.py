@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
@@ -106,6 +107,19 @@ class MessageView(Widget):
     def action_regenerate(self) -> None:
         if (turn := turn_of(self)) is not None:
             self.post_message(RegenerateAsked(turn))
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key that is not one of a message's own goes to the message box with its
+        character: typing after an action that left focus here is never eaten, nor run as ``r``."""
+        if event.key in self.screen.active_bindings or not event.is_printable or not event.character:
+            return
+        from tui.ui.widgets.chat_input import ChatInput
+
+        boxes = self.screen.query(ChatInput)
+        if boxes:
+            event.stop()
+            event.prevent_default()
+            boxes.first().type_in(event.character)
 
 
 def copy_to_clipboard(widget: Widget, text: str, what: str) -> None:

@@ -1,0 +1,62 @@
+"""Focus never eats typing: after an action that leaves the conversation focus is back in the
+message box, and a printable key on a focused message that is not one of its keys is typed there."""
+
+from __future__ import annotations
+
+from textual.widgets import TextArea
+
+from tests.ui.helpers import FakeEngine, ready, wait_until
+from tui.ui.app import AppConfig, create_app
+from tui.ui.widgets.chat_input import ChatInput
+from tui.ui.widgets.conversation import ReplyFooter
+from tui.ui.widgets.message_views import Reply, UserMessage
+
+SIZE = (100, 32)
+
+
+async def one_turn(pilot, app):  # type: ignore[no-untyped-def]
+    chat = await ready(pilot, app)
+    chat.query_one(ChatInput).insert("first message")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: bool(chat.query(ReplyFooter)) and not chat.busy)
+    return chat
+
+
+async def test_typing_after_continuing_an_edited_reply_lands_in_the_box() -> None:
+    app = create_app(AppConfig(engine_factory=FakeEngine))
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await one_turn(pilot, app)
+        chat.query_one(Reply).focus()
+        await pilot.press("e")
+        await wait_until(pilot, lambda: bool(app.screen.query("#edited-reply")))
+        app.screen.query_one("#edited-reply", TextArea).load_text("An edited start")
+        await pilot.press("ctrl+s")
+        assert chat.chat is not None
+        await wait_until(pilot, lambda: len(chat.chat.session.tree.turns) == 2 and not chat.busy)  # type: ignore[union-attr]
+        await pilot.press("r", "e", "a", "d", "y")
+        box = chat.query_one(ChatInput)
+        assert app.focused is box and box.text == "ready"
+        assert len(chat.chat.session.tree.turns) == 2  # "r" regenerated nothing
+        assert not app.screen.query("#edited-reply")  # "e" opened no editor
+
+
+async def test_a_printable_key_on_a_focused_message_goes_to_the_box() -> None:
+    app = create_app(AppConfig(engine_factory=FakeEngine))
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await one_turn(pilot, app)
+        chat.query_one(UserMessage).focus()
+        await pilot.press("h", "i")
+        box = chat.query_one(ChatInput)
+        assert app.focused is box and box.text == "hi"
+
+
+async def test_editing_a_message_puts_the_cursor_at_its_end() -> None:
+    app = create_app(AppConfig(engine_factory=FakeEngine))
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await one_turn(pilot, app)
+        chat.query_one(UserMessage).focus()
+        await pilot.press("e")
+        box = chat.query_one(ChatInput)
+        await wait_until(pilot, lambda: box.text == "first message")
+        await pilot.press("!")
+        assert box.text == "first message!"
