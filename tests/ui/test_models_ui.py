@@ -167,3 +167,22 @@ async def test_quit_during_a_download_stops_it_and_keeps_the_part(fake_hub: Fake
     entry = load_catalog(get_paths()).entries["test-first"]
     dest = entry.local_path(get_paths())
     assert not dest.exists() and part_path(dest).stat().st_size > 0
+
+
+async def test_started_on_the_embedded_default_the_browser_marks_it(model_path: Path) -> None:
+    """No --model: the embedded model is the default (★) and the one loaded (●)."""
+    from tests.ui.helpers import real_app
+    from tui.core.chat.sampling import Sampling
+
+    embedded = next(e for e in load_catalog(get_paths()).entries.values() if e.is_embedded)
+    app = real_app(model_path, Sampling())
+    async with app.run_test(size=(120, 34)) as pilot:
+        await ready(pilot, app)
+        assert app.current_model == embedded.id
+        browser = app.model_browser()
+        await app.push_screen(browser)
+        await pilot.pause()
+        table = browser.query_one(DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        (marked,) = [row for row in rows if str(row[0])]
+        assert str(marked[0]) == "★●" and embedded.name in str(marked[1])

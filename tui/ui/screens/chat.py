@@ -189,6 +189,11 @@ class ChatScreen(Screen[None]):
         status.model, status.device, status.context_size = info.name, info.device, info.n_ctx
         if message.model:
             self.llm_app.current_model = message.model
+        elif not info.server:  # the default (or a file): the browser marks its entry, if it has one
+            from tui.core.models.catalog import entry_for_file
+
+            found = entry_for_file(get_paths(), info.path)
+            self.llm_app.current_model = found.id if found else None
         if previous is None:
             self._shown = chat.session
             settle_heap()

@@ -96,7 +96,8 @@ class ModelBrowser(Screen[str | None]):
             n_ctx = state.models.get(entry.id, {}).get("n_ctx", DEFAULT_CONTEXT)
             assert isinstance(n_ctx, int)  # checked against its range when state.toml was read
             fit = estimate(size, n_ctx, entry.local_path(self.paths))
-            marks = ("★" if entry.id == state.default_model else "") + (
+            default = state.default_model or (entry.id if entry.is_embedded else None)  # unset: embedded
+            marks = ("★" if entry.id == default else "") + (
                 "●" if entry.id == self.llm_app.current_model else ""
             )
             status = "downloading" if entry.id in self.cancels else model_status(entry, self.paths)
