@@ -126,6 +126,7 @@ def binding_ids() -> set[str]:
     return {a.id for a in ACTIONS}
 
 
-def keys_now(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
-    """(scope title, keys as bound now, description) for every action, for the help screen."""
-    return [(SCOPES[a.id.split(".")[0]], keymap.get(a.id, a.keys), a.description) for a in ACTIONS]
+def keys_now(keymap: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
+    """(scope title, keys as bound now, description, binding id) for every action, for the help
+    screen (the id is what a ``[keymap]`` line in config.toml names)."""
+    return [(SCOPES[a.id.split(".")[0]], keymap.get(a.id, a.keys), a.description, a.id) for a in ACTIONS]

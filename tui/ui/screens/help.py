@@ -37,18 +37,30 @@ def _keys_table(keymap: Mapping[str, str]) -> str:
     """Every key of llm-tui as bound now (after any `[keymap]` in config.toml), from the registry."""
     rows: list[str] = []
     scope = ""
-    for title, keys, description in keys_now(keymap):
+    for title, keys, description, binding_id in keys_now(keymap):
         if title != scope:
             scope = title
-            rows += ["", f"**{title}**", "", "| key | does |", "|---|---|"]
-        shown = ", ".join(f"`{k.strip()}`" for k in keys.split(","))
-        rows.append(f"| {shown} | {description} |")
+            rows += ["", f"**{title}**", "", "| key | does | `[keymap]` id |", "|---|---|---|"]
+        shown = ", ".join(f"`{shown_key(k.strip())}`" for k in keys.split(","))
+        rows.append(f"| {shown} | {description} | `{binding_id}` |")
     rows += [
         "",
         "The message box (Textual's text editor): `enter` sends, `shift+enter` or `ctrl+j` starts a new "
-        "line; `ctrl+p` opens Textual's command palette with every action above.",
+        "line; `ctrl+p` opens Textual's command palette with every action above. To change a key, put "
+        'its id in `[keymap]` in config.toml (`llm-tui paths` shows where): `"chat.inspector" = "f6"`.',
     ]
     return "\n".join(rows)
+
+
+def shown_key(key: str) -> str:
+    """A key as a person reads it: ``[`` for Textual's ``left_square_bracket``, modifiers kept."""
+    from textual.keys import key_to_character
+
+    *modifiers, name = key.split("+")
+    character = key_to_character(name) if len(name) > 1 else None
+    if character is not None and len(character) == 1 and character.isprintable() and not character.isspace():
+        name = character
+    return "+".join([*modifiers, name])
 
 
 class HelpScreen(ModalScreen[None]):
