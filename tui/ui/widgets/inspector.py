@@ -216,6 +216,7 @@ class Inspector(VerticalScroll, can_focus=True):
         which = "the next turn (live, as you type)" if live else ""
         label = which or f"turn {self.position + 1} of {len(self.prompts)}"
         header = Text.assemble(("The hidden prompt of ", "bold"), (label, "bold"))
+        header.append(f"\nrendered with {same_length_visible(prompt.template_name)}", "dim")
         if self.dropped and self.position == len(self.prompts) - 1:
             header.append(f"\n{len(self.dropped)} earlier turn(s) dropped to fit the context:", "yellow")
             for user in self.dropped:
