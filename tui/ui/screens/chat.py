@@ -187,6 +187,13 @@ class ChatScreen(Screen[None]):
             self.notify(warning, severity="warning", timeout=15, markup=False)
         status = self.query_one(StatusLine)
         status.model, status.device, status.context_size = info.name, info.device, info.n_ctx
+        runtime = info.runtime
+        status.runs_with = (
+            f"{info.n_threads} threads, flash attention {runtime.flash_attn}"
+            if runtime and not info.server
+            else ""
+        )
+        self._say_thinking(message.engine, None)
         if message.model:
             self.llm_app.current_model = message.model
         elif not info.server:  # the default (or a file): the browser marks its entry, if it has one
@@ -478,6 +485,8 @@ class ChatScreen(Screen[None]):
             await conversation.mark_dropped(session.first_kept)
         status = self.query_one(StatusLine)
         status.context_used = 0
+        if self.chat is not None:
+            self._say_thinking(self.chat.engine, None)  # a persona may set enable_thinking
         self._update_title()
         self.inspect()
 
@@ -555,11 +564,17 @@ class ChatScreen(Screen[None]):
         self.inspect()
 
     @work(thread=True, exit_on_error=False, group="inspect")
-    def _say_thinking(self, engine: ChatEngine, now: bool) -> None:
-        """Whether the template reads the variable is asked of the template process: not on the UI thread."""
+    def _say_thinking(self, engine: ChatEngine, now: bool | None) -> None:
+        """Whether the template reads the variable is asked of the template process: not on the UI
+        thread. The status line keeps saying it (``now`` None: at load, nothing is notified)."""
         reads = "enable_thinking" in engine.template.variables_read()
-        also = "" if reads else " (this model's template does not read it: nothing changes)"
-        self.notify(f"Thinking {'on' if now else 'off'} from the next message{also}.", markup=False)
+        if now is not None:
+            also = "" if reads else " (this model's template does not read it: nothing changes)"
+            self.notify(f"Thinking {'on' if now else 'off'} from the next message{also}.", markup=False)
+        chat = self.chat
+        value = chat.session.variables.get("enable_thinking", True) if chat is not None else True
+        shown = f"thinking {'on' if value is not False else 'off'}" if reads else ""
+        self.app.call_from_thread(setattr, self.query_one(StatusLine), "thinking", shown)
 
     def action_confidence(self) -> None:
         self._confidence = not self._confidence

@@ -1,4 +1,5 @@
-"""The status line: model, device, speed of the last reply, and how full the context is."""
+"""The status line: model, device and the settings that decide its speed, speed of the last reply,
+whether the template thinks, and how full the context is."""
 
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ class StatusLine(Static):
     speed = reactive(0.0)
     context_used = reactive(0)
     context_size = reactive(0)
+    runs_with = reactive("")
+    """Threads and flash attention (in-process; a server's are its own)."""
+    thinking = reactive("")
+    """"thinking on" / "thinking off" where the template reads ``enable_thinking`` (ctrl+t)."""
 
     def render(self) -> str:
         parts = [self.model]
         if self.device:
-            parts.append(self.device)
+            parts.append(f"{self.device} ({self.runs_with})" if self.runs_with else self.device)
+        if self.thinking:
+            parts.append(self.thinking)
         if self.speed:
             parts.append(f"{self.speed:.1f} tok/s")
         if self.context_size:
