@@ -323,3 +323,23 @@ async def test_a_personas_model_is_loaded_in_the_tui_as_in_the_cli(model_path: P
         loaded = lambda: chat.chat is not None and chat.chat.engine.info.name == "own-copy.gguf"  # noqa: E731
         await wait_until(pilot, loaded)
         assert chat.chat is not None and chat.chat.session.system == "You are Vex."
+
+
+async def test_the_preview_names_a_personas_template_and_its_variables() -> None:
+    from tests.ui.helpers import FakeEngine
+    from tui.paths import get_paths
+
+    folder = get_paths().user_personas
+    folder.mkdir(parents=True)
+    (folder / "mine.jinja").write_text("{% for m in messages %}{{ m.content }}{% endfor %}")
+    (folder / "templated.toml").write_text(
+        'name = "Templated"\nchat_template_file = "mine.jinja"\n[template]\nenable_thinking = false\n'
+    )
+    app = create_app(AppConfig(engine_factory=FakeEngine))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await ready(pilot, app)
+        await pick(pilot, app, "templated")
+        preview = str(app.screen.query_one("#persona-preview").render())
+        assert f"Chat template: {folder / 'mine.jinja'}" in preview
+        assert "Template variables: enable_thinking = False" in preview
+        assert "this persona's template file decides" in preview and "model's own template" not in preview

@@ -102,7 +102,12 @@ class PersonaPicker(ModalScreen[PickerChoice | None]):
             else:
                 preview.update("")
             return
-        system = persona.system or "(no system message: the model's own training and template decide)"
+        template_said = (
+            "this persona's template file decides"
+            if persona.chat_template_file
+            else "the model's own template decides"
+        )
+        system = persona.system or f"(no system message: the model's training and {template_said})"
         parts = [
             Text(persona.name, "bold"),
             Text(persona.description, "italic"),
@@ -112,6 +117,13 @@ class PersonaPicker(ModalScreen[PickerChoice | None]):
         if persona.sampling:
             settings = ", ".join(f"{k} = {v}" for k, v in persona.sampling.items())
             parts.append(Text(f"\nSampling: {settings}", "dim"))
+        if persona.chat_template_file:
+            parts.append(
+                Text(f"Chat template: {persona.chat_template_file} (replaces the model's own)", "dim")
+            )
+        if persona.template:
+            values = ", ".join(f"{k} = {v!r}" for k, v in persona.template.items())
+            parts.append(Text(f"Template variables: {values}", "dim"))
         if persona.model:
             parts.append(Text(f"Preferred model: {persona.model}", "dim"))
         where = "bundled" if persona.origin == "bundled" else "your persona folder"
