@@ -36,7 +36,7 @@ def test_show_tree_draws_every_message_with_its_sibling_position(llm_home: Path,
     done = llm_tui("sessions", "show", saved_tree.session.id, "--tree", home=llm_home)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("Session #1") and "4 turn(s), 3 branch(es)" in lines[0]
+    assert lines[0].startswith("Session #1") and "4 turn(s) in 3 branch(es)" in lines[0]
     one = saved_tree.session.tree.turns[0]
     assert lines[1] == "* you 1/1: My name is Zorblax."
     assert lines[2] == "  model 1/2: " + " ".join(one.reply.split())
@@ -94,7 +94,7 @@ def test_show_tree_on_a_transcript_of_the_first_format(llm_home: Path, saved_tre
     done = llm_tui("sessions", "show", saved_tree.session.id, "--tree", home=llm_home)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert "2 turn(s), 1 branch(es)" in lines[0]
+    assert "2 turn(s) in 1 branch(es)" in lines[0]
     assert lines[1] == "* you 1/1: My name is Zorblax." and lines[3] == "* you 1/1: Where do I live?"
     assert lines[2].startswith("* model 1/1: ") and lines[4].startswith("* model 1/1: ")
     assert path.read_bytes() == before  # read as it is

@@ -173,3 +173,27 @@ def test_a_reply_keeps_its_line_breaks(snap_compare: Any) -> None:
     """A four-line poem shows as four lines (Markdown alone would join them), the list as a list."""
     app = create_app(AppConfig(engine_factory=lambda: FakeEngine(words=POEM)))
     assert snap_compare(app, terminal_size=SIZE, run_before=chatted)
+
+
+def test_saved_sessions_are_readable(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """f5: the first message and the start time fit their columns beside the preview."""
+    from datetime import datetime, timezone
+
+    from tui.core.chat import session as session_module
+    from tui.core.chat import transcripts as transcripts_module
+
+    class Fixed(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Fixed:
+            return cls(2026, 12, 3, 9, 30, tzinfo=timezone.utc)
+
+    monkeypatch.setattr(session_module, "datetime", Fixed)
+    monkeypatch.setattr(transcripts_module, "datetime", Fixed)
+
+    async def saved_then_f5(pilot: Pilot[None]) -> None:
+        await chatted(pilot)
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: bool(pilot.app.screen.query("#sessions-table")))
+        await settled(pilot)
+
+    assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=saved_then_f5)

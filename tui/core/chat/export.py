@@ -66,8 +66,8 @@ def outline(saved: Transcript, width: int = 72) -> str:
     """The tree as an indented outline, one line per message with its sibling position."""
     branches = saved.branches
     lines = [
-        f"Session #{saved.number} ({saved.started}): {len(saved.turns)} turn(s), {branches} branch(es); "
-        "* marks the path the model was sent"
+        f"Session #{saved.number} ({saved.started}): {len(saved.path)} turn(s) on the current path, "
+        f"{len(saved.turns)} turn(s) in {branches} branch(es); * marks the path the model was sent"
     ]
     for row in rows(saved):
         turn = saved.turns[row.turn]

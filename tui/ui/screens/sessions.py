@@ -45,9 +45,11 @@ class SessionsView(Screen[Path | None]):
         self.saved = {item.id: item for item in saved}
         table: DataTable[str] = self.query_one(DataTable)
         for item in saved:
-            first = item.first_message.replace("\n", " ")
+            first = " ".join(item.first_message.split())
+            first = first if len(first) <= 40 else first[:39] + "…"
+            started = item.started.replace("T", " ")[:16]  # 2026-12-03 16:40: the zone is the file's
             branches = str(item.branches)
-            table.add_row(item.started, str(item.turns), branches, item.model, first[:40], key=item.id)
+            table.add_row(started, str(item.turns), branches, item.model, first, key=item.id)
         for problem in problems:
             self.notify(str(problem), severity="warning", markup=False)
         if not saved:
@@ -70,7 +72,8 @@ class SessionsView(Screen[Path | None]):
         if item is not None:
             try:
                 saved = transcripts.load(item.path)
-                text = f"```text\n{export.outline(saved)}```" if self.show_tree else export.to_markdown(saved)
+                outline = export.outline(saved, width=40)
+                text = f"```text\n{outline}```" if self.show_tree else export.to_markdown(saved)
             except (OSError, ValueError) as exc:
                 text = f"`{item.path}` cannot be shown: {transcripts.reason_of(exc)}"
             await self.query_one("#session-preview", Markdown).update(text)
