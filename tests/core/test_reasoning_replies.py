@@ -100,3 +100,13 @@ def test_ask_prints_only_the_answer_on_stdout(llm_home: Path) -> None:
     assert thought and thought not in default.stdout
     assert "--- thinking ---" not in hidden.stderr + hidden.stdout
     assert inline.stdout.startswith("--- thinking ---\n" + thought)
+
+
+def test_ask_says_when_thinking_never_reached_an_answer(llm_home: Path) -> None:
+    env = {**os.environ, "LLM_TUI_HOME": str(llm_home)}
+    args = ["ask", "What is 2+2?", "--chat-template-file", str(R1), "--thinking", "on", "--max-tokens", "3"]
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == ""
+    assert "# no answer: the model was still thinking when it stopped (stop: max_tokens)" in done.stderr

@@ -250,3 +250,15 @@ async def test_a_lone_surrogate_does_not_wedge_the_tui(peer: Peer) -> None:
         await wait_until(pilot, lambda: peer.behaviour.completions == 2 and not chat.busy)
     (session,) = saved_sessions()
     assert [t["reply"] for t in session["turns"]] == ["bad \ufffd char and on."] * 2
+
+
+def test_info_over_a_server_reports_the_servers_build_not_this_machines(llm_home: Path, peer: Peer) -> None:
+    env = {**os.environ, "LLM_TUI_HOME": str(llm_home)}
+    command = [sys.executable, "-m", "tui", "--server", peer.url, "info"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "llama-cpp-python" not in done.stdout and "default model" not in done.stdout
+    assert f"server: {peer.url}, build b9999-standin" in done.stdout
+    peer.behaviour.props = {"build_info": "b0-unknown"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert "build b0-unknown (built without version information" in done.stdout

@@ -39,6 +39,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         signal.signal(signal.SIGINT, previous)
         output.close()
     sys.stdout.write("\n")
+    if not output.answered:
+        why = f" (stop: {stats.stop})" if stats is not None else ""
+        said = "the model was still thinking when it stopped" if output.thought else "the reply was empty"
+        print(f"# no answer: {said}{why}; --max-tokens gives it more room", file=sys.stderr)
     if stats is not None:
         print(
             f"# {stats.prompt_tokens} prompt tokens, {stats.completion_tokens} generated, "
@@ -56,11 +60,15 @@ class ThinkingOutput:
     def __init__(self, where: str) -> None:
         self.where = where
         self._open = False
+        self.answered = False
+        """Some answer text came (not only thinking)."""
+        self.thought = False
 
     def write(self, kind: str, text: str) -> None:
         if kind == "markup" or not text:
             return
         if kind == "thinking":
+            self.thought = True
             if self.where == "hide":
                 return
             stream = sys.stderr if self.where == "stderr" else sys.stdout
@@ -71,6 +79,7 @@ class ThinkingOutput:
             stream.flush()
             return
         self.close()
+        self.answered = self.answered or bool(text.strip())
         sys.stdout.write(terminal_safe(text, sys.stdout))  # a model may emit escapes too
         sys.stdout.flush()
 

@@ -21,17 +21,18 @@ def run_paths(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from tui.core.engine.llama import build_info
-    from tui.core.models.embedded import INSTALL_HINT, embedded_model_path
-
     print(f"llm-tui {__version__}", file=out)
-    for key, value in build_info().items():
-        print(f"{key}: {value}", file=out)
-    embedded = embedded_model_path()
-    default = str(embedded) if embedded else f"not installed ({INSTALL_HINT})"
-    print(f"default model: {default}", file=out)
-    run_paths(args, out, err)
     settings = server_of(args)
+    if settings is None:  # what runs models here; with a server, nothing here does (no libllama)
+        from tui.core.engine.llama import build_info
+        from tui.core.models.embedded import INSTALL_HINT, embedded_model_path
+
+        for key, value in build_info().items():
+            print(f"{key}: {value}", file=out)
+        embedded = embedded_model_path()
+        default = str(embedded) if embedded else f"not installed ({INSTALL_HINT})"
+        print(f"default model: {default}", file=out)
+    run_paths(args, out, err)
     if settings is not None:
         from tui.core.engine.server import ServerEngine
         from tui.core.engine.values import EngineError
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except EngineError as exc:
             raise ProblemError(str(exc)) from exc
         props = engine.props
-        print(f"server: {settings.url} ({props.get('build_info', 'build unknown')})", file=out)
+        print(f"server: {settings.url}, build {_server_build(props.get('build_info'))}", file=out)
         print(f"server model: {props.get('model_path')}", file=out)
         print(f"context: {engine.info.n_ctx}; chat template: {engine.info.template_name}", file=out)
         print(
@@ -61,3 +62,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(f"{label}: {value}", file=out)
         print(f"chat template: {info.template_name}", file=out)
     return 0
+
+
+def _server_build(build: object) -> str:
+    """llama-server's own build string; one built without git (from a source archive) says b0."""
+    if not isinstance(build, str) or not build:
+        return "not reported by the server"
+    if build.startswith("b0-"):
+        return f"{build} (built without version information, e.g. from a source archive)"
+    return build

@@ -416,6 +416,12 @@ class ChatScreen(Screen[None]):
             return
         from tui.ui.dialogs.edit_reply import EditReply
 
+        if not turn.reply.strip() and turn.thinking:
+            self.notify(
+                "This reply is all thinking, with no answer yet: the editor starts empty, and what you "
+                "write becomes the start of the answer the model goes on from.",
+                timeout=10,
+            )
         def continue_from(edited: str | None) -> None:
             if edited is not None and self._idle_chat() is chat:
                 plan = lambda: chat.prepare_continue(turn, edited)  # noqa: E731
