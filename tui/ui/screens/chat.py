@@ -422,6 +422,7 @@ class ChatScreen(Screen[None]):
                 "write becomes the start of the answer the model goes on from.",
                 timeout=10,
             )
+
         def continue_from(edited: str | None) -> None:
             if edited is not None and self._idle_chat() is chat:
                 plan = lambda: chat.prepare_continue(turn, edited)  # noqa: E731

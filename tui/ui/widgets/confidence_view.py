@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
@@ -21,7 +22,7 @@ from textual.widgets import Static
 from tui.core.chat.tree import Turn
 from tui.core.engine.values import Piece
 from tui.ui.actions import bindings
-from tui.ui.widgets.message_views import turn_of
+from tui.ui.widgets.message_views import turn_of, type_into_the_box
 
 SHADES = ((0.9, ""), (0.5, "on #3a3a1a"), (0.2, "on #5a3a10"), (0.0, "on #6a1a1a"))
 CHOSEN_MARK = "⑂"
@@ -54,6 +55,9 @@ class ConfidenceView(Vertical, can_focus=True):
         turn: Turn
         index: int
         token: int
+
+    def on_key(self, event: events.Key) -> None:
+        type_into_the_box(self, event)
 
     def __init__(self, pieces: list[Piece], branched_at: int | None = None) -> None:
         super().__init__(classes="confidence")

@@ -109,17 +109,22 @@ class MessageView(Widget):
             self.post_message(RegenerateAsked(turn))
 
     def on_key(self, event: events.Key) -> None:
-        """A printable key that is not one of a message's own goes to the message box with its
-        character: typing after an action that left focus here is never eaten, nor run as ``r``."""
-        if event.key in self.screen.active_bindings or not event.is_printable or not event.character:
-            return
-        from tui.ui.widgets.chat_input import ChatInput
+        type_into_the_box(self, event)
 
-        boxes = self.screen.query(ChatInput)
-        if boxes:
-            event.stop()
-            event.prevent_default()
-            boxes.first().type_in(event.character)
+
+def type_into_the_box(widget: Widget, event: events.Key) -> None:
+    """A printable key that is not one of ``widget``'s own goes to the message box with its
+    character: typing after an action that left focus on a message (or the token view) is never
+    eaten, nor run as ``r``."""
+    if event.key in widget.screen.active_bindings or not event.is_printable or not event.character:
+        return
+    from tui.ui.widgets.chat_input import ChatInput
+
+    boxes = widget.screen.query(ChatInput)
+    if boxes:
+        event.stop()
+        event.prevent_default()
+        boxes.first().type_in(event.character)
 
 
 def copy_to_clipboard(widget: Widget, text: str, what: str) -> None:
