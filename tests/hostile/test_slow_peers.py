@@ -262,3 +262,14 @@ def test_info_over_a_server_reports_the_servers_build_not_this_machines(llm_home
     peer.behaviour.props = {"build_info": "b0-unknown"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     assert "build b0-unknown (built without version information" in done.stdout
+
+
+async def test_the_model_browser_says_at_once_that_the_server_chooses(peer: Peer) -> None:
+    app = create_app(AppConfig(server=ServerSettings(peer.url)))
+    async with app.run_test(size=(120, 34)) as pilot:
+        await ready(pilot, app)
+        browser = app.model_browser()
+        await app.push_screen(browser)
+        await pilot.pause()
+        said = str(browser.query_one("#models-problems").render())
+        assert f"llama-server at {peer.url} runs" in said

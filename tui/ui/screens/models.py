@@ -85,8 +85,15 @@ class ModelBrowser(Screen[str | None]):
     def refresh_table(self) -> None:
         catalog = load_catalog(self.paths)
         self.entries = catalog.entries
-        problems = "\n".join(f"⚠ {p}" for p in catalog.problems)
-        self.query_one("#models-problems", Static).update(Text(problems))
+        lines = [f"⚠ {p}" for p in catalog.problems]
+        server = self.llm_app.config.server
+        if server is not None:  # said before enter is pressed, not after
+            lines.insert(
+                0,
+                f"The model is the one llama-server at {server.url} runs; these are this "
+                "machine's files (download one here, then start llama-server with it).",
+            )
+        self.query_one("#models-problems", Static).update(Text("\n".join(lines)))
         state = load_state(self.paths)
         table: DataTable[str] = self.query_one(DataTable)
         cursor = table.cursor_row
