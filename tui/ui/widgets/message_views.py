@@ -111,6 +111,16 @@ class MessageView(Widget):
     def on_key(self, event: events.Key) -> None:
         type_into_the_box(self, event)
 
+    def on_focus(self) -> None:
+        say_focus(
+            self,
+            f"the {'reply' if self.side == 'reply' else 'message'} above has focus: e edit · r "
+            "regenerate · c copy · alt+←/→ its siblings · typing comes here",
+        )
+
+    def on_blur(self) -> None:
+        say_focus(self, None)
+
 
 def type_into_the_box(widget: Widget, event: events.Key) -> None:
     """A printable key that is not one of ``widget``'s own goes to the message box with its
@@ -125,6 +135,14 @@ def type_into_the_box(widget: Widget, event: events.Key) -> None:
         event.stop()
         event.prevent_default()
         boxes.first().type_in(event.character)
+
+
+def say_focus(widget: Widget, text: str | None) -> None:
+    """Where focus is, said on the message box's border (the footer's room goes to screen keys)."""
+    from tui.ui.widgets.chat_input import ChatInput
+
+    for box in widget.screen.query(ChatInput):
+        box.border_subtitle = text
 
 
 def copy_to_clipboard(widget: Widget, text: str, what: str) -> None:
