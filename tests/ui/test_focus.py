@@ -47,7 +47,7 @@ async def test_a_printable_key_on_a_focused_message_goes_to_the_box() -> None:
         chat.query_one(UserMessage).focus()
         await pilot.pause()
         box = chat.query_one(ChatInput)
-        assert "the message above has focus" in str(box.border_subtitle)  # where focus is, is visible
+        assert "message above has focus" in str(box.border_subtitle)  # where focus is, is visible
         await pilot.press("h", "i")
         assert app.focused is box and box.text == "hi" and not box.border_subtitle
 

@@ -112,10 +112,9 @@ class MessageView(Widget):
         type_into_the_box(self, event)
 
     def on_focus(self) -> None:
+        what = "reply" if self.side == "reply" else "message"
         say_focus(
-            self,
-            f"the {'reply' if self.side == 'reply' else 'message'} above has focus: e edit · r "
-            "regenerate · c copy · alt+←/→ its siblings · typing comes here",
+            self, f"{what} above has focus: e edit · r regenerate · c copy · alt+←/→ · typing goes here"
         )
 
     def on_blur(self) -> None:
