@@ -139,3 +139,32 @@ def test_teach_in_a_real_terminal_draws_a_bar_and_registers_the_model(tmux: Tmux
         "Enter",
     )
     assert "tiny" in tmux.wait_for(lambda s: "listed-0" in s, timeout=30)
+
+
+def test_typing_after_continuing_from_a_runner_up_is_sent(tmux: Tmux, llm_home: Path) -> None:
+    """f8, a runner-up chosen in the token view (enter): focus is back in the box, so the next
+    message typed is sent, not eaten by the token view."""
+    import json
+
+    personas = llm_home / "config" / "personas"
+    personas.mkdir(parents=True)
+    (personas / "brief.toml").write_text('name = "Brief"\n[sampling]\nmax_tokens = 12\nseed = 4\n')
+    tmux("send-keys", "-t", "main", f"{shlex.quote(str(COMMAND))} --persona brief", "Enter")
+    tmux.wait_for(lambda s: "context 0/" in s)
+    tmux("send-keys", "-t", "main", "F8")
+    tmux("send-keys", "-t", "main", "-l", "Name three colours")
+    tmux("send-keys", "-t", "main", "Enter")
+    tmux.wait_for(lambda s: "· seed " in s)
+    tmux("send-keys", "-t", "main", "BTab")  # from the box back to the token view under the reply
+    tmux.wait_for(lambda s: "runner-up" in s.splitlines()[-1])  # its keys in the footer
+    for key in ("Right", "Right", "Down", "Enter"):
+        tmux("send-keys", "-t", "main", key)
+    tmux.wait_for(lambda s: "continued from a runner-up token" in s)
+    tmux("send-keys", "-t", "main", "-l", "and one more?")
+    tmux("send-keys", "-t", "main", "Enter")
+    tmux.wait_for(lambda s: "and one more?" in s and s.count("· seed ") >= 2, timeout=60)
+    tmux("send-keys", "-t", "main", "C-q")
+    tmux.wait_for(lambda s: s.rstrip().endswith("$"), timeout=20)
+    (saved,) = (llm_home / "data" / "sessions").glob("*.json")
+    users = [turn["user"] for turn in json.loads(saved.read_text())["turns"]]
+    assert users.count("and one more?") == 1 and "Name three colours" in users
