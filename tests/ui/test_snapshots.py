@@ -206,3 +206,47 @@ async def test_the_readme_pictures_are_made_from_the_real_app(tmp_path: Any) -> 
     picture = await take("chat-and-inspector", tmp_path)
     text = picture.read_text()
     assert "helpful" in text and "ugging" in text and "rendered" in text  # tokens are drawn apart
+
+
+def test_help_keys_with_their_keymap_ids(snap_compare: Any) -> None:
+    """f1 scrolled to the keys: each with the id `[keymap]` takes, `[`/`]` drawn as characters."""
+
+    async def keys(pilot: Pilot[None]) -> None:
+        from textual.containers import VerticalScroll
+
+        await chatted(pilot)
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "HelpScreen")
+        await settled(pilot)
+        scroll = pilot.app.screen.query_one(VerticalScroll)
+        scroll.scroll_to(y=42, animate=False)
+        await settled(pilot)
+
+    assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=keys)
+
+
+def test_persona_preview_with_a_template(
+    snap_compare: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview names the persona's template file and its [template] variables."""
+    from tui.paths import get_paths
+
+    async def pick_templated(pilot: Pilot[None]) -> None:
+        from textual.widgets import OptionList
+
+        await chatted(pilot)
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "PersonaPicker")
+        options = pilot.app.screen.query_one(OptionList)
+        options.highlighted = options.get_option_index("templated")
+        await settled(pilot)
+
+    folder = get_paths().user_personas
+    folder.mkdir(parents=True)
+    (folder / "mine.jinja").write_text("{% for m in messages %}{{ m.content }}{% endfor %}")
+    (folder / "templated.toml").write_text(
+        'name = "Templated"\ndescription = "Its own template"\nchat_template_file = "mine.jinja"\n'
+        "[template]\nenable_thinking = false\n"
+    )
+    monkeypatch.setenv("LLM_TUI_HOME", str(get_paths().config.parent))
+    assert snap_compare(app_with_reply(), terminal_size=SIZE, run_before=pick_templated)
