@@ -118,9 +118,10 @@ class PersonaPicker(ModalScreen[PickerChoice | None]):
             settings = ", ".join(f"{k} = {v}" for k, v in persona.sampling.items())
             parts.append(Text(f"\nSampling: {settings}", "dim"))
         if persona.chat_template_file:
-            parts.append(
-                Text(f"Chat template: {persona.chat_template_file} (replaces the model's own)", "dim")
-            )
+            shown = persona.chat_template_file
+            if persona.path is not None and shown.parent == persona.path.parent:
+                shown = Path(shown.name)  # as the persona file names it
+            parts.append(Text(f"Chat template: {shown} (replaces the model's own)", "dim"))
         if persona.template:
             values = ", ".join(f"{k} = {v!r}" for k, v in persona.template.items())
             parts.append(Text(f"Template variables: {values}", "dim"))
