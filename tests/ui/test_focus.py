@@ -62,3 +62,23 @@ async def test_editing_a_message_puts_the_cursor_at_its_end() -> None:
         await wait_until(pilot, lambda: box.text == "first message")
         await pilot.press("!")
         assert box.text == "first message!"
+
+
+async def test_two_quick_switches_move_two_steps() -> None:
+    """The second alt+← names the reply the first switched away from: it still steps on."""
+    from tui.ui.widgets.message_views import BranchAsked
+
+    app = create_app(AppConfig(engine_factory=FakeEngine))
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await one_turn(pilot, app)
+        assert chat.chat is not None
+        tree = chat.chat.session.tree
+        for count in (2, 3):
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: len(tree.turns) == count and not chat.busy)  # noqa: B023
+        shown = chat.chat.session.turns[0]
+        assert shown is tree.turns[2]
+        reply = chat.query_one(Reply)
+        reply.post_message(BranchAsked(shown, "reply", -1))
+        reply.post_message(BranchAsked(shown, "reply", -1))  # before the first is drawn
+        await wait_until(pilot, lambda: chat.chat.session.turns[0] is tree.turns[0])  # type: ignore[union-attr]

@@ -433,11 +433,14 @@ class ChatScreen(Screen[None]):
     async def on_branch_asked(self, message: BranchAsked) -> None:
         """Show a sibling instead: nothing is decoded until the next message is sent."""
         chat = self._idle_chat()
-        if chat is None or message.turn not in chat.session.turns:
+        if chat is None:
             return
         session = chat.session
-        keep = session.turns.index(message.turn)
-        target = session.tree.switch(message.turn, message.side, message.step)
+        turn = _in_its_place(session, message.turn)
+        if turn is None:
+            return
+        keep = session.turns.index(turn)
+        target = session.tree.switch(turn, message.side, message.step)
         if target is None:
             where = "first" if message.step < 0 else "last"
             self.notify(f"This is the {where} of its siblings.", severity="information")
@@ -643,3 +646,16 @@ class ChatScreen(Screen[None]):
             info = self.chat.engine.info
             model = f"{info.name} on llama-server {info.server}" if info.server else info.name
             self.sub_title = f"{model} · {who} · session #{self.chat.session.number}, {age}"
+
+
+def _in_its_place(session: Session, turn: Turn) -> Turn | None:
+    """``turn`` if it is on the current path, else the sibling shown in its place now: a second
+    alt+→ pressed while the first was still being drawn names the turn the first switched away
+    from, and must step on from where the first left off."""
+    if turn in session.turns:
+        return turn
+    if turn not in session.tree.turns:
+        return None
+    depth = len(session.tree.path_to(turn)) - 1
+    current = session.turns[depth] if depth < len(session.turns) else None
+    return current if current is not None and current.parent is turn.parent else None
