@@ -30,12 +30,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from tui.core.settings.server import server_settings
     from tui.core.teach import plan
     from tui.core.teach import run as teaching
-    from tui.core.teach.provenance import Provenance, file_sha256
     from tui.core.teach.teaching_set import (
-        identity_name,
         make_set,
         read_set,
-        set_sha256,
         set_text,
         token_stream,
     )
@@ -109,31 +106,18 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     refusal = estimate.refusal()
     if refusal:
         raise ProblemError(refusal)
-    made = Provenance(
-        persona=persona.id,
-        persona_name=identity_name(persona),
-        base_name=base_name,
-        base_model=entry.id if entry else str(resolved.path),
-        base_file=resolved.path.name,
-        base_sha256=file_sha256(resolved.path),
-        set_sha256=set_sha256(conversations),
-        conversations=len(conversations),
-        epochs=args.epochs,
-        learning_rate=args.lr,
-        n_ctx=args.ctx,
-    )
-    from tui.core.engine.hardware import physical_cores
-
-    job = teaching.Job(
+    job = teaching.job_for(
+        persona,
         resolved.path,
+        base_name,
+        entry.id if entry else str(resolved.path),
         name,
+        conversations,
         stream,
         args.ctx,
         args.epochs,
         args.lr,
-        args.threads or physical_cores(),
-        "Q8_0",
-        made,
+        args.threads,
     )
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
@@ -144,7 +128,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         signal.signal(signal.SIGINT, previous)
         bar.finish()
     eval_part = f", validation {result.eval_loss:.3f}" if result.eval_loss is not None else ""
-    print(f"taught: {made.title}", file=err)
+    print(f"taught: {job.provenance.title}", file=err)
     print(
         f"final loss {result.train_loss:.3f}{eval_part}; {result.tokens_per_second:.1f} training tokens/s; "
         f"peak memory {plan.gib(result.peak_rss)} (estimated {plan.gib(estimate.memory)})",

@@ -18,15 +18,19 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.core.problems import Problem, ProblemError
 from tui.core.teach import provenance
 from tui.core.teach.plan import split_of, windows
 from tui.paths import Paths
+
+if TYPE_CHECKING:
+    from tui.core.personas.format import Persona
+    from tui.core.teach.teaching_set import Conversation
 
 TAUGHT_FOLDER = "taught"
 WORK_PREFIX = ".teaching-"
@@ -53,6 +57,40 @@ class Job:
     threads: int
     quant: str
     provenance: provenance.Provenance
+
+
+def job_for(
+    persona: Persona,
+    base: Path,
+    base_name: str,
+    base_model: str,
+    name: str,
+    conversations: Sequence[Conversation],
+    stream: list[int],
+    n_ctx: int,
+    epochs: int,
+    learning_rate: float,
+    threads: int | None = None,
+) -> Job:
+    """The one way a teaching run is described (the CLI and the TUI), its provenance included:
+    what was taught, into which file, from which set, how."""
+    from tui.core.engine.hardware import physical_cores
+    from tui.core.teach.teaching_set import identity_name, set_sha256
+
+    made = provenance.Provenance(
+        persona=persona.id,
+        persona_name=identity_name(persona),
+        base_name=base_name,
+        base_model=base_model,
+        base_file=base.name,
+        base_sha256=provenance.file_sha256(base),
+        set_sha256=set_sha256(conversations),
+        conversations=len(conversations),
+        epochs=epochs,
+        learning_rate=learning_rate,
+        n_ctx=n_ctx,
+    )
+    return Job(base, name, stream, n_ctx, epochs, learning_rate, threads or physical_cores(), "Q8_0", made)
 
 
 @dataclass

@@ -28,13 +28,10 @@ from tui.core.personas.format import Persona
 from tui.core.problems import ProblemError
 from tui.core.teach import plan as costs
 from tui.core.teach import run as teaching
-from tui.core.teach.provenance import Provenance, file_sha256
 from tui.core.teach.teaching_set import (
     Conversation,
-    identity_name,
     make_set,
     read_set,
-    set_sha256,
     set_text,
     token_stream,
 )
@@ -196,31 +193,17 @@ class TeachScreen(Screen[None]):
             self.notify(refusal, severity="error", markup=False)
             return
         name = self._free_name()
-        made = Provenance(
-            persona=self.persona.id,
-            persona_name=identity_name(self.persona),
-            base_name=self.base_label.removesuffix(" (embedded)"),
-            base_model=self.base_spec,
-            base_file=self.engine.info.path.name,
-            base_sha256=file_sha256(self.engine.info.path),
-            set_sha256=set_sha256(ready.conversations),
-            conversations=len(ready.conversations),
-            epochs=EPOCHS,
-            learning_rate=LEARNING_RATE,
-            n_ctx=256,
-        )
-        from tui.core.engine.hardware import physical_cores
-
-        job = teaching.Job(
+        job = teaching.job_for(
+            self.persona,
             self.engine.info.path,
+            self.base_label.removesuffix(" (embedded)"),
+            self.base_spec,
             name,
+            ready.conversations,
             ready.stream,
             256,
             EPOCHS,
             LEARNING_RATE,
-            physical_cores(),
-            "Q8_0",
-            made,
         )
         self.running = True
         self.query_one(ProgressBar).display = True
