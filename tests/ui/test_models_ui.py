@@ -133,7 +133,7 @@ async def test_cancel_delete_default_and_details(fake_hub: FakeHub) -> None:
         await highlight(pilot, browser, "smollm2-135m-instruct")
         await pilot.press("f")
         assert load_state(get_paths()).default_model == "smollm2-135m-instruct"
-        assert browser.query_one(DataTable).get_row("smollm2-135m-instruct")[0] == "★"
+        assert browser.query_one(DataTable).get_row("smollm2-135m-instruct")[0] == "★●"  # loaded too
         await pilot.press("i")
         await wait_until(pilot, lambda: isinstance(app.screen, ModelDetails))
         details = str(app.screen.query_one("VerticalScroll Static").render())
