@@ -139,8 +139,9 @@ async def test_cancel_delete_default_and_details(fake_hub: FakeHub) -> None:
         details = str(app.screen.query_one("VerticalScroll Static").render())
         assert "architecture: llama" in details and "trained context: 8192" in details
         assert "'<|im_start|>'" in details and "SmolLM" in details
-        assert "loads with (saved, config.toml [engine], else llama.cpp's default):" in details
-        assert "flash_attn: auto (llama.cpp's default)" in details and "n_threads: auto" in details
+        # the embedded model is the one loaded: its details say how it runs now, as llama.cpp reports
+        assert "running now (as llama.cpp reports it):" in details
+        assert "flash attention: auto (" in details and "threads: " in details
 
 
 async def test_with_no_model_at_all_the_app_says_so_and_opens_the_browser(
