@@ -187,3 +187,12 @@ async def test_started_on_the_embedded_default_the_browser_marks_it(model_path: 
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         (marked,) = [row for row in rows if str(row[0])]
         assert str(marked[0]) == "★●" and embedded.name in str(marked[1])
+
+
+def test_details_of_a_model_not_loaded_say_what_it_will_load_with() -> None:
+    from tui.ui.dialogs.model_details import load_lines
+
+    entry = load_catalog(get_paths()).entries["smollm2-135m-instruct"]
+    said = "\n".join(str(line) for line in load_lines(entry, None))
+    assert "loads with (saved, config.toml [engine], else llama.cpp's default):" in said
+    assert "flash_attn: auto (llama.cpp's default)" in said and "n_threads: auto" in said
