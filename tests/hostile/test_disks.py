@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,20 @@ async def test_a_download_into_a_folder_that_cannot_be_written_says_so(
         assert browser.query(DownloadRow)  # "starting…"
         await wait_until(pilot, lambda: noticed(app, "cannot write: a folder on its path is a file"))
         await wait_until(pilot, lambda: not browser.query(DownloadRow) and not browser.cancels)
+
+
+def test_temp_files_left_by_killed_writes_are_removed_after_an_hour(tmp_path: Path) -> None:
+    from tui.core.atomic import STALE_TEMP_SECONDS, write_text_atomic
+
+    target = tmp_path / "state.toml"
+    old, fresh, other = (
+        tmp_path / name for name in (".state.toml.a1.tmp", ".state.toml.b2.tmp", ".x.a1.tmp")
+    )
+    for temp in (old, fresh, other):
+        temp.write_text("half")
+    stale = time.time() - STALE_TEMP_SECONDS - 60
+    os.utime(old, (stale, stale))
+    os.utime(other, (stale, stale))
+    write_text_atomic(target, "whole")
+    assert target.read_text() == "whole"
+    assert not old.exists() and fresh.exists() and other.exists()  # only this file's, only old ones

@@ -248,7 +248,6 @@ class ServerEngine(EngineBase):
                 if cancel.is_set():
                     stop = "cancelled"
                     break
-
         finally:
             events.close()  # hangs up: llama-server stops generating for us
         if cancel.is_set() and not final:
