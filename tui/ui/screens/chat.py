@@ -189,7 +189,7 @@ class ChatScreen(Screen[None]):
         status.model, status.device, status.context_size = info.name, info.device, info.n_ctx
         runtime = info.runtime
         status.runs_with = (
-            f"{info.n_threads} threads, flash attention {runtime.flash_attn}"
+            f"{info.n_threads} threads, flash attn {runtime.flash_attn}"
             if runtime and not info.server
             else ""
         )

@@ -19,16 +19,19 @@ class StatusLine(Static):
     """"thinking on" / "thinking off" where the template reads ``enable_thinking`` (ctrl+t)."""
 
     def render(self) -> str:
+        """Most needed first: a narrow terminal cuts the end of the line, not the context gauge."""
         parts = [self.model]
         if self.device:
-            parts.append(f"{self.device} ({self.runs_with})" if self.runs_with else self.device)
-        if self.thinking:
-            parts.append(self.thinking)
+            parts.append(self.device)
         if self.speed:
             parts.append(f"{self.speed:.1f} tok/s")
         if self.context_size:
             used, size = self.context_used, self.context_size
             parts.append(f"context {used}/{size} {_gauge(used, size)}")
+        if self.thinking:
+            parts.append(self.thinking)
+        if self.runs_with:
+            parts.append(self.runs_with)
         return "  ·  ".join(parts)
 
 
