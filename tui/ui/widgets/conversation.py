@@ -6,6 +6,7 @@ Only the path the model is sent is shown; a message with siblings says which of 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import TYPE_CHECKING
 
@@ -137,6 +138,8 @@ class Conversation(VerticalScroll):
         self.streaming: TurnView | None = None
         self.branch_at: int | None = None
         """Where on the path the streaming turn starts a branch (None: a new message)."""
+        self._redraw = asyncio.Lock()
+        """One path redraw at a time: two quick sibling switches must not interleave their mounts."""
 
     def copy_last_reply(self, reply: str | None, code_only: bool = False) -> None:
         """Copy the last reply (or its last code block) through the terminal, saying what happened."""
@@ -227,12 +230,14 @@ class Conversation(VerticalScroll):
 
     async def show_path(self, path: list[Turn], tree: Tree, start: int = 0) -> None:
         """Redraw the path from its ``start``-th turn down (the turns above stay as they are)."""
-        await self.truncate(start)
-        for turn in path[start:]:
-            view = TurnView(turn.user, turn)
-            await self.mount(view)
-            await view.restore(turn)
-        self.label(tree)
+        async with self._redraw:
+            await self.truncate(start)
+            for turn in path[start:]:
+                view = TurnView(turn.user, turn)
+                await self.mount(view)
+                if view.is_attached:  # not removed meanwhile by a newer redraw's truncate
+                    await view.restore(turn)
+            self.label(tree)
 
     async def truncate(self, keep: int) -> None:
         """Remove every turn view after the first ``keep``, and what was said below them (a
