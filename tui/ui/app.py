@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterable
@@ -109,7 +110,12 @@ class LlmTuiApp(App[None]):
         for ending in ENDING_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not on this OS
                 loop.add_signal_handler(ending, self.end_from_outside, 128 + ending)
-        self.set_interval(TERMINAL_CHECK_SECONDS, self._check_terminal)
+        try:
+            watched = sys.__stdin__ is not None and os.isatty(sys.__stdin__.fileno())
+        except (OSError, ValueError):
+            watched = False
+        if watched:  # a terminal that was there and went; not one that never was
+            self.set_interval(TERMINAL_CHECK_SECONDS, self._check_terminal)
 
     def _check_terminal(self) -> None:
         import termios
