@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.prompt.build import build_prompt, content_regions, tokenize_guarded
+from tui.core.prompt.build import build_prompt
+from tui.core.prompt.guard import content_regions, tokenize_guarded
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import ChatTemplate, fallback_template
 
