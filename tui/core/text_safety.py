@@ -63,15 +63,15 @@ def screen_cells(text: str) -> str:
     return _SCREEN_UNSAFE.sub(_screen_char, text) if _SCREEN_UNSAFE.search(text) else text
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def valid_text(text: str) -> str:
     """``text`` with each lone surrogate (from a model's broken bytes or a hostile file) as U+FFFD,
     so it can be shown, encoded and saved."""
     if not _SURROGATE.search(text):
         return text
     return _SURROGATE.sub("\ufffd", text)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 OUTPUT_ERRORS = "llm-tui-output"

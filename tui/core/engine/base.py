@@ -159,8 +159,8 @@ class EngineBase:
             stream = self._stream(request)
             try:
                 for item in stream:
-                    if isinstance(item, Piece) and valid_text(item.text) is not item.text:
-                        item = replace(item, text=valid_text(item.text))  # a server's lone surrogate
+                    if isinstance(item, Piece) and (text := valid_text(item.text)) is not item.text:
+                        item = replace(item, text=text)  # a server's lone surrogate
                     yield item
             finally:
                 stream.close()  # a reply abandoned half-way hangs up its server at once
