@@ -7,11 +7,13 @@ what the user inspects is by construction what the model receives.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal
 
 from tui.core.problems import ProblemError
+from tui.core.prompt.guard import ControlToken as ControlToken  # re-exported: engines name it here
+from tui.core.prompt.guard import Tokenizer as Tokenizer
 from tui.core.prompt.guard import content_regions, find_contents, tokenize_guarded
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import ChatTemplate, TemplateRenderError
@@ -127,30 +129,6 @@ def extended(prompt: Prompt, ids: Sequence[int], tokenizer: Tokenizer) -> Prompt
     text = prompt.text + b"".join(t.piece for t in added).decode("utf-8", errors="replace")
     start = prompt.fed_back or (len(prompt.tokens), len(prompt.text))
     return replace(prompt, text=text, tokens=prompt.tokens + added, fed_back=start)
-
-
-class ControlToken(NamedTuple):
-    """A control token's id, and whether llama.cpp strips blank space on its left or right."""
-
-    id: int
-    lstrip: bool = False
-    rstrip: bool = False
-
-
-class Tokenizer(Protocol):
-    """What prompt building needs from a model's vocabulary."""
-
-    def tokenize(self, text: str, special: bool = True) -> list[int]:
-        """Text to ids, no BOS added; ``special`` parses control-token text into control tokens."""
-        ...
-
-    def piece(self, token: int) -> bytes: ...
-
-    def is_special(self, token: int) -> bool: ...
-
-    def control_tokens(self) -> Mapping[str, ControlToken]:
-        """Every control token by its text: what a template may write and a message may not."""
-        ...
 
 
 class ConversationTooLong(ProblemError):

@@ -7,15 +7,36 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import NamedTuple, Protocol
 
 from tui.core.prompt.messages import Message
 from tui.core.prompt.template import ChatTemplate, TemplateRenderError
 
-if TYPE_CHECKING:
-    from tui.core.prompt.build import ControlToken, Tokenizer
+
+class ControlToken(NamedTuple):
+    """A control token's id, and whether llama.cpp strips blank space on its left or right."""
+
+    id: int
+    lstrip: bool = False
+    rstrip: bool = False
+
+
+class Tokenizer(Protocol):
+    """What prompt building needs from a model's vocabulary."""
+
+    def tokenize(self, text: str, special: bool = True) -> list[int]:
+        """Text to ids, no BOS added; ``special`` parses control-token text into control tokens."""
+        ...
+
+    def piece(self, token: int) -> bytes: ...
+
+    def is_special(self, token: int) -> bool: ...
+
+    def control_tokens(self) -> Mapping[str, ControlToken]:
+        """Every control token by its text: what a template may write and a message may not."""
+        ...
 
 
 _HOLE = "\ue000{}\ue001"
