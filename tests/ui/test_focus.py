@@ -8,7 +8,7 @@ from textual.widgets import TextArea
 from tests.ui.helpers import FakeEngine, ready, wait_until
 from tui.ui.app import AppConfig, create_app
 from tui.ui.widgets.chat_input import ChatInput
-from tui.ui.widgets.conversation import ReplyFooter
+from tui.ui.widgets.conversation import Conversation, ReplyFooter
 from tui.ui.widgets.message_views import Reply, UserMessage
 
 SIZE = (100, 32)
@@ -82,3 +82,14 @@ async def test_two_quick_switches_move_two_steps() -> None:
         reply.post_message(BranchAsked(shown, "reply", -1))
         reply.post_message(BranchAsked(shown, "reply", -1))  # before the first is drawn
         await wait_until(pilot, lambda: chat.chat.session.turns[0] is tree.turns[0])  # type: ignore[union-attr]
+        # The screen too, not only the session: the first turn's view is the first sibling's,
+        # with its reply drawn and focused.
+        conversation = chat.query_one(Conversation)
+        await wait_until(
+            pilot,
+            lambda: (
+                [v.turn for v in conversation.turns] == [tree.turns[0]]
+                and isinstance(app.focused, Reply)
+                and app.focused.text == tree.turns[0].reply
+            ),
+        )

@@ -449,9 +449,9 @@ class ChatScreen(Screen[None]):
         await conversation.show_path(session.turns, session.tree, keep)
         await conversation.mark_dropped(session.first_kept)
         views = conversation.turns
-        if keep < len(views):
-            focus = views[keep].query_one(UserMessage if message.side == "user" else Reply)
-            focus.focus()
+        if keep < len(views):  # (none drawn where the app closed meanwhile)
+            for focus in views[keep].query(UserMessage if message.side == "user" else Reply):
+                focus.focus()
         self._save_transcript()  # the current path is part of the record
         self.inspect()
 

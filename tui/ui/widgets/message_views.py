@@ -184,7 +184,7 @@ class Reply(Vertical, MessageView, can_focus=True):
         self._parts: list[str] = []
         self._live_text = ""
         self.thinking: ThinkingBlock | None = None
-        self.live: Markdown
+        self.live: Markdown | None = None
 
     def compose(self) -> ComposeResult:
         # Imported with the first reply: markdown-it and Rich's Markdown cost the first frame ~30 ms.
@@ -192,8 +192,13 @@ class Reply(Vertical, MessageView, can_focus=True):
 
         from tui.ui.widgets.line_breaks import reply_parser
 
-        self.live = Markdown("", classes="live", parser_factory=reply_parser)
+        self.live = Markdown(self._live_text, classes="live", parser_factory=reply_parser)
         yield self.live
+
+    def _shown(self) -> Markdown | None:
+        """The live tail, where it is on screen: a reply removed while it mounted (a newer redraw
+        of the path) keeps its text and draws nothing."""
+        return self.live if self.live is not None and self.is_attached else None
 
     @property
     def text(self) -> str:
@@ -211,7 +216,7 @@ class Reply(Vertical, MessageView, can_focus=True):
 
     async def restore(self, thinking: str, tokens: int | None, answer: str) -> None:
         """A reply made earlier (a branch shown again): whole at once, its thinking folded."""
-        if thinking:
+        if thinking and self.is_attached:
             self.thinking = ThinkingBlock()
             await self.mount(self.thinking, before=0)
             self.thinking.restored(thinking, tokens)
@@ -230,20 +235,22 @@ class Reply(Vertical, MessageView, can_focus=True):
             if cut > 0:
                 await self._freeze(cut)
                 return
-        await self.live.append(fragment)
+        if (live := self._shown()) is not None:
+            await live.append(fragment)
 
     async def _freeze(self, cut: int) -> None:
         """Move the first ``cut`` characters of the live text into a frozen segment."""
         done, self._live_text = self._live_text[:cut], self._live_text[cut:]
-        segment = FrozenBlock(done)
-        await self.mount(segment, before=self.live)
-        await self.live.update(self._live_text)
+        if (live := self._shown()) is not None:
+            await self.mount(FrozenBlock(done), before=live)
+            await live.update(self._live_text)
 
     async def finish(self) -> None:
         """Render the live tail whole once: text appended in pieces (a fence cut open) can parse wrong."""
         if self.thinking is not None:
             self.thinking.reply_ended()
-        await self.live.update(self._live_text)
+        if (live := self._shown()) is not None:
+            await live.update(self._live_text)
 
 
 clock = time.monotonic
