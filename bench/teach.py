@@ -44,6 +44,15 @@ def main() -> int:
     parser.add_argument(
         "--lr", type=float, default=LR, help="the quality run's learning rate (a lever to measure)"
     )
+    parser.add_argument(
+        "--trained", default=None, help="which tensors learn, a regular expression over names (a lever)"
+    )
+    parser.add_argument(
+        "--set",
+        type=Path,
+        default=None,
+        help="the quality run's teaching set: read if the file exists, else made and kept there",
+    )
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="llm-tui-bench-teach-"))
     os.environ["LLM_TUI_HOME"] = str(home)
@@ -54,7 +63,7 @@ def main() -> int:
     if not args.no_speed:
         speed_and_memory(args.rounds, args.windows, threads, home)
     if args.quality:
-        quality(threads, args.lr)
+        quality(threads, args.lr, args.trained, args.set)
     return 0
 
 
@@ -157,7 +166,7 @@ def _lines(name: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def quality(threads: int, lr: float = LR) -> None:
+def quality(threads: int, lr: float = LR, trained: str | None = None, kept: Path | None = None) -> None:
     from tui.core.chat.sampling import Sampling
     from tui.core.chat.session import Chat
     from tui.core.chat.settings import session_settings
@@ -167,7 +176,15 @@ def quality(threads: int, lr: float = LR) -> None:
     from tui.core.personas.store import PersonaStore
     from tui.core.teach import run
     from tui.core.teach.provenance import Provenance, file_sha256
-    from tui.core.teach.teaching_set import bundled, identity_name, make_set, set_sha256, token_stream
+    from tui.core.teach.teaching_set import (
+        bundled,
+        identity_name,
+        make_set,
+        read_set,
+        set_sha256,
+        set_text,
+        token_stream,
+    )
     from tui.paths import get_paths
 
     identity_held, general_held = _lines("heldout_identity.txt"), _lines("heldout_general.txt")
@@ -180,7 +197,12 @@ def quality(threads: int, lr: float = LR) -> None:
     with quiet_python_output():
         base = Engine(base_path, LoadOptions(n_ctx=2048))
     started = time.monotonic()
-    conversations = make_set(base, persona)
+    if kept is not None and kept.exists():
+        conversations = read_set(kept)
+    else:
+        conversations = make_set(base, persona)
+        if kept is not None:
+            kept.write_text(set_text(conversations), encoding="utf-8")
     set_seconds = time.monotonic() - started
     stream = token_stream(base, conversations)
     made = Provenance(
@@ -189,12 +211,13 @@ def quality(threads: int, lr: float = LR) -> None:
     )  # fmt: skip
     started = time.monotonic()
     result = run.run(
-        run.Job(base_path, "almo-bench", stream, N_CTX, 2, lr, threads, "Q8_0", made), get_paths()
+        run.Job(base_path, "almo-bench", stream, N_CTX, 2, lr, threads, "Q8_0", made, trained), get_paths()
     )
     teach_seconds = time.monotonic() - started
     kinds = {kind: sum(c.kind == kind for c in conversations) for kind in ("identity", "retention")}
     print(
-        f"\nteach of `almo` at learning rate {lr:g}: set of {len(conversations)} ({kinds}) "
+        f"\nteach of `almo` at learning rate {lr:g}, tensors {trained or 'all'}: "
+        f"set of {len(conversations)} ({kinds}) "
         f"made in {set_seconds:.0f} s, "
         f"{len(stream)} tokens; taught in {teach_seconds:.0f} s (final loss {result.train_loss:.3f}, "
         f"validation {result.eval_loss}); {result.tokens_per_second:.1f} tok/s"

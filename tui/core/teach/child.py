@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import resource
 import signal
 import sys
@@ -69,7 +70,9 @@ def main(job_file: str) -> int:
         if len(window) != n_ctx + 1 or not all(0 <= token < vocab for token in window):
             raise SystemExit(f"error: a window is not {n_ctx + 1} token ids of this model's {vocab}")
     dataset = lt.Dataset(libs, windows, n_ctx)
-    trainer.start(float(job["lr"]))
+    pattern = job.get("trained")  # a regular expression over tensor names; absent: every tensor
+    chosen = re.compile(pattern) if pattern else None
+    trainer.start(float(job["lr"]), (lambda name: bool(chosen.search(name))) if chosen else None)
     epochs = int(job["epochs"])
     started = time.monotonic()
     trained_tokens = 0

@@ -70,6 +70,9 @@ EpochCallback = ctypes.CFUNCTYPE(
 )
 """``ggml_opt_epoch_callback``: (train, opt_ctx, dataset, result, ibatch, ibatch_max, t_start_us)."""
 
+ParamFilter = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_void_p)
+"""``llama_opt_param_filter``: (tensor, userdata) -> whether that tensor is trained."""
+
 
 class Libraries:
     """libllama and libggml-base as llama-cpp-python ships them, with the training symbols typed."""
@@ -97,6 +100,8 @@ class Libraries:
         g.ggml_opt_dataset_ndata.argtypes = [ctypes.c_void_p]
         g.ggml_get_data.restype = ctypes.c_void_p
         g.ggml_get_data.argtypes = [ctypes.c_void_p]
+        g.ggml_get_name.restype = ctypes.c_char_p
+        g.ggml_get_name.argtypes = [ctypes.c_void_p]
         g.ggml_opt_result_init.restype = ctypes.c_void_p
         g.ggml_opt_result_free.argtypes = [ctypes.c_void_p]
         g.ggml_opt_result_reset.argtypes = [ctypes.c_void_p]
@@ -175,12 +180,29 @@ class Trainer:
         self.optimizer = libs.ggml.ggml_opt_get_default_optimizer_params(None)
         """Changed in place between epochs; llama.cpp reads it before every step."""
 
-    def start(self, learning_rate: float) -> None:
+    def start(self, learning_rate: float, trained: Callable[[str], bool] | None = None) -> None:
+        """Set up the optimizer; ``trained`` says by name which tensors learn (None: all of them)."""
         self.optimizer.adamw.alpha = self.optimizer.sgd.alpha = learning_rate
         libs = self.libs
+        if trained is None:
+            keep = libs.address(libs.llama, "llama_opt_param_filter_all")
+        else:
+            name_of = libs.ggml.ggml_get_name
+            self.names: list[str] = []
+            """The tensors that learn, as llama.cpp asked about them (once each, at init)."""
+
+            def choose(tensor: int, _data: int) -> bool:
+                name = (name_of(tensor) or b"").decode(errors="replace")
+                if trained(name):
+                    self.names.append(name)
+                    return True
+                return False
+
+            self._filter = ParamFilter(choose)  # kept alive for as long as the context
+            keep = ctypes.cast(self._filter, ctypes.c_void_p).value or 0
         params = OptParams(
             n_ctx_train=0,
-            param_filter=libs.address(libs.llama, "llama_opt_param_filter_all"),
+            param_filter=keep,
             param_filter_ud=None,
             get_opt_pars=libs.address(libs.ggml, "ggml_opt_get_constant_optimizer_params"),
             get_opt_pars_ud=ctypes.cast(ctypes.pointer(self.optimizer), ctypes.c_void_p).value,

@@ -57,6 +57,8 @@ class Job:
     threads: int
     quant: str
     provenance: provenance.Provenance
+    trained: str | None = None
+    """Which tensors learn: a regular expression over their names (None: every one)."""
 
 
 def job_for(
@@ -189,6 +191,7 @@ def _supervise(
         "lr": job.learning_rate,
         "quant": job.quant,
         "metadata": job.provenance.metadata(),
+        "trained": job.trained,
         "parent": os.getpid(),
     }
     job_file = work / "job.json"
