@@ -48,4 +48,5 @@ def reopen(chat: Chat, saved: Transcript, source: str) -> Session:
         made.append(turn)
     if saved.path:
         session.tree.select(made[saved.path[-1]])
+    session.unanswered = list(saved.unanswered)  # shown again and kept, never sent by themselves
     return session

@@ -493,6 +493,8 @@ class ChatScreen(Screen[None]):
             session = self.chat.session
             await conversation.show_path(session.turns, session.tree)
             await conversation.mark_dropped(session.first_kept)
+            for item in session.unanswered:
+                await conversation.unanswered(item)
         status = self.query_one(StatusLine)
         status.context_used = 0
         if self.chat is not None:

@@ -15,7 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from tui.core.chat.session import started
-from tui.core.chat.tree import Tree, Turn
+from tui.core.chat.tree import Tree, Turn, Unanswered
 from tui.core.engine.values import ReplyStats
 from tui.ui.messages import ReplyChunk, ReplyFinished, ReplyStarted
 from tui.ui.widgets.confidence_view import ConfidenceView
@@ -24,6 +24,8 @@ from tui.ui.widgets.message_views import Reply, UserMessage, code_blocks, copy_t
 if TYPE_CHECKING:
     from tui.core.chat.tree import Side
 
+UNANSWERED_SHOWN = 400
+"""Characters of an unanswered message drawn when its session is reopened."""
 ORIGIN_NOTES = {
     "edited reply": "continued from your edit",
     "token": "continued from a runner-up token (marked in the confidence view)",
@@ -265,3 +267,11 @@ class Conversation(VerticalScroll):
 
     async def notice(self, text: str, kind: str) -> None:
         await self.mount(Notice(text, kind))
+
+    async def unanswered(self, item: Unanswered) -> None:
+        """A message of a reopened session that got no reply: kept so nothing typed is lost, shown
+        with where it was sent and why no reply came; never sent again by itself."""
+        text = item.user
+        if len(text) > UNANSWERED_SHOWN:  # a huge paste is not drawn whole
+            text = f"{text[:UNANSWERED_SHOWN]}… ({len(item.user):,} characters in all)"
+        await self.notice(f"Unanswered, sent after turn {item.after}: {text}\nNo reply: {item.why}", "error")
