@@ -61,7 +61,7 @@ async def through_the_tui(engine: Engine, sampling: Sampling, inspector: bool) -
         assert chat.chat is not None
         stats = chat.chat.session.turns[-1].stats
         assert stats is not None
-        chat.chat = None  # the engine is shared: the app must not close it
+        chat.driver.chat = None  # the engine is shared: the app must not close it
         return stats.tokens_per_second, cpu / wall
 
 
