@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FINETUNE = ROOT / ".venv" / "llama-build" / "bin" / "llama-finetune"
 N_CTX = 256
 LR = 2e-5
-"""The default of `llm-tui teach` (tui/cli/teach.py)."""
+EPOCHS = 2
+"""The defaults of `llm-tui teach` (tui/cli/teach.py)."""
 
 
 def main() -> int:
@@ -44,6 +45,7 @@ def main() -> int:
     parser.add_argument(
         "--lr", type=float, default=LR, help="the quality run's learning rate (a lever to measure)"
     )
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help="the quality run's epochs (a lever)")
     parser.add_argument(
         "--trained", default=None, help="which tensors learn, a regular expression over names (a lever)"
     )
@@ -63,7 +65,7 @@ def main() -> int:
     if not args.no_speed:
         speed_and_memory(args.rounds, args.windows, threads, home)
     if args.quality:
-        quality(threads, args.lr, args.trained, args.set)
+        quality(threads, args.lr, args.trained, args.set, args.epochs)
     return 0
 
 
@@ -166,7 +168,9 @@ def _lines(name: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def quality(threads: int, lr: float = LR, trained: str | None = None, kept: Path | None = None) -> None:
+def quality(
+    threads: int, lr: float = LR, trained: str | None = None, kept: Path | None = None, epochs: int = EPOCHS
+) -> None:
     from tui.core.chat.sampling import Sampling
     from tui.core.chat.session import Chat
     from tui.core.chat.settings import session_settings
@@ -207,16 +211,17 @@ def quality(threads: int, lr: float = LR, trained: str | None = None, kept: Path
     stream = token_stream(base, conversations)
     made = Provenance(
         "almo", identity_name(persona), "SmolLM2 135M Instruct", "smollm2-135m-instruct", base_path.name,
-        file_sha256(base_path), set_sha256(conversations), len(conversations), 2, lr, N_CTX,
+        file_sha256(base_path), set_sha256(conversations), len(conversations), epochs, lr, N_CTX,
     )  # fmt: skip
     started = time.monotonic()
     result = run.run(
-        run.Job(base_path, "almo-bench", stream, N_CTX, 2, lr, threads, "Q8_0", made, trained), get_paths()
+        run.Job(base_path, "almo-bench", stream, N_CTX, epochs, lr, threads, "Q8_0", made, trained),
+        get_paths(),
     )
     teach_seconds = time.monotonic() - started
     kinds = {kind: sum(c.kind == kind for c in conversations) for kind in ("identity", "retention")}
     print(
-        f"\nteach of `almo` at learning rate {lr:g}, tensors {trained or 'all'}: "
+        f"\nteach of `almo`, {epochs} epoch(s) at learning rate {lr:g}, tensors {trained or 'all'}: "
         f"set of {len(conversations)} ({kinds}) "
         f"made in {set_seconds:.0f} s, "
         f"{len(stream)} tokens; taught in {teach_seconds:.0f} s (final loss {result.train_loss:.3f}, "
