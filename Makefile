@@ -84,7 +84,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/lint-imports
 
 bench: $(VENV)/.dev-installed $(LLAMA_TOOLS)/.done
-	$(BIN)/python bench/decode.py --busy
+	$(BIN)/python bench/decode.py --busy --rounds 7
 	$(BIN)/python bench/tui_decode.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/download.py
