@@ -141,6 +141,17 @@ async def ready(pilot: Pilot[None], app: App[None]) -> ChatScreen:
     return chat
 
 
+async def reopen_first_session(pilot: Pilot[None], app: App[None], chat: ChatScreen) -> None:
+    """Start session #2, then reopen session #1 from the saved sessions (f5, o) as session #3."""
+    await pilot.press("ctrl+n")
+    await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number == 2)
+    await pilot.press("f5")
+    await wait_until(pilot, lambda: app.screen.__class__.__name__ == "SessionsView")
+    await pilot.pause()
+    await pilot.press("o")
+    await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number == 3)
+
+
 def chat_of(app: App[None]) -> ChatScreen:
     """The chat screen, under whatever is pushed on top of it."""
     screen = app.screen_stack[1]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from tests.ui.helpers import ready, real_app, send, wait_until
+from tests.ui.helpers import ready, real_app, reopen_first_session, send, wait_until
 from tui.core.chat.sampling import Sampling
 from tui.ui.screens.chat import ChatScreen
 from tui.ui.widgets.chat_input import ChatInput
@@ -176,13 +176,7 @@ async def test_reopen_a_saved_session_and_go_on(model_path: Path, llm_home: Path
         await send(pilot, chat, "My favourite fruit is the quince.", 1)
         assert chat.chat is not None
         old_id = chat.chat.session.id
-        await pilot.press("ctrl+n")
-        await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number == 2)
-        await pilot.press("f5")
-        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "SessionsView")
-        await pilot.pause()
-        await pilot.press("o")
-        await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number == 3)
+        await reopen_first_session(pilot, app, chat)
         await wait_until(pilot, lambda: len(chat.query(TurnView)) == 1)
         session = chat.chat.session
         assert session.reopened_from is not None and old_id in session.reopened_from

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.helpers import FakeEngine, ready, send, wait_until
+from tests.ui.helpers import FakeEngine, ready, reopen_first_session, send, wait_until
 from tui.core.chat.tree import Unanswered
 from tui.ui.app import AppConfig, create_app
 from tui.ui.widgets.conversation import UNANSWERED_SHOWN, Notice, TurnView
@@ -23,13 +23,7 @@ async def test_unanswered_messages_are_drawn_when_their_session_is_reopened(llm_
             Unanswered(paste, 1, "not sent: the app was closing"),
         ]
         chat._save_transcript()
-        await pilot.press("ctrl+n")
-        await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number == 2)
-        await pilot.press("f5")
-        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "SessionsView")
-        await pilot.pause()
-        await pilot.press("o")
-        await wait_until(pilot, lambda: chat.chat is not None and chat.chat.session.number == 3)
+        await reopen_first_session(pilot, app, chat)
         await wait_until(
             pilot, lambda: len(chat.query(TurnView)) == 1 and len(chat.query("Notice.error")) == 2
         )
