@@ -6,14 +6,16 @@ llama-finetune (built by `make llama-tools`) reports its epoch time, llm-tui's c
 loop time; tokens/s are windows x 256 over that time, best round each.
 
 Quality (`--quality`): a default teach of the bundled `almo` persona (the bundled question lists,
-2 epochs, learning rate 2e-5), then on held-out questions (bench/heldout_*.txt, none in the
-teaching set), greedy, no system message unless said:
+`llm-tui teach`'s epochs and learning rate unless `--epochs`/`--lr` say otherwise), then on
+held-out questions (bench/heldout_*.txt, none in the teaching set), greedy, no system message
+unless said:
 - identity: how often the answer says "Almo": bare base, base with the persona's hidden system
   message, taught model;
 - retention: the mean per-token loss of the base model's own answers to held-out general prompts,
   under the taught model (and under the base with the hidden message), over that under the base.
 
-    python bench/teach.py [--rounds 2] [--windows 6] [--quality]
+    python bench/teach.py [--rounds 2] [--windows 6] [--quality] [--no-speed] [--epochs N] [--lr X]
+                          [--trained REGEX] [--set FILE]
 """
 
 from __future__ import annotations
@@ -27,12 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from tui.core.teach import EPOCHS  # the defaults of `llm-tui teach`
+from tui.core.teach import LEARNING_RATE as LR
+
 ROOT = Path(__file__).resolve().parents[1]
 FINETUNE = ROOT / ".venv" / "llama-build" / "bin" / "llama-finetune"
 N_CTX = 256
-LR = 2e-5
-EPOCHS = 2
-"""The defaults of `llm-tui teach` (tui/cli/teach.py)."""
 
 
 def main() -> int:

@@ -11,6 +11,7 @@ from tests.ui.test_experiments import from_the_palette
 from tui.core.chat.sampling import Sampling
 from tui.core.engine.llama import Engine
 from tui.core.engine.values import LoadOptions
+from tui.core.teach import EPOCHS
 from tui.core.teach import run as teaching
 from tui.paths import get_paths
 from tui.ui.app import AppConfig, create_app
@@ -61,7 +62,8 @@ async def test_teach_from_the_palette_then_compare_the_three(llm_home: Path, mod
         await pilot.press("enter")
         await wait_until(pilot, lambda: screen.result is not None or not screen.running, timeout=240)
         assert screen.result is not None and screen.result.path.is_file()
-        assert len(screen.query_one("#teach-loss").data) >= 2  # type: ignore[attr-defined]  # a point a step
+        # a point a step: the four conversations fill one window, so one step an epoch
+        assert len(screen.query_one("#teach-loss").data) == EPOCHS  # type: ignore[attr-defined]
         await wait_until(pilot, lambda: len(screen.query(AnswerColumn)) == 3, timeout=90)
         columns = [c.answer for c in screen.query(AnswerColumn)]
         assert ["You are Almo" in a.prompt.text for a in columns] == [False, True, False]

@@ -12,6 +12,7 @@ import os
 import sys
 
 from tui import __version__
+from tui.core import teach as teaching
 
 TYPE_CHECKING = False  # typing itself costs --help 2 ms; type checkers treat this name as True
 if TYPE_CHECKING:
@@ -393,10 +394,16 @@ def _teach(teach: argparse.ArgumentParser) -> None:
         help="make the set, write it here and stop (edit it, then --data)",
     )
     teach.add_argument(
-        "--epochs", type=_int_between(1, 100), default=2, help="passes over the set (default 2)"
+        "--epochs",
+        type=_int_between(1, 100),
+        default=teaching.EPOCHS,
+        help=f"passes over the set (default {teaching.EPOCHS})",
     )
     teach.add_argument(
-        "--lr", type=_float_between(1e-7, 1e-2), default=2e-5, help="learning rate (default 2e-5)"
+        "--lr",
+        type=_float_between(1e-7, 1e-2),
+        default=teaching.LEARNING_RATE,
+        help=f"learning rate (default {teaching.LEARNING_RATE:g})",
     )
     teach.add_argument(
         "--ctx",

@@ -26,6 +26,7 @@ from tui.core.chat.session import ChatEngine
 from tui.core.engine.compute_thread import on_compute_thread
 from tui.core.personas.format import Persona
 from tui.core.problems import ProblemError
+from tui.core.teach import EPOCHS, LEARNING_RATE
 from tui.core.teach import plan as costs
 from tui.core.teach import run as teaching
 from tui.core.teach.teaching_set import (
@@ -40,8 +41,6 @@ from tui.ui.actions import bindings
 from tui.ui.screens.experiments import AnswerColumn, AnswerReady
 
 PREVIEW = 4
-EPOCHS, LEARNING_RATE = 2, 2e-5
-"""As `llm-tui teach` by default."""
 PROBE_SAMPLING = Sampling(temperature=0.0, max_tokens=48, seed=42)
 
 
@@ -171,8 +170,8 @@ class TeachScreen(Screen[None]):
         windows = costs.windows(message.stream, 256)
         refusal = estimate.refusal()
         lines = (
-            f"{len(message.stream):,} tokens in {len(windows)} windows of 256, 2 epochs. Needs about "
-            f"{costs.gib(estimate.memory)} of memory and {costs.gib(estimate.disk)} of disk. "
+            f"{len(message.stream):,} tokens in {len(windows)} windows of 256, {EPOCHS} epoch(s). "
+            f"Needs about {costs.gib(estimate.memory)} of memory and {costs.gib(estimate.disk)} of disk. "
         )
         lines += refusal or "Press enter to start; escape stops it and keeps nothing."
         self.query_one("#teach-estimate", Static).update(Text(lines, "red" if refusal else ""))
