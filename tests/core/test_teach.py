@@ -224,3 +224,16 @@ def test_a_work_folder_left_by_a_killed_app_is_cleared_by_the_next_run(llm_home:
         work.mkdir(parents=True)
         (work / run.OWNER).write_text(str(owner))
     assert run.leftovers(get_paths()) == [gone]  # (a pid past the kernel's limit is no process)
+
+
+def test_only_the_chosen_tensors_learn(
+    taught: tuple[Paths, run.Result, list[float]], model_path: Path
+) -> None:
+    """llama.cpp's param_filter, by name: with one norm vector trained, the same steps that taught
+    the whole model barely move the loss."""
+    _paths, _result, everything = taught
+    losses: list[float] = []
+    job = replace(_job(model_path, "norm-only"), trained=r"^output_norm\.")
+    run.run(job, get_paths(), lambda p: losses.extend(p.losses[len(losses) :]))
+    assert len(losses) == len(everything) and losses[0] == pytest.approx(everything[0], rel=0.05)
+    assert losses[-1] > 0.9 * losses[0] > everything[-1]

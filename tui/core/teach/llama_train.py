@@ -188,15 +188,9 @@ class Trainer:
             keep = libs.address(libs.llama, "llama_opt_param_filter_all")
         else:
             name_of = libs.ggml.ggml_get_name
-            self.names: list[str] = []
-            """The tensors that learn, as llama.cpp asked about them (once each, at init)."""
 
-            def choose(tensor: int, _data: int) -> bool:
-                name = (name_of(tensor) or b"").decode(errors="replace")
-                if trained(name):
-                    self.names.append(name)
-                    return True
-                return False
+            def choose(tensor: int, _data: int) -> bool:  # asked once a tensor, at init
+                return trained((name_of(tensor) or b"").decode(errors="replace"))
 
             self._filter = ParamFilter(choose)  # kept alive for as long as the context
             keep = ctypes.cast(self._filter, ctypes.c_void_p).value or 0
