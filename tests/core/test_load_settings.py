@@ -216,3 +216,49 @@ def test_with_a_core_busy_the_engine_decodes_on_one_thread_and_evaluates_prompts
         fixed.close()
     finally:
         hog.kill()
+
+
+class _TwoFreeCores:
+    """A machine with two cores and nothing else on them, whatever this one is doing now."""
+
+    def __init__(self, cores: int) -> None:
+        self.cores = self.threads = 2
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_painting_screen_borrows_one_decode_thread_until_it_is_done(
+    model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read back from llama.cpp token by token: lent from the next token on, back after the paint;
+    a fixed thread count lends nothing (the screen waits its turn instead), nor does a new reply."""
+    from tui.core.chat.sampling import Sampling
+    from tui.core.engine import llama
+    from tui.core.engine.values import Piece
+    from tui.core.prompt.messages import Message
+
+    monkeypatch.setattr(llama, "physical_cores", lambda: 2)
+    monkeypatch.setattr(llama, "FreeCores", _TwoFreeCores)
+    with quiet_python_output():
+        auto = Engine(model_path, LoadOptions(n_ctx=512))
+        fixed = Engine(model_path, LoadOptions(n_ctx=512, n_threads=2))
+    prompt = auto.build_prompt([Message("user", "Count to twenty.")])
+    greedy = Sampling(temperature=0, max_tokens=6, seed=1, repeat_penalty=1.0)
+    seen = []
+    for event in auto.generate(prompt, greedy):
+        if isinstance(event, Piece):
+            seen.append(auto.threads_now)  # the threads that decoded the token before this one
+            if len(seen) == 2:
+                assert auto.lend_core()
+            if len(seen) == 4:
+                auto.take_core_back()
+    assert seen == [2, 2, 1, 1, 2, 2]
+    for event in auto.generate(prompt, greedy):
+        if isinstance(event, Piece):
+            assert auto.lend_core()  # lent to the end: the reply ends without taking it back
+    after = [auto.threads_now for e in auto.generate(prompt, greedy) if isinstance(e, Piece)]
+    assert after == [2] * 6  # the next reply starts with every core
+    assert not fixed.lend_core()
+    auto.close()
+    fixed.close()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 import weakref
 
 import pytest
 
+from tui.core.chat.sampling import Sampling
 from tui.ui import reply_stream
-from tui.ui.reply_stream import FLUSH_SECONDS, SLOWEST_SECONDS, UI_SHARE, Pacer, settle_heap
+from tui.ui.reply_stream import FLUSH_SECONDS, PAINT_WAIT, SLOWEST_SECONDS, UI_SHARE, Pacer, settle_heap
 
 needs_thread_clock = pytest.mark.skipif(
     not hasattr(time, "pthread_getcpuclockid"), reason="no per-thread CPU clock on this platform"
@@ -84,3 +86,82 @@ def test_settle_heap_freezes_what_exists_and_frees_garbage_first() -> None:
         assert garbage() is None  # collected, not pinned for ever
     finally:
         gc.unfreeze()
+
+
+class _Lender:
+    """An engine's lending side only: whether it can lend, and what was asked of it."""
+
+    def __init__(self, can: bool) -> None:
+        self.can, self.calls = can, []
+
+    def lend_core(self) -> bool:
+        self.calls.append("lend")
+        return self.can
+
+    def take_core_back(self) -> None:
+        self.calls.append("back")
+
+
+def test_an_engine_that_lends_a_core_decodes_on_while_the_screen_paints() -> None:
+    engine = _Lender(can=True)
+    painting = reply_stream.Painting(engine)  # type: ignore[arg-type]
+    painted = threading.Event()
+    started = time.monotonic()
+    painting.start(painted, threading.Event())
+    assert time.monotonic() - started < PAINT_WAIT / 2  # no wait: the decoder goes on
+    assert painting.busy and not painting.over()  # no new batch while this one is painted
+    painted.set()
+    assert painting.over() and not painting.busy and not painting.over()  # over once
+    assert engine.calls == ["lend", "back"]
+
+
+def test_an_engine_that_cannot_lend_waits_for_the_paint() -> None:
+    engine = _Lender(can=False)
+    painting = reply_stream.Painting(engine)  # type: ignore[arg-type]
+    painted = threading.Event()
+    threading.Timer(0.1, painted.set).start()
+    started = time.monotonic()
+    painting.start(painted, threading.Event())
+    assert 0.09 < time.monotonic() - started < PAINT_WAIT
+    assert painting.over() and engine.calls == ["lend"]
+
+
+def test_a_paint_that_never_comes_gives_the_core_back_after_the_longest_wait() -> None:
+    engine = _Lender(can=True)
+    painting = reply_stream.Painting(engine)  # type: ignore[arg-type]
+    painting.start(threading.Event(), threading.Event())
+    assert not painting.over()
+    time.sleep(PAINT_WAIT * 1.1)
+    assert painting.over() and engine.calls == ["lend", "back"]
+
+
+def test_the_ui_thread_yields_pythons_lock_quickly_only_while_a_reply_streams() -> None:
+    """Between tokens the decoder needs the GIL briefly; the default switch interval (5 ms) let a
+    screen update keep it that long at every token. Restored afterwards, whatever ended the reply."""
+    from tests.ui.helpers import FakeEngine
+    from tui.core.chat.session import Chat
+
+    seen = []
+
+    class Watching(FakeEngine):
+        def _stream(self, request):  # type: ignore[no-untyped-def]
+            seen.append(sys.getswitchinterval())
+            yield from super()._stream(request)
+
+    class Target:
+        def post_message(self, message: object) -> bool:
+            painted = getattr(message, "painted", None)
+            if painted is not None:
+                painted.set()
+            return True
+
+    before = sys.getswitchinterval()
+    chat = Chat(Watching(), None, Sampling(max_tokens=5))
+    reply_stream.stream_reply(
+        Target(),
+        chat,
+        lambda: chat.prepare("Hi"),
+        threading.Event(),
+        chat.session,  # type: ignore[arg-type]
+    )
+    assert seen == [reply_stream.GIL_SWITCH_SECONDS] and sys.getswitchinterval() == before

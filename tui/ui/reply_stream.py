@@ -1,21 +1,22 @@
 """Streaming one reply off the UI thread, handing text to the UI in batches, in turns with the decoder.
 
 The model runs in a worker thread; this posts what it produces as messages, batched by time (a fast
-GPU makes far more tokens per second than the screen has frames). After each batch the worker waits
-until the screen has painted it before decoding on: llama.cpp's threads spin at their barriers and
-expect every core, so a screen update running beside them stalls the whole decode.
+GPU makes far more tokens per second than the screen has frames). llama.cpp's threads spin at their
+barriers and expect every core, so a screen update running beside them stalls the whole decode.
+So while the screen paints a batch, the decoder lends it a core (`EngineBase.lend_core`: one thread
+fewer until the paint is done) or, where it cannot, waits until the batch is on the screen.
 
-Whether in turn or beside it, every millisecond the UI thread computes is a millisecond the decoder
-loses on a machine whose cores it already uses. So the batches are paced by what the screen
-actually costs: the worker reads the UI thread's own CPU clock and hands over text as often as 8
-times a second, but no more often than keeps the screen under `UI_SHARE` of one core (a Textual
-frame of a growing Markdown reply costs several milliseconds, more on a big or busy screen). See
-bench/tui_decode.py.
+Every millisecond the UI thread computes is still time the decoder loses on a machine whose cores it
+already uses. So the batches are paced by what the screen actually costs: the worker reads the UI
+thread's own CPU clock and hands over text as often as 8 times a second, but no more often than
+keeps the screen under `UI_SHARE` of one core (a Textual frame of a growing Markdown reply costs
+several milliseconds, more on a big or busy screen). See bench/tui_decode.py.
 """
 
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from textual.message_pump import MessagePump
 from tui.core.chat.sampling import Sampling
 from tui.core.chat.session import Chat, PreparedTurn, Session
 from tui.core.chat.tree import Unanswered
+from tui.core.engine.base import EngineBase
 from tui.core.engine.values import EngineChanged, EngineError, Piece, ReplyStats
 from tui.core.prompt.template import TemplateRenderError
 from tui.ui.messages import ReplyChunk, ReplyFinished, ReplyStarted
@@ -37,6 +39,10 @@ UI_SHARE = 0.04
 """The share of one core the screen may use while a reply streams."""
 PAINT_WAIT = 0.5
 """Longest wait for the screen to paint a batch (it never blocks the decoder for longer)."""
+GIL_SWITCH_SECONDS = 0.0005
+"""How long the UI thread may keep Python's lock from the decoder while a reply streams. llama.cpp
+runs without it, but between tokens the decoder needs it for a tenth of a millisecond; at Python's
+default (5 ms) a screen update held it that long at every token it overlapped."""
 
 
 def settle_heap() -> None:
@@ -109,13 +115,16 @@ def stream_reply(
     recorded_in = chat.session
     before = len(recorded_in.tree.turns)
     ending: Ending = (None, "the reply ended without a word on why", False)
+    switch = sys.getswitchinterval()
     try:
+        sys.setswitchinterval(min(switch, GIL_SWITCH_SECONDS))
         ending = _stream(target, chat, plan, cancel, session, sampling, confidence, ui_thread)
     except BaseException as exc:  # a bug must not leave the UI waiting for ever
         ending = (None, _internal(exc) if isinstance(exc, Exception) else "stopped", False)
         if not isinstance(exc, Exception):
             raise
     finally:
+        sys.setswitchinterval(switch)
         made = recorded_in.tree.turns[before] if len(recorded_in.tree.turns) > before else None
         error = ending[1]
         if error and made is not None:
@@ -156,6 +165,7 @@ def _stream(
     stats: ReplyStats | None = None
     done = threading.Event()
     threading.Thread(target=batch.nudge, args=(done,), daemon=True, name="reply-nudge").start()
+    painting = Painting(chat.engine)
     try:
         for event in chat.reply(prepared, cancel, sampling, confidence):
             if not isinstance(event, Piece):
@@ -163,21 +173,60 @@ def _stream(
                 continue
             with batch.lock:
                 batch.add(event)
-                painted = threading.Event() if pacer.due() else None
+                painted = threading.Event() if not painting.busy and pacer.due() else None
                 if painted is not None:
                     batch.post(painted)
             if painted is not None:
-                if not cancel.is_set():
-                    painted.wait(PAINT_WAIT)
+                painting.start(painted, cancel)
+            if painting.over():
                 pacer.flushed()
     except Exception as exc:  # noqa: BLE001 - EngineError is expected; anything else is reported too
         message = str(exc) if isinstance(exc, EngineError) else _internal(exc)
         return (None, message, isinstance(exc, EngineChanged))
     finally:
+        painting.end()
         done.set()
         with batch.lock:
             batch.post(None, always=False)
     return (stats, None, False)
+
+
+class Painting:
+    """The batch the screen is painting, and what the decoder does meanwhile.
+
+    Where the engine can lend the screen a core (automatic threads on more than one), it decodes on
+    the others until the paint is done; otherwise it waits for the paint, at most `PAINT_WAIT`.
+    """
+
+    def __init__(self, engine: EngineBase) -> None:
+        self._engine = engine
+        self._painted: threading.Event | None = None
+        self._since = 0.0
+        self._lent = False
+
+    @property
+    def busy(self) -> bool:
+        return self._painted is not None
+
+    def start(self, painted: threading.Event, cancel: threading.Event) -> None:
+        self._painted, self._since = painted, time.monotonic()
+        self._lent = self._engine.lend_core()
+        if not self._lent and not cancel.is_set():
+            painted.wait(PAINT_WAIT)
+
+    def over(self) -> bool:
+        """True once, when the batch being painted is on the screen (or waited for long enough)."""
+        if self._painted is None:
+            return False
+        if not self._painted.is_set() and time.monotonic() - self._since < PAINT_WAIT and self._lent:
+            return False
+        self.end()
+        return True
+
+    def end(self) -> None:
+        if self._lent:
+            self._engine.take_core_back()
+        self._painted, self._lent = None, False
 
 
 class Batch:

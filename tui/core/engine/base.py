@@ -165,6 +165,17 @@ class EngineBase:
             finally:
                 stream.close()  # a reply abandoned half-way hangs up its server at once
 
+    def lend_core(self) -> bool:
+        """While a screen paints a batch, decode on one core fewer rather than not at all.
+
+        Returns whether a core was lent; where none can be (a fixed thread count, one thread, a
+        server), the caller waits for the paint instead. Called between tokens of a reply.
+        """
+        return False
+
+    def take_core_back(self) -> None:
+        """End `lend_core`: from the next token on, decode on every core it may use again."""
+
     def _stream(self, request: Request) -> Generator[Piece | ReplyStats, None, None]:
         """The engine's own part: stream the reply, ending with `Clock.stats`."""
         raise NotImplementedError

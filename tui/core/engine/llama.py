@@ -205,6 +205,8 @@ class Engine(EngineBase):
         self._threads_batch_fixed = wanted.n_threads_batch
         self._free = FreeCores(cores) if options.n_threads is None else None
         self._threads = n_threads
+        self._lent = 0
+        """Cores lent to a screen painting a batch (`lend_core`): 0 or 1."""
         llm.verbose = False
         self._llm = llm
         self._vocab = llm._model.vocab
@@ -278,6 +280,7 @@ class Engine(EngineBase):
         with sampler_chain(s, request.seed, self._n_vocab, ids) as chain:
             try:
                 self._set_abort(cancel)
+                self._lent = 0  # lent for one reply's paints at most
                 self._follow_free_cores()
                 reused = self._evaluate_prompt(ids)
                 self._set_abort(None)  # per-node callbacks cost decode speed; poll between tokens instead
@@ -296,7 +299,7 @@ class Engine(EngineBase):
                         break
                     if clock.count >= request.tokens:
                         break
-                    if self._free is not None and self._free.threads != self._threads:
+                    if self._free is not None and self._wanted_threads() != self._threads:
                         self._follow_free_cores()
                     self._decode([token])
             except _Aborted:
@@ -308,15 +311,34 @@ class Engine(EngineBase):
             yield Piece(-1, tail)
         yield clock.stats(prompt, reused, stop, request.seed)
 
+    def _wanted_threads(self) -> int:
+        assert self._free is not None
+        return max(1, self._free.threads - self._lent)
+
     def _follow_free_cores(self) -> None:
-        """With automatic threads, decode on the cores other work leaves free (see `cpu_load`)."""
-        if self._free is None or self._free.threads == self._threads:
+        """With automatic threads, decode on the cores other work (or a painting screen) leaves free
+        (see `cpu_load`)."""
+        if self._free is None or self._wanted_threads() == self._threads:
             return
-        self._threads = self._free.threads
+        self._threads = self._wanted_threads()
         # Prompt batches keep every core: their work between barriers is large, so a busy core
         # costs them less than a thread does (bench/decode.py --busy: 2 threads 1.07x of 1 for pp).
         batch = self._threads_batch_fixed or self._free.cores
         llama_cpp.llama_set_n_threads(self._llm._ctx.ctx, self._threads, batch)
+
+    def lend_core(self) -> bool:
+        """One core to the screen until `take_core_back`, with automatic threads on more than one.
+
+        llama.cpp's threads meet at spinning barriers many times a token, so a screen update on a
+        core one of them uses stalls all of them; on the cores the screen leaves, the decode goes on.
+        """
+        if self._free is None or self._free.threads < 2:
+            return False
+        self._lent = 1
+        return True
+
+    def take_core_back(self) -> None:
+        self._lent = 0
 
     @property
     def threads_now(self) -> int:
