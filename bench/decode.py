@@ -7,7 +7,8 @@ last sampled token) and evaluates a long persona-and-history prompt (pp: prompt 
 time to the first token, at rest as a person's message arrives, and straight after one unmeasured
 pass of the same prompt, as llama-bench times its own). Each at 1 thread and at llm-tui's default
 (the physical cores, less those busy with other work). llama-bench runs at its defaults (`-fa
-auto`) and with `-fa 0` and `-fa 1`; "best" is the faster of those. Rounds alternate; medians.
+auto`) and with `-fa 0` and `-fa 1`; "best" is the faster of those (by median). Rounds alternate;
+rates are medians, ratios the median of each round's ratio (drift in the machine's speed cancels).
 
 `--busy` then starts a busy loop on one core (another program taking a core, as a build or a
 browser does) and decodes with the default threads and with each thread count.
@@ -83,8 +84,8 @@ REST_SECONDS = 1.2
 thread count looks at the last half second, and a llama-bench run just before is other work."""
 
 
-def measure(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
-    """Medians over alternating rounds, after one warm-up of each."""
+def measure(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Each run's rate in each of ``rounds`` alternating rounds, after one warm-up of each."""
     for run in runs.values():
         run()
     rates: dict[str, list[float]] = {name: [] for name in runs}
@@ -92,16 +93,26 @@ def measure(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, floa
         for name, run in runs.items():
             time.sleep(REST_SECONDS)
             rates[name].append(run())
+    return rates
+
+
+def medians(rates: dict[str, list[float]]) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
-def table(title: str, medians: dict[str, float], base: str, best: str | None = None) -> None:
+def ratio(rates: dict[str, list[float]], name: str, base: str) -> float:
+    """The median of the rounds' ratios: each run against the baseline of its own round, so the
+    machine's drift in speed (this one's moves by a third within a minute) cancels."""
+    return statistics.median(a / b for a, b in zip(rates[name], rates[base], strict=True))
+
+
+def table(title: str, rates: dict[str, list[float]], base: str, best: str | None = None) -> None:
     print(f"\n{title}")
     head = f"{'':44} {'tok/s':>8} {'vs default':>11}" + (f" {'vs best':>8}" if best else "")
     print(head)
-    for name, value in medians.items():
-        row = f"{name:44} {value:8.1f} {value / medians[base]:11.3f}"
-        print(row + (f" {value / medians[best]:8.3f}" if best else ""))
+    for name, value in medians(rates).items():
+        row = f"{name:44} {value:8.1f} {ratio(rates, name, base):11.3f}"
+        print(row + (f" {ratio(rates, name, best):8.3f}" if best else ""))
 
 
 def main() -> None:
@@ -145,10 +156,10 @@ def main() -> None:
             }
             if kind == "pp":  # llama-bench times a pass right after its own warm-up pass
                 runs[f"{label}, after a warm-up"] = lambda e=engine: engine_pp_warm(e, long)
-            medians = measure(runs, args.rounds)
-            names = list(medians)
-            best = max(names[:3], key=lambda n: medians[n])  # -fa auto is one of llama.cpp's settings too
-            table(f"{kind} at {threads} thread(s); llama-bench at its best: {best}", medians, names[0], best)
+            rates = measure(runs, args.rounds)
+            names, middle = list(rates), medians(rates)
+            best = max(names[:3], key=lambda n: middle[n])  # -fa auto is one of llama.cpp's settings too
+            table(f"{kind} at {threads} thread(s); llama-bench at its best: {best}", rates, names[0], best)
     if args.busy:
         busy(path, cores, short, long, greedy, args.rounds)
 
@@ -174,10 +185,11 @@ def busy(path: Path, cores: int, short: Prompt, long: Prompt, greedy: Sampling, 
 
             runs = {"llm-tui default threads": run(auto)}
             runs |= {f"--threads {threads}": run(engine) for threads, engine in fixed.items()}
-            medians = measure(runs, rounds)
-            best = max(list(medians)[1:], key=lambda n: medians[n])
+            rates = measure(runs, rounds)
+            middle = medians(rates)
+            best = max(list(rates)[1:], key=lambda n: middle[n])
             title = f"{kind}, one core busy (a busy loop); default decodes on {auto.threads_now} thread(s)"
-            table(title, medians, "llm-tui default threads", best)
+            table(title, rates, "llm-tui default threads", best)
     finally:
         hog.kill()
 
