@@ -254,27 +254,3 @@ async def test_a_server_now_running_another_model_starts_a_new_session_and_says_
         assert any("Session #2 started" in t for t in texts)
         assert not screen.chat.session.turns  # the refused turn was not recorded as sent
 
-
-async def test_the_input_cursor_holds_still_while_a_reply_streams() -> None:
-    """A blink is a screen update twice a second beside the decoder: none while a reply streams."""
-    halfway = threading.Event()
-
-    class Halting(FakeEngine):
-        def _stream(self, request):  # type: ignore[no-untyped-def]
-            for n, item in enumerate(super()._stream(request)):
-                if n == 2:
-                    halfway.wait(10)
-                yield item
-
-    app = create_app(AppConfig(engine_factory=Halting))
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = _screen(app)
-        box = screen.query_one(ChatInput)
-        await wait_until(pilot, lambda: screen.chat is not None)
-        assert box.cursor_blink
-        await _send(pilot, "Hello")
-        await wait_until(pilot, lambda: bool(screen.query(Reply)) and screen.query_one(Reply).text != "")
-        assert not box.cursor_blink
-        halfway.set()
-        await wait_until(pilot, lambda: len(screen.query(ReplyFooter)) == 1)
-        assert box.cursor_blink

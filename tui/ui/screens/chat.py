@@ -316,8 +316,6 @@ class ChatScreen(BranchActions):
     async def on_reply_started(self, message: ReplyStarted) -> None:
         if message.session is self._shown:
             self.query_one(StatusLine).context_used = len(message.prepared.prompt)
-        # A blinking cursor is a screen update twice a second beside the decoder (see reply_stream).
-        self.query_one(ChatInput).cursor_blink = False
         await self.query_one(Conversation).reply_started(message, message.session is self._shown)
 
     async def on_reply_chunk(self, message: ReplyChunk) -> None:
@@ -326,8 +324,6 @@ class ChatScreen(BranchActions):
     async def on_reply_finished(self, message: ReplyFinished) -> None:
         """The conversation shows how the reply ended; then the status, and what comes next."""
         waiting = self.driver.reply_ended()
-        if self.is_attached:
-            self.query_one(ChatInput).cursor_blink = True
         await self.query_one(Conversation).reply_finished(message, message.session is self._shown)
         if message.session is not self._shown or not self.is_attached:
             return  # an old session's reply, or the app is closing (the worker saved the turn)
