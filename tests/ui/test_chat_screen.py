@@ -253,4 +253,3 @@ async def test_a_server_now_running_another_model_starts_a_new_session_and_says_
         assert any("now runs another model" in t for t in texts)
         assert any("Session #2 started" in t for t in texts)
         assert not screen.chat.session.turns  # the refused turn was not recorded as sent
-
