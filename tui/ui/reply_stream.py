@@ -218,8 +218,9 @@ class Painting:
         """True once, when the batch being painted is on the screen (or waited for long enough)."""
         if self._painted is None:
             return False
-        if not self._painted.is_set() and time.monotonic() - self._since < PAINT_WAIT and self._lent:
-            return False
+        waited = time.monotonic() - self._since
+        if self._lent and not self._painted.is_set() and waited < PAINT_WAIT:
+            return False  # still painting, on the lent core
         self.end()
         return True
 
