@@ -63,13 +63,12 @@ async def through_the_tui(
         await pilot.press("enter")
         # Polled with attribute reads only: not pilot.pause, which waits for idle, and no DOM
         # query, whose walk costs the UI thread time the real app does not spend.
-        while conversation.streaming is None:
-            await asyncio.sleep(0.01)
-        while conversation.streaming is not None:
-            await asyncio.sleep(0.1)
-        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
         assert chat.chat is not None
-        stats = chat.chat.session.turns[-1].stats
+        session = chat.chat.session
+        while not (session.turns and session.turns[-1].stats and conversation.streaming is None):
+            await asyncio.sleep(0.1)  # a short reply may have ended before the first look
+        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        stats = session.turns[-1].stats
         assert stats is not None
         chat.driver.chat = None  # the engine is shared: the app must not close it
         vars(engine).pop("lend_core", None)
@@ -89,17 +88,16 @@ def main() -> None:
     # llama.cpp's OpenMP teams in two threads would slow both sides down (see compute_thread).
     engine = on_compute_thread(Engine, path, LoadOptions(n_ctx=2048, n_threads=args.threads))
     sampling = Sampling(temperature=0.0, max_tokens=args.tokens, seed=1, repeat_penalty=1.0)
+    lends = {"through the TUI": True, "  before: waiting out each paint": False}
     ask: list[float] = []
-    tui: dict[str, list[float]] = {"through the TUI": [], "  before: waiting out each paint": []}
+    tui: dict[str, list[float]] = {name: [] for name in lends}
     ui_share: list[float] = []
     for _ in range(args.rounds):
         ask.append(on_compute_thread(headless, engine, sampling))
-        for name, speeds in tui.items():
-            speed, share = asyncio.run(
-                through_the_tui(engine, sampling, args.inspector, lend="before" not in name)
-            )
-            speeds.append(speed)
-            if "before" not in name:
+        for name, lend in lends.items():
+            speed, share = asyncio.run(through_the_tui(engine, sampling, args.inspector, lend))
+            tui[name].append(speed)
+            if lend:
                 ui_share.append(share)
     print(
         f"threads {engine.info.n_threads}, {args.tokens} tokens, medians of {args.rounds} alternating rounds"
